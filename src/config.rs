@@ -1,0 +1,174 @@
+//! Configuration: one typed `Config`, from command-line flags or `HANDSUP_*`
+//! environment variables. Every default lives here.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::domain::Limits;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "handsup",
+    version,
+    about = "Live audience polling: phones vote, the projector shows the room's answer"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(Config),
+    /// Run the server with a demo session and print its links and QR code.
+    Demo(Config),
+}
+
+/// Everything a server needs to know at start.
+#[derive(Clone, Debug, Args)]
+pub struct Config {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "HANDSUP_ADDR", default_value = "0.0.0.0:8080")]
+    pub addr: SocketAddr,
+
+    /// Where the durable journal lives.
+    #[arg(long, env = "HANDSUP_DATA_DIR", default_value = "./handsup-data")]
+    pub data_dir: PathBuf,
+
+    /// Keep nothing on disk: a restart forgets every session.
+    #[arg(long, env = "HANDSUP_IN_MEMORY")]
+    pub in_memory: bool,
+
+    /// The address phones use to reach this server, for links and QR codes
+    /// (e.g. `https://vote.example.org`). Without it, links use the address the
+    /// browser used, or the machine's LAN address when that was loopback.
+    #[arg(long, env = "HANDSUP_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// When set, creating a session needs `Authorization: Bearer <token>`.
+    #[arg(long, env = "HANDSUP_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
+    /// Serve the pages from this folder instead of the copies built into the
+    /// binary (for working on the pages).
+    #[arg(long, env = "HANDSUP_WEB_DIR")]
+    pub web_dir: Option<PathBuf>,
+
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "HANDSUP_LOG_JSON")]
+    pub log_json: bool,
+
+    /// Largest websocket frame, in bytes; larger ones close the socket with 1009.
+    #[arg(long, env = "HANDSUP_MAX_FRAME_BYTES", default_value_t = 16 * 1024)]
+    pub max_frame_bytes: usize,
+
+    /// Largest HTTP request body, in bytes.
+    #[arg(long, env = "HANDSUP_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Messages a second one connection may send, sustained.
+    #[arg(long, env = "HANDSUP_RATE_PER_SEC", default_value_t = 20)]
+    pub rate_per_sec: u32,
+
+    /// Messages one connection may send in a burst.
+    #[arg(long, env = "HANDSUP_RATE_BURST", default_value_t = 40)]
+    pub rate_burst: u32,
+
+    /// Seconds a new socket has to send its hello.
+    #[arg(long, env = "HANDSUP_HELLO_TIMEOUT_S", default_value_t = 10)]
+    pub hello_timeout_s: u64,
+
+    /// Seconds between server pings.
+    #[arg(long, env = "HANDSUP_PING_INTERVAL_S", default_value_t = 20)]
+    pub ping_interval_s: u64,
+
+    /// A socket silent (no pong, no message) this many seconds is closed.
+    #[arg(long, env = "HANDSUP_PONG_TIMEOUT_S", default_value_t = 60)]
+    pub pong_timeout_s: u64,
+
+    /// Least time between two tallies of one question to a moderator or projector.
+    #[arg(long, env = "HANDSUP_STAFF_TALLY_MS", default_value_t = 100)]
+    pub staff_tally_ms: u64,
+
+    /// Least time between two tallies of one question to a phone.
+    #[arg(long, env = "HANDSUP_AUDIENCE_TALLY_MS", default_value_t = 1000)]
+    pub audience_tally_ms: u64,
+
+    /// Messages waiting for one slow connection before it is dropped (it
+    /// reconnects and catches up from the current state).
+    #[arg(long, env = "HANDSUP_MAX_QUEUED", default_value_t = 512)]
+    pub max_queued: usize,
+
+    /// Open websockets this server holds at most; more are refused with 503.
+    #[arg(long, env = "HANDSUP_MAX_CONNECTIONS", default_value_t = 100_000)]
+    pub max_connections: usize,
+
+    /// Characters of a session title.
+    #[arg(long, env = "HANDSUP_MAX_TITLE_CHARS", default_value_t = 200)]
+    pub max_title_chars: usize,
+
+    /// Questions in one session.
+    #[arg(long, env = "HANDSUP_MAX_QUESTIONS", default_value_t = 100)]
+    pub max_questions: usize,
+
+    /// Participants in one session.
+    #[arg(long, env = "HANDSUP_MAX_PARTICIPANTS", default_value_t = 100_000)]
+    pub max_participants: usize,
+}
+
+impl Config {
+    /// The defaults, as if run with no flags: for tests and embedding.
+    pub fn defaults() -> Config {
+        #[derive(Parser)]
+        struct Wrap {
+            #[command(flatten)]
+            config: Config,
+        }
+        Wrap::parse_from(["handsup"]).config
+    }
+
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_title_chars: self.max_title_chars,
+            max_questions: self.max_questions,
+            max_participants: self.max_participants,
+            ..Limits::default()
+        }
+    }
+
+    pub fn hello_timeout(&self) -> Duration {
+        Duration::from_secs(self.hello_timeout_s)
+    }
+    pub fn ping_interval(&self) -> Duration {
+        Duration::from_secs(self.ping_interval_s.max(1))
+    }
+    pub fn pong_timeout(&self) -> Duration {
+        Duration::from_secs(self.pong_timeout_s.max(1))
+    }
+    pub fn staff_tally_interval(&self) -> Duration {
+        Duration::from_millis(self.staff_tally_ms)
+    }
+    pub fn audience_tally_interval(&self) -> Duration {
+        Duration::from_millis(self.audience_tally_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let c = Config::defaults();
+        assert_eq!(c.addr.port(), 8080);
+        assert_eq!(c.max_frame_bytes, 16 * 1024);
+        assert_eq!(c.max_body_bytes, 64 * 1024);
+        assert_eq!((c.rate_per_sec, c.rate_burst), (20, 40));
+        assert_eq!(c.hello_timeout(), Duration::from_secs(10));
+        assert_eq!(c.limits(), Limits::default());
+    }
+}

@@ -1,0 +1,87 @@
+//! `handsup demo`: a session ready to try, on the theme of a panel about
+//! capacity building for the Global Compact on Migration, with its links
+//! and the audience QR code printed for the room.
+
+use serde_json::json;
+
+use crate::domain::Settings;
+use crate::error::Result;
+use crate::hub::Hub;
+use crate::protocol::{parse_question_spec, QuestionAction};
+
+/// The demo's questions, as a moderator would write them.
+pub fn questions() -> serde_json::Value {
+    json!([
+        {"kind": "single", "prompt": "Where do you work on migration?",
+         "options": ["National government", "Local government", "International organisation", "Civil society", "Academia", "Private sector"]},
+        {"kind": "multiple", "prompt": "Which approaches to capacity building have worked for you?",
+         "options": ["Peer-to-peer exchange", "Triangular cooperation", "Demand-driven requests", "Long training courses", "Study visits"],
+         "max_choices": 3},
+        {"kind": "single", "prompt": "Which GCM objective calls for a capacity-building mechanism?",
+         "options": ["Objective 1", "Objective 17", "Objective 23"], "correct": [2]},
+        {"kind": "scale", "prompt": "How ready is your institution to implement the Global Compact?",
+         "min": 1, "max": 5, "min_label": "Not at all", "max_label": "Fully ready"},
+        {"kind": "wordcloud", "prompt": "In one or two words: what makes capacity building last?", "max_words": 2},
+        {"kind": "ranking", "prompt": "Rank these success factors, most important first",
+         "options": ["Ownership", "Flexibility", "Trust between peers", "Funding"]},
+        {"kind": "open", "prompt": "What should the panel discuss next?"}
+    ])
+}
+
+/// Creates the demo session, opens and presents its first question, and
+/// prints the links.
+pub fn create(hub: &Hub) -> Result<()> {
+    let specs = questions()
+        .as_array()
+        .map(|qs| {
+            qs.iter()
+                .map(parse_question_spec)
+                .collect::<Result<Vec<_>>>()
+        })
+        .unwrap_or(Ok(Vec::new()))?;
+    let live = hub.create_session(
+        "What role for capacity building in turning the Global Compact on Migration into action?"
+            .into(),
+        Settings::default(),
+        specs,
+    )?;
+    let first = live.view(true, "")["questions"][0]["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok());
+    if let Some(first) = first {
+        live.act(first, QuestionAction::Open { duration_s: None })?;
+        live.present(crate::protocol::Presentation::Question(Some(first)))?;
+    }
+    let base = hub.base_url(None);
+    let (token, title) = live.secrets();
+    let urls = crate::http::urls(&base, &live.code, &token);
+    let audience = urls["audience"].as_str().unwrap_or_default();
+    println!();
+    println!("demo session {} \u{2014} {title}", live.code);
+    println!(
+        "  moderator: {}",
+        urls["moderator"].as_str().unwrap_or_default()
+    );
+    println!(
+        "  projector: {}",
+        urls["projector"].as_str().unwrap_or_default()
+    );
+    println!("  audience:  {audience}");
+    println!();
+    println!("{}", crate::qr::terminal(audience)?);
+    println!("phones join at {base} with code {}", live.code);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_demo_question_is_valid() {
+        let limits = crate::domain::Limits::default();
+        for q in questions().as_array().unwrap() {
+            parse_question_spec(q).unwrap().validate(&limits).unwrap();
+        }
+    }
+}

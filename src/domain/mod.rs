@@ -1,0 +1,47 @@
+//! The poll model: sessions, questions, participants, ballots and tallies.
+//!
+//! Pure data and rules: no I/O, no clocks, no randomness. Every operation
+//! takes the ids and times it needs, so that the live server, a journal
+//! replay and a test all reach the same state from the same inputs.
+
+mod question;
+mod session;
+
+pub use question::{
+    check_text, collapse_spaces, normalise_word, Choice, Kind, KindName, OpenEntry, OptionItem,
+    QuestionSpec, RawChoice, Tally, TallyBody, Translation, Word, WordStat,
+};
+pub use session::{Participant, Question, QuestionState, Session, Settings, VoteOutcome};
+
+/// The size limits of the contract, all configurable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Characters of a session title.
+    pub max_title_chars: usize,
+    /// Characters of a question prompt.
+    pub max_prompt_chars: usize,
+    /// Options of a choice or ranking question.
+    pub max_options: usize,
+    /// Characters of an option label (and of a scale's end labels).
+    pub max_option_chars: usize,
+    /// Languages a question may be translated into.
+    pub max_translations: usize,
+    /// Questions in one session.
+    pub max_questions: usize,
+    /// Participants in one session.
+    pub max_participants: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_title_chars: 200,
+            max_prompt_chars: 500,
+            max_options: 12,
+            max_option_chars: 200,
+            max_translations: 20,
+            max_questions: 100,
+            max_participants: 100_000,
+        }
+    }
+}

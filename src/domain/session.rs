@@ -1,0 +1,656 @@
+//! A session: its questions in order, what the projector shows, its
+//! participants and every ballot.
+
+use std::collections::HashMap;
+
+use uuid::Uuid;
+
+use super::question::{Choice, QuestionSpec, RawChoice, Tally};
+use super::Limits;
+use crate::error::{Error, Result};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuestionState {
+    /// Prepared; seen by the moderator alone.
+    Draft,
+    /// Taking ballots.
+    Open,
+    /// Ballots frozen.
+    Closed,
+}
+
+impl QuestionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuestionState::Draft => "draft",
+            QuestionState::Open => "open",
+            QuestionState::Closed => "closed",
+        }
+    }
+}
+
+/// Session-wide settings a moderator may change.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// Q&A items wait for the moderator's approval before they are published.
+    pub qa_moderation: bool,
+}
+
+/// One phone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Participant {
+    pub id: Uuid,
+    /// The secret the phone keeps and presents again after a reconnect.
+    pub token: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Question {
+    pub id: Uuid,
+    pub spec: QuestionSpec,
+    pub state: QuestionState,
+    pub results_visible: bool,
+    /// When an open question with a timer closes by itself (ms since the epoch).
+    pub closes_at: Option<i64>,
+    /// The ballot of each participant, by participant index.
+    ballots: HashMap<u32, Choice>,
+    /// The aggregate of `ballots`, kept in step with every change.
+    tally: Tally,
+    /// Grows with every change of the ballots; the live side publishes a new
+    /// tally when it moves.
+    pub version: u64,
+}
+
+impl Question {
+    fn new(id: Uuid, spec: QuestionSpec) -> Question {
+        let tally = Tally::empty(&spec.kind);
+        Question {
+            id,
+            spec,
+            state: QuestionState::Draft,
+            results_visible: false,
+            closes_at: None,
+            ballots: HashMap::new(),
+            tally,
+            version: 0,
+        }
+    }
+
+    /// Audience and projector see the question at all.
+    pub fn is_public(&self) -> bool {
+        self.state != QuestionState::Draft
+    }
+
+    /// Audience and projector see the tally.
+    pub fn results_public(&self) -> bool {
+        self.is_public() && self.results_visible
+    }
+
+    /// Audience and projector may see the quiz answer: closed and revealed.
+    pub fn correct_public(&self) -> bool {
+        self.state == QuestionState::Closed && self.results_visible
+    }
+
+    pub fn tally(&self) -> &Tally {
+        &self.tally
+    }
+
+    pub fn ballot(&self, participant: u32) -> Option<&Choice> {
+        self.ballots.get(&participant)
+    }
+
+    pub fn ballots(&self) -> impl Iterator<Item = (u32, &Choice)> {
+        self.ballots.iter().map(|(p, c)| (*p, c))
+    }
+
+    pub fn ballot_count(&self) -> usize {
+        self.ballots.len()
+    }
+
+    fn clear_ballots(&mut self) {
+        self.ballots.clear();
+        self.tally = Tally::empty(&self.spec.kind);
+        self.version += 1;
+    }
+}
+
+/// What a vote did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VoteOutcome {
+    /// The participant had no ballot.
+    Cast,
+    /// The participant's ballot was replaced.
+    Changed,
+}
+
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub id: Uuid,
+    /// Six ASCII digits, unique among the server's sessions.
+    pub code: String,
+    pub title: String,
+    pub moderator_token: String,
+    pub settings: Settings,
+    pub created_at: i64,
+    questions: Vec<Question>,
+    /// The question on the projector, whatever its state.
+    pub current: Option<Uuid>,
+    /// The projector shows the Q&A board instead of a question.
+    pub qa_on_screen: bool,
+    participants: Vec<Participant>,
+    by_token: HashMap<String, u32>,
+}
+
+impl Session {
+    pub fn new(
+        id: Uuid,
+        code: String,
+        title: String,
+        moderator_token: String,
+        settings: Settings,
+        created_at: i64,
+        limits: &Limits,
+    ) -> Result<Session> {
+        super::check_text("title", &title, limits.max_title_chars)?;
+        Ok(Session {
+            id,
+            code,
+            title: title.trim().to_owned(),
+            moderator_token,
+            settings,
+            created_at,
+            questions: Vec::new(),
+            current: None,
+            qa_on_screen: false,
+            participants: Vec::new(),
+            by_token: HashMap::new(),
+        })
+    }
+
+    pub fn set_title(&mut self, title: String, limits: &Limits) -> Result<()> {
+        super::check_text("title", &title, limits.max_title_chars)?;
+        self.title = title.trim().to_owned();
+        Ok(())
+    }
+
+    pub fn questions(&self) -> &[Question] {
+        &self.questions
+    }
+
+    fn index_of(&self, id: Uuid) -> Result<usize> {
+        self.questions
+            .iter()
+            .position(|q| q.id == id)
+            .ok_or_else(|| Error::not_found(format!("no question {id} in this session")))
+    }
+
+    pub fn question(&self, id: Uuid) -> Result<&Question> {
+        Ok(&self.questions[self.index_of(id)?])
+    }
+
+    fn question_mut(&mut self, id: Uuid) -> Result<&mut Question> {
+        let i = self.index_of(id)?;
+        Ok(&mut self.questions[i])
+    }
+
+    /// The question audience and projector are shown: the presented one,
+    /// unless it is still a draft.
+    pub fn public_current(&self) -> Option<Uuid> {
+        let id = self.current?;
+        self.question(id)
+            .ok()
+            .filter(|q| q.is_public())
+            .map(|q| q.id)
+    }
+
+    pub fn add_question(
+        &mut self,
+        id: Uuid,
+        spec: QuestionSpec,
+        limits: &Limits,
+    ) -> Result<&Question> {
+        if self.questions.len() >= limits.max_questions {
+            return Err(Error::too_large(format!(
+                "a session holds at most {} questions",
+                limits.max_questions
+            )));
+        }
+        spec.validate(limits)?;
+        self.questions.push(Question::new(id, spec));
+        Ok(self.questions.last().expect("just pushed"))
+    }
+
+    /// Replaces a draft's definition; a question that has been opened keeps it,
+    /// so that its ballots always mean what they meant when cast.
+    pub fn update_question(
+        &mut self,
+        id: Uuid,
+        spec: QuestionSpec,
+        limits: &Limits,
+    ) -> Result<&Question> {
+        spec.validate(limits)?;
+        let q = self.question_mut(id)?;
+        if q.state != QuestionState::Draft {
+            return Err(Error::bad_request(
+                "only a draft can be edited; this question has been opened",
+            ));
+        }
+        q.tally = Tally::empty(&spec.kind);
+        q.spec = spec;
+        Ok(q)
+    }
+
+    /// Moves a question to `index` in the running order (clamped to the end).
+    pub fn move_question(&mut self, id: Uuid, index: usize) -> Result<()> {
+        let from = self.index_of(id)?;
+        let q = self.questions.remove(from);
+        let to = index.min(self.questions.len());
+        self.questions.insert(to, q);
+        Ok(())
+    }
+
+    pub fn delete_question(&mut self, id: Uuid) -> Result<Question> {
+        let i = self.index_of(id)?;
+        if self.current == Some(id) {
+            self.current = None;
+        }
+        Ok(self.questions.remove(i))
+    }
+
+    /// Opens a draft or a closed question (which keeps its ballots). With a
+    /// duration, the question closes by itself at `closes_at`; opening an open
+    /// question sets its timer anew.
+    pub fn open(&mut self, id: Uuid, now: i64, duration_ms: Option<i64>) -> Result<&Question> {
+        let q = self.question_mut(id)?;
+        q.state = QuestionState::Open;
+        q.closes_at = duration_ms.map(|d| now + d);
+        Ok(q)
+    }
+
+    pub fn close(&mut self, id: Uuid) -> Result<&Question> {
+        let q = self.question_mut(id)?;
+        match q.state {
+            QuestionState::Draft => Err(Error::not_open(
+                "a draft has not been opened, so it cannot be closed",
+            )),
+            QuestionState::Open | QuestionState::Closed => {
+                q.state = QuestionState::Closed;
+                q.closes_at = None;
+                Ok(q)
+            }
+        }
+    }
+
+    /// Closes the question if its timer has run out by `now`; true if it did.
+    pub fn close_if_due(&mut self, id: Uuid, now: i64) -> bool {
+        match self.question_mut(id) {
+            Ok(q) if q.state == QuestionState::Open && q.closes_at.is_some_and(|t| t <= now) => {
+                q.state = QuestionState::Closed;
+                q.closes_at = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub fn set_results_visible(&mut self, id: Uuid, visible: bool) -> Result<&Question> {
+        let q = self.question_mut(id)?;
+        q.results_visible = visible;
+        Ok(q)
+    }
+
+    /// Deletes every ballot of the question; returns the participants who had one.
+    pub fn reset(&mut self, id: Uuid) -> Result<Vec<u32>> {
+        let q = self.question_mut(id)?;
+        let had: Vec<u32> = q.ballots.keys().copied().collect();
+        q.clear_ballots();
+        Ok(had)
+    }
+
+    pub fn present(&mut self, id: Option<Uuid>) -> Result<()> {
+        if let Some(id) = id {
+            self.index_of(id)?;
+        }
+        self.current = id;
+        self.qa_on_screen = false;
+        Ok(())
+    }
+
+    pub fn present_qa(&mut self) {
+        self.current = None;
+        self.qa_on_screen = true;
+    }
+
+    pub fn participants(&self) -> &[Participant] {
+        &self.participants
+    }
+
+    pub fn participant(&self, index: u32) -> &Participant {
+        &self.participants[index as usize]
+    }
+
+    pub fn participant_by_token(&self, token: &str) -> Option<u32> {
+        self.by_token.get(token).copied()
+    }
+
+    /// Adds a participant; the caller makes the id and the secret token.
+    pub fn join(&mut self, id: Uuid, token: String, limits: &Limits) -> Result<u32> {
+        if self.participants.len() >= limits.max_participants {
+            return Err(Error::new(
+                crate::error::ErrorCode::Unavailable,
+                "this session is full",
+            ));
+        }
+        let index = self.participants.len() as u32;
+        self.by_token.insert(token.clone(), index);
+        self.participants.push(Participant { id, token });
+        Ok(index)
+    }
+
+    fn open_question_mut(&mut self, id: Uuid) -> Result<&mut Question> {
+        let q = self.question_mut(id)?;
+        if q.state != QuestionState::Open {
+            return Err(Error::not_open(format!(
+                "this question is {}, it takes no votes",
+                q.state.as_str()
+            )));
+        }
+        Ok(q)
+    }
+
+    /// Casts or replaces a participant's ballot. `entry` gives an `open`
+    /// answer its id and time.
+    pub fn vote(
+        &mut self,
+        participant: u32,
+        id: Uuid,
+        raw: RawChoice,
+        entry: (Uuid, i64),
+    ) -> Result<VoteOutcome> {
+        let q = self.open_question_mut(id)?;
+        let choice = q.spec.kind.check_choice(raw, entry)?;
+        q.tally.add(&choice);
+        q.version += 1;
+        Ok(match q.ballots.insert(participant, choice) {
+            Some(old) => {
+                q.tally.remove(&old);
+                VoteOutcome::Changed
+            }
+            None => VoteOutcome::Cast,
+        })
+    }
+
+    /// Removes a participant's ballot; true if there was one.
+    pub fn retract(&mut self, participant: u32, id: Uuid) -> Result<bool> {
+        let q = self.open_question_mut(id)?;
+        match q.ballots.remove(&participant) {
+            Some(old) => {
+                q.tally.remove(&old);
+                q.version += 1;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Hides an `open` answer from every view and the tally.
+    pub fn hide_entry(&mut self, id: Uuid, entry: Uuid) -> Result<()> {
+        let q = self.question_mut(id)?;
+        let found = q.ballots.values_mut().find_map(|c| match c {
+            Choice::Text(e) if e.id == entry => Some(e),
+            _ => None,
+        });
+        let Some(e) = found else {
+            return Err(Error::not_found(format!(
+                "no answer {entry} in this question"
+            )));
+        };
+        if !e.hidden {
+            let shown = Choice::Text(e.clone());
+            e.hidden = true;
+            q.tally.remove(&shown);
+            q.version += 1;
+        }
+        Ok(())
+    }
+
+    /// Every ballot of one participant, by question.
+    pub fn ballots_of(&self, participant: u32) -> impl Iterator<Item = (&Question, &Choice)> {
+        self.questions
+            .iter()
+            .filter_map(move |q| q.ballot(participant).map(|c| (q, c)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Kind, OptionItem};
+    use crate::error::ErrorCode;
+    use std::collections::BTreeMap;
+
+    fn session() -> Session {
+        Session::new(
+            Uuid::new_v4(),
+            "123456".into(),
+            "Capacity building".into(),
+            "secret".into(),
+            Settings::default(),
+            0,
+            &Limits::default(),
+        )
+        .unwrap()
+    }
+
+    fn spec() -> QuestionSpec {
+        QuestionSpec {
+            prompt: "What works best?".into(),
+            kind: Kind::Single {
+                options: ["Peer exchange", "Training", "Funding"]
+                    .iter()
+                    .map(|l| OptionItem {
+                        label: l.to_string(),
+                        colour: None,
+                    })
+                    .collect(),
+                correct: None,
+            },
+            translations: BTreeMap::new(),
+        }
+    }
+
+    fn counts(s: &Session, q: Uuid) -> Vec<u64> {
+        match &s.question(q).unwrap().tally().body {
+            crate::domain::TallyBody::Counts(c) => c.clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    const E: (Uuid, i64) = (Uuid::nil(), 0);
+
+    #[test]
+    fn a_draft_takes_no_votes() {
+        let mut s = session();
+        let q = s
+            .add_question(Uuid::new_v4(), spec(), &Limits::default())
+            .unwrap()
+            .id;
+        let p = s
+            .join(Uuid::new_v4(), "t".into(), &Limits::default())
+            .unwrap();
+        let err = s.vote(p, q, RawChoice::Int(0), E).unwrap_err();
+        assert_eq!(err.code, ErrorCode::NotOpen);
+    }
+
+    #[test]
+    fn a_new_vote_replaces_the_old_ballot() {
+        let mut s = session();
+        let q = s
+            .add_question(Uuid::new_v4(), spec(), &Limits::default())
+            .unwrap()
+            .id;
+        let p = s
+            .join(Uuid::new_v4(), "t".into(), &Limits::default())
+            .unwrap();
+        s.open(q, 0, None).unwrap();
+        assert_eq!(
+            s.vote(p, q, RawChoice::Int(0), E).unwrap(),
+            VoteOutcome::Cast
+        );
+        assert_eq!(
+            s.vote(p, q, RawChoice::Int(2), E).unwrap(),
+            VoteOutcome::Changed
+        );
+        assert_eq!(counts(&s, q), vec![0, 0, 1]);
+        assert_eq!(s.question(q).unwrap().tally().voters, 1);
+        assert!(s.retract(p, q).unwrap());
+        assert_eq!(counts(&s, q), vec![0, 0, 0]);
+        assert!(!s.retract(p, q).unwrap());
+    }
+
+    #[test]
+    fn an_invalid_vote_leaves_the_ballot_as_it_was() {
+        let mut s = session();
+        let q = s
+            .add_question(Uuid::new_v4(), spec(), &Limits::default())
+            .unwrap()
+            .id;
+        let p = s
+            .join(Uuid::new_v4(), "t".into(), &Limits::default())
+            .unwrap();
+        s.open(q, 0, None).unwrap();
+        s.vote(p, q, RawChoice::Int(1), E).unwrap();
+        assert!(s.vote(p, q, RawChoice::Int(7), E).is_err());
+        assert_eq!(counts(&s, q), vec![0, 1, 0]);
+    }
+
+    #[test]
+    fn a_closed_question_freezes_and_a_reopened_one_keeps_its_ballots() {
+        let mut s = session();
+        let q = s
+            .add_question(Uuid::new_v4(), spec(), &Limits::default())
+            .unwrap()
+            .id;
+        let p = s
+            .join(Uuid::new_v4(), "t".into(), &Limits::default())
+            .unwrap();
+        s.open(q, 0, None).unwrap();
+        s.vote(p, q, RawChoice::Int(1), E).unwrap();
+        s.close(q).unwrap();
+        assert_eq!(
+            s.vote(p, q, RawChoice::Int(0), E).unwrap_err().code,
+            ErrorCode::NotOpen
+        );
+        assert_eq!(s.retract(p, q).unwrap_err().code, ErrorCode::NotOpen);
+        s.open(q, 0, None).unwrap();
+        assert_eq!(counts(&s, q), vec![0, 1, 0]);
+    }
+
+    #[test]
+    fn a_timer_closes_the_question_only_once_due() {
+        let mut s = session();
+        let q = s
+            .add_question(Uuid::new_v4(), spec(), &Limits::default())
+            .unwrap()
+            .id;
+        s.open(q, 1_000, Some(30_000)).unwrap();
+        assert_eq!(s.question(q).unwrap().closes_at, Some(31_000));
+        assert!(!s.close_if_due(q, 30_999));
+        assert!(s.close_if_due(q, 31_000));
+        assert_eq!(s.question(q).unwrap().state, QuestionState::Closed);
+    }
+
+    #[test]
+    fn reset_deletes_every_ballot() {
+        let mut s = session();
+        let q = s
+            .add_question(Uuid::new_v4(), spec(), &Limits::default())
+            .unwrap()
+            .id;
+        s.open(q, 0, None).unwrap();
+        for i in 0..3 {
+            let p = s
+                .join(Uuid::new_v4(), format!("t{i}"), &Limits::default())
+                .unwrap();
+            s.vote(p, q, RawChoice::Int(i), E).unwrap();
+        }
+        assert_eq!(s.reset(q).unwrap().len(), 3);
+        assert_eq!(counts(&s, q), vec![0, 0, 0]);
+        assert_eq!(s.question(q).unwrap().ballot_count(), 0);
+    }
+
+    #[test]
+    fn a_presented_draft_is_not_shown_to_the_public() {
+        let mut s = session();
+        let q = s
+            .add_question(Uuid::new_v4(), spec(), &Limits::default())
+            .unwrap()
+            .id;
+        s.present(Some(q)).unwrap();
+        assert_eq!(s.public_current(), None);
+        s.open(q, 0, None).unwrap();
+        assert_eq!(s.public_current(), Some(q));
+        s.delete_question(q).unwrap();
+        assert_eq!(s.current, None);
+    }
+
+    #[test]
+    fn an_opened_question_cannot_be_edited() {
+        let mut s = session();
+        let q = s
+            .add_question(Uuid::new_v4(), spec(), &Limits::default())
+            .unwrap()
+            .id;
+        s.update_question(q, spec(), &Limits::default()).unwrap();
+        s.open(q, 0, None).unwrap();
+        assert!(s.update_question(q, spec(), &Limits::default()).is_err());
+    }
+
+    #[test]
+    fn the_hundred_and_first_question_is_refused() {
+        let mut s = session();
+        for _ in 0..100 {
+            s.add_question(Uuid::new_v4(), spec(), &Limits::default())
+                .unwrap();
+        }
+        let err = s
+            .add_question(Uuid::new_v4(), spec(), &Limits::default())
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::TooLarge);
+    }
+
+    #[test]
+    fn a_hidden_open_answer_leaves_the_tally() {
+        let mut s = session();
+        let spec = QuestionSpec {
+            prompt: "One word for the day?".into(),
+            kind: Kind::Open,
+            translations: BTreeMap::new(),
+        };
+        let q = s
+            .add_question(Uuid::new_v4(), spec, &Limits::default())
+            .unwrap()
+            .id;
+        s.open(q, 0, None).unwrap();
+        let p = s
+            .join(Uuid::new_v4(), "t".into(), &Limits::default())
+            .unwrap();
+        let entry = Uuid::new_v4();
+        s.vote(p, q, RawChoice::Text("spam".into()), (entry, 7))
+            .unwrap();
+        assert_eq!(s.question(q).unwrap().tally().voters, 1);
+        s.hide_entry(q, entry).unwrap();
+        let t = s.question(q).unwrap().tally();
+        assert_eq!(t.voters, 0);
+        assert!(t.newest_entries(50).is_empty());
+        // Replacing a hidden answer does not take it out of the tally twice.
+        s.vote(
+            p,
+            q,
+            RawChoice::Text("a real answer".into()),
+            (Uuid::new_v4(), 8),
+        )
+        .unwrap();
+        assert_eq!(s.question(q).unwrap().tally().voters, 1);
+    }
+}

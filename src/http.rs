@@ -1,0 +1,470 @@
+//! The HTTP API and the pages, in one router built by `app()` so tests can
+//! call it. Every error leaves as `{"error": {"code", "message"}}`.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tower_http::set_header::SetResponseHeaderLayer;
+use uuid::Uuid;
+
+use crate::domain::Settings;
+use crate::error::{Error, Result};
+use crate::hub::{is_code, token_eq, Hub};
+use crate::protocol::{self, Presentation, QuestionAction};
+use crate::session::LiveSession;
+use crate::{web, ws};
+
+/// A JSON body read our way: any content type, the body limit answered with
+/// `too_large`, bad JSON with `bad_request`. An empty body reads as `{}`.
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e: BytesRejection| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    Error::too_large("the request body is over the size limit")
+                } else {
+                    Error::bad_request(format!("could not read the request body: {e}"))
+                }
+            })?;
+        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &bytes
+        };
+        serde_json::from_slice(bytes)
+            .map(Body)
+            .map_err(|e| Error::bad_request(format!("malformed JSON body: {e}")))
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+fn host(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::HOST).and_then(|h| h.to_str().ok())
+}
+
+/// The session of `{code}`, for a caller holding its moderator token.
+fn moderated(hub: &Hub, code: &str, headers: &HeaderMap) -> Result<Arc<LiveSession>> {
+    let s = hub.get(code)?;
+    s.check_moderator(bearer(headers))?;
+    Ok(s)
+}
+
+/// The session of `{code}` and the participant whose token is presented.
+fn participant(hub: &Hub, code: &str, headers: &HeaderMap) -> Result<(Arc<LiveSession>, u32)> {
+    let s = hub.get(code)?;
+    let token =
+        bearer(headers).ok_or_else(|| Error::unauthorized("a participant token is required"))?;
+    match s.participant_by_token(token) {
+        Some(p) => Ok((s, p)),
+        None if s.check_moderator(Some(token)).is_ok() => {
+            Err(Error::forbidden("the moderator does not vote"))
+        }
+        None => Err(Error::unauthorized("unknown participant token")),
+    }
+}
+
+fn parse_uuid(s: &str, what: &str) -> Result<Uuid> {
+    s.parse()
+        .map_err(|_| Error::not_found(format!("no {what} {s:?}")))
+}
+
+async fn create_session(
+    State(hub): State<Arc<Hub>>,
+    headers: HeaderMap,
+    Body(body): Body<Value>,
+) -> Result<Response> {
+    if let Some(admin) = &hub.shared.config.admin_token {
+        match bearer(&headers) {
+            Some(t) if token_eq(t, admin) => {}
+            Some(_) => return Err(Error::forbidden("wrong admin token")),
+            None => {
+                return Err(Error::unauthorized(
+                    "creating a session needs the admin token",
+                ))
+            }
+        }
+    }
+    let Value::Object(o) = body else {
+        return Err(Error::bad_request("the body must be a JSON object"));
+    };
+    let title = match o.get("title") {
+        Some(Value::String(t)) => t.clone(),
+        Some(_) => return Err(Error::bad_request("title must be a text")),
+        None => return Err(Error::bad_request("title is required")),
+    };
+    let questions = match o.get("questions") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(qs)) => qs
+            .iter()
+            .enumerate()
+            .map(|(i, q)| {
+                protocol::parse_question_spec(q)
+                    .map_err(|e| Error::new(e.code, format!("questions[{i}]: {}", e.message)))
+            })
+            .collect::<Result<Vec<_>>>()?,
+        Some(_) => return Err(Error::bad_request("questions must be an array")),
+    };
+    let settings = match o.get("settings") {
+        None | Some(Value::Null) => Settings::default(),
+        Some(Value::Object(s)) => Settings {
+            qa_moderation: match s.get("qa_moderation") {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(b)) => *b,
+                Some(_) => {
+                    return Err(Error::bad_request(
+                        "settings.qa_moderation must be true or false",
+                    ))
+                }
+            },
+        },
+        Some(_) => return Err(Error::bad_request("settings must be an object")),
+    };
+    let live = hub.create_session(title, settings, questions)?;
+    let base = hub.base_url(host(&headers));
+    let (token, title) = live.secrets();
+    let body = json!({
+        "id": live.id,
+        "code": live.code,
+        "title": title,
+        "moderator_token": token,
+        "urls": urls(&base, &live.code, &token),
+    });
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// The audience, moderator and projector links of a session.
+pub fn urls(base: &str, code: &str, moderator_token: &str) -> Value {
+    json!({
+        "audience": format!("{base}/{code}"),
+        "moderator": format!("{base}/{code}/moderate#token={moderator_token}"),
+        "projector": format!("{base}/{code}/screen"),
+    })
+}
+
+async fn get_session(
+    State(hub): State<Arc<Hub>>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>> {
+    let s = hub.get(&code)?;
+    let join = format!("{}/{}", hub.base_url(host(&headers)), code);
+    // The moderator's token shows the moderator's view (drafts, answers).
+    let moderator = s.check_moderator(bearer(&headers)).is_ok();
+    Ok(Json(s.view(moderator, &join)))
+}
+
+#[derive(Deserialize)]
+struct Patch {
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    settings: Option<PatchSettings>,
+}
+
+#[derive(Deserialize)]
+struct PatchSettings {
+    #[serde(default)]
+    qa_moderation: Option<bool>,
+}
+
+async fn patch_session(
+    State(hub): State<Arc<Hub>>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    Body(p): Body<Patch>,
+) -> Result<Json<Value>> {
+    let s = moderated(&hub, &code, &headers)?;
+    s.update(p.title, p.settings.and_then(|s| s.qa_moderation))?;
+    let join = format!("{}/{}", hub.base_url(host(&headers)), code);
+    Ok(Json(s.view(false, &join)))
+}
+
+async fn delete_session(
+    State(hub): State<Arc<Hub>>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+) -> Result<StatusCode> {
+    moderated(&hub, &code, &headers)?;
+    hub.delete(&code)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn add_question(
+    State(hub): State<Arc<Hub>>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    Body(spec): Body<Value>,
+) -> Result<Response> {
+    let s = moderated(&hub, &code, &headers)?;
+    let view = s.add_question(protocol::parse_question_spec(&spec)?)?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+async fn update_question(
+    State(hub): State<Arc<Hub>>,
+    Path((code, qid)): Path<(String, String)>,
+    headers: HeaderMap,
+    Body(spec): Body<Value>,
+) -> Result<Json<Value>> {
+    let s = moderated(&hub, &code, &headers)?;
+    let qid = parse_uuid(&qid, "question")?;
+    Ok(Json(s.update_question(
+        qid,
+        protocol::parse_question_spec(&spec)?,
+    )?))
+}
+
+async fn delete_question(
+    State(hub): State<Arc<Hub>>,
+    Path((code, qid)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<StatusCode> {
+    let s = moderated(&hub, &code, &headers)?;
+    s.delete_question(parse_uuid(&qid, "question")?)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct ActionBody {
+    #[serde(default)]
+    duration_s: Option<u32>,
+    #[serde(default)]
+    index: Option<usize>,
+}
+
+async fn question_action(
+    State(hub): State<Arc<Hub>>,
+    Path((code, qid, action)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    Body(body): Body<ActionBody>,
+) -> Result<Json<Value>> {
+    let s = moderated(&hub, &code, &headers)?;
+    let qid = parse_uuid(&qid, "question")?;
+    if action == "move" {
+        let index = body
+            .index
+            .ok_or_else(|| Error::bad_request("move needs an index"))?;
+        s.move_question(qid, index)?;
+        let view = s.view(true, "");
+        let q = view["questions"]
+            .as_array()
+            .and_then(|qs| qs.iter().find(|q| q["id"] == json!(qid)).cloned())
+            .unwrap_or_default();
+        return Ok(Json(q));
+    }
+    let action = QuestionAction::from_path(&action, body.duration_s).ok_or_else(|| {
+        Error::not_found(format!(
+            "no action {action:?}; the actions are open, close, reveal, hide, reset"
+        ))
+    })?;
+    Ok(Json(s.act(qid, action)?))
+}
+
+#[derive(Deserialize)]
+struct PresentBody {
+    #[serde(default)]
+    question_id: Option<Uuid>,
+    #[serde(default)]
+    qa: bool,
+}
+
+async fn present(
+    State(hub): State<Arc<Hub>>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    Body(p): Body<PresentBody>,
+) -> Result<Json<Value>> {
+    let s = moderated(&hub, &code, &headers)?;
+    let p = if p.qa {
+        Presentation::Qa
+    } else {
+        Presentation::Question(p.question_id)
+    };
+    s.present(p)?;
+    let view = s.view(true, "");
+    Ok(Json(
+        json!({"question_id": view["current"], "qa": view["qa"]}),
+    ))
+}
+
+async fn join(State(hub): State<Arc<Hub>>, Path(code): Path<String>) -> Result<Response> {
+    let s = hub.get(&code)?;
+    let (id, token) = s.join()?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"participant_id": id, "participant_token": token})),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct BallotBody {
+    #[serde(default)]
+    choice: Option<Value>,
+}
+
+async fn put_ballot(
+    State(hub): State<Arc<Hub>>,
+    Path((code, qid)): Path<(String, String)>,
+    headers: HeaderMap,
+    Body(b): Body<BallotBody>,
+) -> Result<Json<Value>> {
+    let (s, p) = participant(&hub, &code, &headers)?;
+    let qid = parse_uuid(&qid, "question")?;
+    let choice = protocol::raw_choice(&b.choice.unwrap_or(Value::Null))?;
+    s.vote(p, qid, choice).await?;
+    Ok(Json(json!({"accepted": true})))
+}
+
+async fn delete_ballot(
+    State(hub): State<Arc<Hub>>,
+    Path((code, qid)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<StatusCode> {
+    let (s, p) = participant(&hub, &code, &headers)?;
+    s.retract(p, parse_uuid(&qid, "question")?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn results(
+    State(hub): State<Arc<Hub>>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>> {
+    Ok(Json(moderated(&hub, &code, &headers)?.results()))
+}
+
+async fn qr(
+    State(hub): State<Arc<Hub>>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    hub.get(&code)?;
+    let url = format!("{}/{}", hub.base_url(host(&headers)), code);
+    let svg = crate::qr::svg(&url)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        svg,
+    )
+        .into_response())
+}
+
+async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+async fn metrics(State(hub): State<Arc<Hub>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        hub.shared.metrics.render(),
+    )
+        .into_response()
+}
+
+/// `/{code}`, `/{code}/screen`, `/{code}/moderate`: the three views.
+async fn page(
+    State(hub): State<Arc<Hub>>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let (code, view) = path.split_once('/').unwrap_or((&path, ""));
+    let file = match view {
+        "" => "audience.html",
+        "screen" => "screen.html",
+        "moderate" => "moderate.html",
+        _ => return not_found().await,
+    };
+    if !is_code(code) {
+        return not_found().await;
+    }
+    web::file(&hub, file, &headers).await
+}
+
+async fn not_found() -> Response {
+    Error::not_found("no such page").into_response()
+}
+
+/// The security headers every response carries.
+fn security_headers(router: Router) -> Router {
+    let csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+               connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'self'";
+    let set = |name: &'static str, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(
+            header::HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        )
+    };
+    router
+        .layer(set("content-security-policy", csp))
+        .layer(set("x-content-type-options", "nosniff"))
+        .layer(set("referrer-policy", "no-referrer"))
+        .layer(set("x-frame-options", "SAMEORIGIN"))
+}
+
+/// The whole HTTP side: API, socket and pages.
+pub fn app(hub: Arc<Hub>) -> Router {
+    let limit = hub.shared.config.max_body_bytes;
+    let api = Router::new()
+        .route("/sessions", post(create_session))
+        .route(
+            "/sessions/{code}",
+            get(get_session).patch(patch_session).delete(delete_session),
+        )
+        .route("/sessions/{code}/questions", post(add_question))
+        .route(
+            "/sessions/{code}/questions/{qid}",
+            put(update_question).delete(delete_question),
+        )
+        .route(
+            "/sessions/{code}/questions/{qid}/ballot",
+            put(put_ballot).delete(delete_ballot),
+        )
+        .route(
+            "/sessions/{code}/questions/{qid}/{action}",
+            post(question_action),
+        )
+        .route("/sessions/{code}/present", post(present))
+        .route("/sessions/{code}/participants", post(join))
+        .route("/sessions/{code}/results", get(results))
+        .route("/sessions/{code}/qr.svg", get(qr))
+        .fallback(not_found);
+    let router = Router::new()
+        .nest("/api", api)
+        .route("/ws/{code}", get(ws::upgrade))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/", get(web::index))
+        .route("/assets/{*path}", get(web::asset))
+        .route("/{*path}", get(page))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(hub);
+    security_headers(router)
+}

@@ -1,0 +1,285 @@
+//! The server's sessions, by join code, and what every session shares: the
+//! configuration, the limits, the counters, the clock and the shutdown signal.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use dashmap::mapref::entry::Entry;
+use dashmap::DashMap;
+use rand::rngs::OsRng;
+use rand::{Rng, RngCore};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::domain::{Limits, QuestionSpec, Session, Settings};
+use crate::error::{Error, Result};
+use crate::metrics::Metrics;
+use crate::outbox::CLOSE_GOING_AWAY;
+use crate::session::LiveSession;
+
+/// Wall-clock milliseconds that advance with tokio's clock, so that timers
+/// and the times they compare against agree (and tests can pause time).
+#[derive(Clone, Debug)]
+pub struct Clock {
+    wall_at_start: i64,
+    start: tokio::time::Instant,
+}
+
+impl Clock {
+    pub fn new() -> Clock {
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        Clock {
+            wall_at_start: wall,
+            start: tokio::time::Instant::now(),
+        }
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.wall_at_start + self.start.elapsed().as_millis() as i64
+    }
+
+    /// The tokio instant at which `now_ms()` reaches `ms`.
+    pub fn instant_at(&self, ms: i64) -> tokio::time::Instant {
+        let offset = (ms - self.wall_at_start).max(0) as u64;
+        self.start + std::time::Duration::from_millis(offset)
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::new()
+    }
+}
+
+/// What every session of this server shares.
+pub struct Shared {
+    pub config: Config,
+    pub limits: Limits,
+    pub metrics: Metrics,
+    pub clock: Clock,
+    /// Cancelled when the server stops; each session's token is a child.
+    pub shutdown: CancellationToken,
+    /// The machine's LAN address, for links phones in the room can open.
+    pub lan_addr: Option<IpAddr>,
+    /// Websockets open now, against `config.max_connections`.
+    pub open_sockets: AtomicUsize,
+}
+
+/// A fresh secret: 256 bits from the operating system's CSPRNG, URL-safe.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Compares two secrets in time that does not depend on where they differ.
+pub fn token_eq(given: &str, expected: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    given.len() == expected.len() && bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
+}
+
+/// Is `code` six ASCII digits?
+pub fn is_code(code: &str) -> bool {
+    code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The first private IPv4 address of this machine, if any.
+pub fn lan_address() -> Option<IpAddr> {
+    let addrs = if_addrs::get_if_addrs().ok()?;
+    let mut candidates: Vec<IpAddr> = addrs
+        .into_iter()
+        .filter(|i| !i.is_loopback())
+        .map(|i| i.ip())
+        .filter(|ip| match ip {
+            IpAddr::V4(v4) => !v4.is_link_local(),
+            IpAddr::V6(_) => false,
+        })
+        .collect();
+    // Prefer the private ranges a venue network or hotspot hands out.
+    candidates.sort_by_key(|ip| match ip {
+        IpAddr::V4(v4) if v4.is_private() => 0,
+        _ => 1,
+    });
+    candidates.into_iter().next()
+}
+
+pub struct Hub {
+    sessions: DashMap<String, Arc<LiveSession>>,
+    pub shared: Arc<Shared>,
+}
+
+impl Hub {
+    pub fn new(config: Config) -> Hub {
+        let lan_addr = lan_address();
+        Hub {
+            sessions: DashMap::new(),
+            shared: Arc::new(Shared {
+                limits: config.limits(),
+                config,
+                metrics: Metrics::default(),
+                clock: Clock::new(),
+                shutdown: CancellationToken::new(),
+                lan_addr,
+                open_sockets: AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    /// Creates a session under a fresh random code, with its questions.
+    pub fn create_session(
+        &self,
+        title: String,
+        settings: Settings,
+        questions: Vec<QuestionSpec>,
+    ) -> Result<Arc<LiveSession>> {
+        let limits = &self.shared.limits;
+        let now = self.shared.clock.now_ms();
+        let mut session = Session::new(
+            Uuid::new_v4(),
+            String::new(),
+            title,
+            new_token(),
+            settings,
+            now,
+            limits,
+        )?;
+        for (i, spec) in questions.into_iter().enumerate() {
+            session
+                .add_question(Uuid::new_v4(), spec, limits)
+                .map_err(|e| Error::new(e.code, format!("questions[{i}]: {}", e.message)))?;
+        }
+        for _ in 0..100 {
+            let code = format!("{:06}", OsRng.gen_range(0..1_000_000u32));
+            if let Entry::Vacant(slot) = self.sessions.entry(code.clone()) {
+                session.code = code;
+                let live = LiveSession::start(session, self.shared.clone());
+                slot.insert(live.clone());
+                self.shared.metrics.sessions.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(code = %live.code, id = %live.id, "session created");
+                return Ok(live);
+            }
+        }
+        Err(Error::new(
+            crate::error::ErrorCode::Unavailable,
+            "no free session code; try again",
+        ))
+    }
+
+    pub fn get(&self, code: &str) -> Result<Arc<LiveSession>> {
+        self.sessions
+            .get(code)
+            .map(|s| s.clone())
+            .ok_or_else(|| Error::not_found(format!("no session with code {code}")))
+    }
+
+    /// Deletes a session: its connections get `ended` and are closed.
+    pub fn delete(&self, code: &str) -> Result<()> {
+        let (_, live) = self
+            .sessions
+            .remove(code)
+            .ok_or_else(|| Error::not_found(format!("no session with code {code}")))?;
+        live.end();
+        self.shared.metrics.sessions.fetch_sub(1, Ordering::Relaxed);
+        tracing::info!(code = %code, "session deleted");
+        Ok(())
+    }
+
+    /// Starts the stop: every socket gets close 1001.
+    pub fn shutdown(&self) {
+        for s in self.sessions.iter() {
+            s.close_all(None, CLOSE_GOING_AWAY);
+        }
+        self.shared.shutdown.cancel();
+    }
+
+    /// The base URL phones should use: the configured public URL; else the
+    /// host the request came to, unless that is loopback and the server
+    /// listens on every interface, in which case the LAN address.
+    pub fn base_url(&self, host: Option<&str>) -> String {
+        let cfg = &self.shared.config;
+        if let Some(u) = &cfg.public_url {
+            return u.trim_end_matches('/').to_owned();
+        }
+        let port = cfg.addr.port();
+        let loopback = |h: &str| {
+            let name = h.rsplit_once(':').map_or(h, |(n, _)| n);
+            name == "localhost" || name.starts_with("127.") || name == "[::1]"
+        };
+        match (host, self.shared.lan_addr) {
+            (Some(h), Some(lan)) if loopback(h) && cfg.addr.ip().is_unspecified() => {
+                let port = h
+                    .rsplit_once(':')
+                    .map_or(port.to_string(), |(_, p)| p.to_owned());
+                format!("http://{lan}:{port}")
+            }
+            (Some(h), _) => format!("http://{h}"),
+            (None, Some(lan)) if cfg.addr.ip().is_unspecified() => format!("http://{lan}:{port}"),
+            (None, _) => format!("http://{}", cfg.addr),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_url_safe_and_distinct() {
+        let a = new_token();
+        assert_eq!(a.len(), 43);
+        assert!(a
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert_ne!(a, new_token());
+        assert!(token_eq(&a, &a.clone()));
+        assert!(!token_eq(&a, &new_token()));
+        assert!(!token_eq(&a, "short"));
+    }
+
+    #[test]
+    fn codes_are_six_digits() {
+        assert!(is_code("012345"));
+        assert!(!is_code("12345"));
+        assert!(!is_code("12345a"));
+        assert!(!is_code("1234567"));
+    }
+
+    #[tokio::test]
+    async fn a_configured_public_url_wins() {
+        let mut c = Config::defaults();
+        c.public_url = Some("https://vote.example.org/".into());
+        let hub = Hub::new(c);
+        assert_eq!(
+            hub.base_url(Some("localhost:8080")),
+            "https://vote.example.org"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_request_host_that_is_not_loopback_is_kept() {
+        let hub = Hub::new(Config::defaults());
+        assert_eq!(
+            hub.base_url(Some("192.168.4.2:8080")),
+            "http://192.168.4.2:8080"
+        );
+    }
+
+    #[tokio::test]
+    async fn session_codes_are_unique() {
+        let hub = Hub::new(Config::defaults());
+        let mut codes = std::collections::HashSet::new();
+        for _ in 0..200 {
+            let s = hub
+                .create_session("t".into(), Settings::default(), vec![])
+                .unwrap();
+            assert!(is_code(&s.code));
+            assert!(codes.insert(s.code.clone()));
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! The `handsup` binary: parse the command line, start logging, serve.
+
+use std::sync::Arc;
+
+use clap::Parser;
+use handsup::config::{Cli, Command, Config};
+use handsup::hub::Hub;
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+fn init_tracing(json: bool) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("handsup=info,tower_http=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let (config, demo) = match cli.command {
+        Command::Serve(c) => (c, false),
+        Command::Demo(c) => (c, true),
+    };
+    init_tracing(config.log_json);
+    match serve(config, demo).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("handsup: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(mut config: Config, demo: bool) -> Result<(), Box<dyn std::error::Error>> {
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
+    let local = listener.local_addr()?;
+    // With port 0 the links must carry the port actually bound.
+    config.addr = local;
+    if config.in_memory {
+        tracing::warn!("running in memory: sessions and votes are lost when the server stops");
+    } else {
+        tracing::warn!(
+            data_dir = %config.data_dir.display(),
+            "the durable journal is not built yet: running in memory, sessions and votes are lost when the server stops"
+        );
+    }
+    let hub = Arc::new(Hub::new(config));
+    // Tests and scripts read this first line to find the port.
+    println!("listening on http://{local}");
+    if let Some(lan) = hub.shared.lan_addr {
+        if local.ip().is_unspecified() {
+            println!(
+                "phones on this network can reach http://{lan}:{}",
+                local.port()
+            );
+        }
+    }
+    if demo {
+        handsup::demo::create(&hub)?;
+    }
+    handsup::run(listener, hub, handsup::shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,734 @@
+//! The live side of one session: the domain state behind one lock, the
+//! connections attached to it, and the coalesced fan-out of tallies.
+//!
+//! Every change of state happens under the session's lock, and so does every
+//! broadcast it causes, so each connection sees events in the order they
+//! happened and a newly attached connection misses none. The lock is a plain
+//! (non-async) mutex: nothing awaits while holding it, and what it guards is
+//! a few map updates. Sessions never share a lock with each other.
+//!
+//! Tallies do not travel through the event queues. A publisher task per
+//! session wakes when ballots change, serialises each changed tally once,
+//! and puts the frames on three latest-state boards (moderator, projector,
+//! audience), at most once per interval each. Every connection's writer
+//! watches its role's board and sends what moved since it last looked: a slow
+//! reader skips straight to the newest state, and the final counts always
+//! arrive.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::ws::Utf8Bytes;
+use parking_lot::Mutex;
+use serde_json::{json, Map, Value};
+use tokio::sync::{watch, Notify};
+use tokio::time::{sleep_until, Instant};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::domain::{KindName, QuestionSpec, RawChoice, Session};
+use crate::error::{Error, Result};
+use crate::hub::{new_token, Shared};
+use crate::outbox::{Close, Outbox, CLOSE_NORMAL};
+use crate::protocol::{self, choice_json, Presentation, QuestionAction, Role, TallyOut};
+
+/// One tally frame on a board.
+#[derive(Clone, Debug)]
+pub struct BoardTally {
+    pub question_id: Uuid,
+    pub seq: u64,
+    pub frame: Utf8Bytes,
+}
+
+/// The latest tallies (and, for staff, presence) a role may see.
+#[derive(Clone, Debug, Default)]
+pub struct Board {
+    pub tallies: Vec<BoardTally>,
+    /// A version that grows with each change, and the `presence` frame.
+    pub presence: Option<(u64, Utf8Bytes)>,
+}
+
+/// The last tally published for a question.
+struct Published {
+    /// The question's ballot version it shows; None forces a new one.
+    version: Option<u64>,
+    seq: u64,
+    frame: Utf8Bytes,
+    /// The same tally as JSON without `type`, for views and results.
+    value: Value,
+}
+
+struct ConnEntry {
+    role: Role,
+    participant: Option<u32>,
+    outbox: Arc<Outbox>,
+}
+
+struct State {
+    session: Session,
+    /// Attached connections by id.
+    conns: HashMap<u64, ConnEntry>,
+    next_conn: u64,
+    /// Attached audience connections.
+    audience: usize,
+    /// Grows when `audience` changes.
+    presence_version: u64,
+    /// The current tally of each question that has had ballots.
+    published: HashMap<Uuid, Published>,
+    /// The session's tally sequence; every published tally takes the next.
+    seq: u64,
+}
+
+/// A connection attached to a session, ready for its writer.
+pub struct Attached {
+    pub conn_id: u64,
+    pub participant: Option<u32>,
+    pub outbox: Arc<Outbox>,
+    pub board: watch::Receiver<Arc<Board>>,
+    /// The tallies the welcome carried: the writer need not send them again.
+    pub sent: Vec<(Uuid, u64)>,
+}
+
+pub struct LiveSession {
+    pub id: Uuid,
+    pub code: String,
+    shared: Arc<Shared>,
+    state: Mutex<State>,
+    /// Wakes the publisher: ballots, visibility or presence changed.
+    dirty: Notify,
+    moderator_board: watch::Sender<Arc<Board>>,
+    projector_board: watch::Sender<Arc<Board>>,
+    audience_board: watch::Sender<Arc<Board>>,
+    /// Cancelled when the session is deleted or the server stops.
+    pub ended: CancellationToken,
+}
+
+impl LiveSession {
+    /// Wraps a session and starts its publisher.
+    pub fn start(session: Session, shared: Arc<Shared>) -> Arc<LiveSession> {
+        let board = || watch::channel(Arc::new(Board::default())).0;
+        let live = Arc::new(LiveSession {
+            id: session.id,
+            code: session.code.clone(),
+            ended: shared.shutdown.child_token(),
+            shared,
+            state: Mutex::new(State {
+                session,
+                conns: HashMap::new(),
+                next_conn: 0,
+                audience: 0,
+                presence_version: 0,
+                published: HashMap::new(),
+                seq: 0,
+            }),
+            dirty: Notify::new(),
+            moderator_board: board(),
+            projector_board: board(),
+            audience_board: board(),
+        });
+        tokio::spawn(live.clone().publisher());
+        live
+    }
+
+    fn board(&self, role: Role) -> &watch::Sender<Arc<Board>> {
+        match role {
+            Role::Moderator => &self.moderator_board,
+            Role::Projector => &self.projector_board,
+            Role::Audience => &self.audience_board,
+        }
+    }
+
+    fn now(&self) -> i64 {
+        self.shared.clock.now_ms()
+    }
+
+    // ---- connections -----------------------------------------------------
+
+    /// Attaches a connection after its hello: checks the moderator token,
+    /// finds or makes the participant, and queues the welcome.
+    pub fn attach(&self, role: Role, token: Option<&str>, join_url: &str) -> Result<Attached> {
+        let mut st = self.state.lock();
+        let participant = match role {
+            Role::Moderator => {
+                if !token.is_some_and(|t| crate::hub::token_eq(t, &st.session.moderator_token)) {
+                    return Err(Error::unauthorized("wrong or missing moderator token"));
+                }
+                None
+            }
+            Role::Projector => None,
+            Role::Audience => Some(
+                match token.and_then(|t| st.session.participant_by_token(t)) {
+                    Some(p) => p,
+                    None => {
+                        let limits = &self.shared.limits;
+                        st.session.join(Uuid::new_v4(), new_token(), limits)?
+                    }
+                },
+            ),
+        };
+        let welcome_tallies = Self::visible_tallies(&st, role);
+        let sent = welcome_tallies
+            .iter()
+            .filter_map(|(q, v)| Some((q.parse().ok()?, v["seq"].as_u64()?)))
+            .collect();
+        let mut session = protocol::session_view(
+            &st.session,
+            role == Role::Moderator,
+            join_url,
+            welcome_tallies,
+        );
+        session["qa_items"] = json!([]);
+        let mut welcome = json!({
+            "role": role,
+            "session": session,
+            "server_time": self.now(),
+        });
+        if let Some(p) = participant {
+            let who = st.session.participant(p);
+            welcome["participant_id"] = json!(who.id);
+            welcome["participant_token"] = json!(who.token);
+            let ballots: Map<String, Value> = st
+                .session
+                .ballots_of(p)
+                .map(|(q, c)| (q.id.to_string(), choice_json(c)))
+                .collect();
+            welcome["ballots"] = Value::Object(ballots);
+        }
+        let outbox = Arc::new(Outbox::new(self.shared.config.max_queued));
+        outbox.push(protocol::message("welcome", welcome));
+        let conn_id = st.next_conn;
+        st.next_conn += 1;
+        st.conns.insert(
+            conn_id,
+            ConnEntry {
+                role,
+                participant,
+                outbox: outbox.clone(),
+            },
+        );
+        if role == Role::Audience {
+            st.audience += 1;
+            st.presence_version += 1;
+        }
+        drop(st);
+        self.shared.metrics.connected(role);
+        self.dirty.notify_one();
+        let mut board = self.board(role).subscribe();
+        board.mark_changed();
+        Ok(Attached {
+            conn_id,
+            participant,
+            outbox,
+            board,
+            sent,
+        })
+    }
+
+    pub fn detach(&self, conn_id: u64) {
+        let mut st = self.state.lock();
+        if let Some(c) = st.conns.remove(&conn_id) {
+            if c.role == Role::Audience {
+                st.audience -= 1;
+                st.presence_version += 1;
+            }
+            drop(st);
+            self.shared.metrics.disconnected(c.role);
+            self.dirty.notify_one();
+        }
+    }
+
+    /// Sends `ended` to every connection and closes them; stops the publisher.
+    pub fn end(&self) {
+        self.close_all(Some(protocol::message("ended", json!({}))), CLOSE_NORMAL);
+        self.ended.cancel();
+    }
+
+    /// Closes every connection, after a last frame if given.
+    pub fn close_all(&self, last: Option<Utf8Bytes>, close: Close) {
+        let st = self.state.lock();
+        for c in st.conns.values() {
+            if let Some(f) = &last {
+                c.outbox.push(f.clone());
+            }
+            c.outbox.close(close.clone());
+        }
+    }
+
+    /// Pushes a frame chosen per connection; `None` skips that connection.
+    fn broadcast(&self, st: &State, pick: impl Fn(&ConnEntry) -> Option<Utf8Bytes>) {
+        for c in st.conns.values() {
+            if let Some(f) = pick(c) {
+                if !c.outbox.push(f) {
+                    self.shared
+                        .metrics
+                        .slow_consumers_dropped
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// Tells every connection that may see it that a question changed.
+    fn broadcast_question(&self, st: &State, id: Uuid) {
+        let Ok(q) = st.session.question(id) else {
+            return;
+        };
+        let staff = protocol::question_frame(q, true);
+        let public = q.is_public().then(|| protocol::question_frame(q, false));
+        self.broadcast(st, |c| match c.role {
+            Role::Moderator => Some(staff.clone()),
+            _ => public.clone(),
+        });
+    }
+
+    /// Sends `present` to the moderator when `current` moved, and to the
+    /// public when what they are shown moved.
+    fn broadcast_present(&self, st: &State, before: (Option<Uuid>, Option<Uuid>, bool)) {
+        let s = &st.session;
+        let (cur, public, qa) = (s.current, s.public_current(), s.qa_on_screen);
+        let staff = (before.0 != cur || before.2 != qa).then(|| protocol::present_frame(cur, qa));
+        let public =
+            (before.1 != public || before.2 != qa).then(|| protocol::present_frame(public, qa));
+        self.broadcast(st, |c| match c.role {
+            Role::Moderator => staff.clone(),
+            _ => public.clone(),
+        });
+    }
+
+    fn presented(st: &State) -> (Option<Uuid>, Option<Uuid>, bool) {
+        (
+            st.session.current,
+            st.session.public_current(),
+            st.session.qa_on_screen,
+        )
+    }
+
+    // ---- moderator actions ------------------------------------------------
+
+    pub fn add_question(&self, spec: QuestionSpec) -> Result<Value> {
+        let mut st = self.state.lock();
+        let id = st
+            .session
+            .add_question(Uuid::new_v4(), spec, &self.shared.limits)?
+            .id;
+        self.broadcast_question(&st, id);
+        Ok(protocol::question_view(st.session.question(id)?, true))
+    }
+
+    pub fn update_question(&self, id: Uuid, spec: QuestionSpec) -> Result<Value> {
+        let mut st = self.state.lock();
+        st.session.update_question(id, spec, &self.shared.limits)?;
+        self.broadcast_question(&st, id);
+        Ok(protocol::question_view(st.session.question(id)?, true))
+    }
+
+    pub fn move_question(&self, id: Uuid, index: usize) -> Result<()> {
+        let mut st = self.state.lock();
+        st.session.move_question(id, index)?;
+        let order = |public: bool| {
+            let ids: Vec<Uuid> = st
+                .session
+                .questions()
+                .iter()
+                .filter(|q| !public || q.is_public())
+                .map(|q| q.id)
+                .collect();
+            protocol::message("order", json!({ "question_ids": ids }))
+        };
+        let (staff, public) = (order(false), order(true));
+        self.broadcast(&st, |c| {
+            Some(if c.role == Role::Moderator {
+                staff.clone()
+            } else {
+                public.clone()
+            })
+        });
+        Ok(())
+    }
+
+    pub fn delete_question(&self, id: Uuid) -> Result<()> {
+        let mut st = self.state.lock();
+        let before = Self::presented(&st);
+        let q = st.session.delete_question(id)?;
+        st.published.remove(&id);
+        let frame = protocol::message("question_removed", json!({ "question_id": id }));
+        let public = q.is_public();
+        self.broadcast(&st, |c| {
+            (c.role == Role::Moderator || public).then(|| frame.clone())
+        });
+        self.broadcast_present(&st, before);
+        drop(st);
+        self.dirty.notify_one();
+        Ok(())
+    }
+
+    /// open, close, reveal, hide or reset.
+    pub fn act(self: &Arc<Self>, id: Uuid, action: QuestionAction) -> Result<Value> {
+        let mut st = self.state.lock();
+        let before = Self::presented(&st);
+        let mut republish = false;
+        match action {
+            QuestionAction::Open { duration_s } => {
+                let now = self.now();
+                let q = st
+                    .session
+                    .open(id, now, duration_s.map(|s| s as i64 * 1000))?;
+                if let Some(at) = q.closes_at {
+                    self.schedule_close(id, at);
+                }
+            }
+            QuestionAction::Close => {
+                st.session.close(id)?;
+            }
+            QuestionAction::Reveal => {
+                st.session.set_results_visible(id, true)?;
+                // Send the tally again so views that dropped it redraw.
+                if let Some(p) = st.published.get_mut(&id) {
+                    p.version = None;
+                }
+                republish = true;
+            }
+            QuestionAction::Hide => {
+                st.session.set_results_visible(id, false)?;
+                republish = true;
+            }
+            QuestionAction::Reset => {
+                let had: std::collections::HashSet<u32> =
+                    st.session.reset(id)?.into_iter().collect();
+                // Phones whose ballot went clear their selection.
+                let frame = protocol::message("ballot", json!({"question_id": id, "choice": null}));
+                self.broadcast(&st, |c| {
+                    c.participant
+                        .filter(|p| had.contains(p))
+                        .map(|_| frame.clone())
+                });
+                republish = true;
+            }
+        }
+        self.broadcast_question(&st, id);
+        self.broadcast_present(&st, before);
+        let view = protocol::question_view(st.session.question(id)?, true);
+        drop(st);
+        if republish {
+            self.dirty.notify_one();
+        }
+        Ok(view)
+    }
+
+    /// Closes the question when its timer runs out, on the server's clock.
+    fn schedule_close(self: &Arc<Self>, id: Uuid, at: i64) {
+        let me = self.clone();
+        let deadline = self.shared.clock.instant_at(at);
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = me.ended.cancelled() => {}
+                _ = sleep_until(deadline) => {
+                    let mut st = me.state.lock();
+                    let before = Self::presented(&st);
+                    if st.session.close_if_due(id, me.now()) {
+                        tracing::info!(code = %me.code, question = %id, "timer closed the question");
+                        me.broadcast_question(&st, id);
+                        me.broadcast_present(&st, before);
+                    }
+                }
+            }
+        });
+    }
+
+    pub fn present(&self, p: Presentation) -> Result<()> {
+        let mut st = self.state.lock();
+        let before = Self::presented(&st);
+        match p {
+            Presentation::Question(id) => st.session.present(id)?,
+            Presentation::Qa => st.session.present_qa(),
+        }
+        self.broadcast_present(&st, before);
+        Ok(())
+    }
+
+    /// Changes the title and settings; every view gets the new session view.
+    pub fn update(&self, title: Option<String>, qa_moderation: Option<bool>) -> Result<()> {
+        let mut st = self.state.lock();
+        if let Some(t) = title {
+            st.session.set_title(t, &self.shared.limits)?;
+        }
+        if let Some(m) = qa_moderation {
+            st.session.settings.qa_moderation = m;
+        }
+        let frame = protocol::message(
+            "session",
+            json!({"title": st.session.title, "settings": {"qa_moderation": st.session.settings.qa_moderation}}),
+        );
+        self.broadcast(&st, |_| Some(frame.clone()));
+        Ok(())
+    }
+
+    pub fn hide_entry(&self, id: Uuid, entry: Uuid) -> Result<()> {
+        let mut st = self.state.lock();
+        st.session.hide_entry(id, entry)?;
+        drop(st);
+        self.dirty.notify_one();
+        Ok(())
+    }
+
+    // ---- participants and ballots -----------------------------------------
+
+    /// A new participant (the HTTP path); the socket path joins in `attach`.
+    pub fn join(&self) -> Result<(Uuid, String)> {
+        let mut st = self.state.lock();
+        let (id, token) = (Uuid::new_v4(), new_token());
+        st.session.join(id, token.clone(), &self.shared.limits)?;
+        Ok((id, token))
+    }
+
+    pub fn participant_by_token(&self, token: &str) -> Option<u32> {
+        self.state.lock().session.participant_by_token(token)
+    }
+
+    /// The moderator token and the title, for the answer to session creation.
+    pub fn secrets(&self) -> (String, String) {
+        let st = self.state.lock();
+        (st.session.moderator_token.clone(), st.session.title.clone())
+    }
+
+    pub fn check_moderator(&self, token: Option<&str>) -> Result<()> {
+        let st = self.state.lock();
+        match token {
+            Some(t) if crate::hub::token_eq(t, &st.session.moderator_token) => Ok(()),
+            Some(t) if st.session.participant_by_token(t).is_some() => {
+                Err(Error::forbidden("a participant may not do this"))
+            }
+            _ => Err(Error::unauthorized("wrong or missing moderator token")),
+        }
+    }
+
+    /// Casts or replaces a ballot. Ok once it is counted.
+    pub async fn vote(&self, participant: u32, id: Uuid, choice: RawChoice) -> Result<()> {
+        let result = {
+            let mut st = self.state.lock();
+            // Only an `open` answer needs an id and a time of its own.
+            let entry = match st.session.question(id) {
+                Ok(q) if q.spec.kind.name() == KindName::Open => (Uuid::new_v4(), self.now()),
+                _ => (Uuid::nil(), 0),
+            };
+            st.session.vote(participant, id, choice, entry)
+        };
+        self.counted(result.map(|_| ()))
+    }
+
+    pub async fn retract(&self, participant: u32, id: Uuid) -> Result<()> {
+        let result = self.state.lock().session.retract(participant, id);
+        self.counted(result.map(|_| ()))
+    }
+
+    fn counted(&self, result: Result<()>) -> Result<()> {
+        let m = &self.shared.metrics;
+        match &result {
+            Ok(()) => {
+                m.votes_accepted
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.dirty.notify_one();
+            }
+            Err(e) => m.vote_rejected(e.code),
+        }
+        result
+    }
+
+    // ---- views --------------------------------------------------------------
+
+    /// The published tallies a role may see, by question id.
+    fn visible_tallies(st: &State, role: Role) -> Map<String, Value> {
+        st.session
+            .questions()
+            .iter()
+            .filter(|q| role == Role::Moderator || q.results_public())
+            .filter_map(|q| Some((q.id.to_string(), st.published.get(&q.id)?.value.clone())))
+            .collect()
+    }
+
+    /// The session as GET shows it to a role.
+    pub fn view(&self, moderator: bool, join_url: &str) -> Value {
+        let st = self.state.lock();
+        let role = if moderator {
+            Role::Moderator
+        } else {
+            Role::Projector
+        };
+        protocol::session_view(
+            &st.session,
+            moderator,
+            join_url,
+            Self::visible_tallies(&st, role),
+        )
+    }
+
+    /// Every question with its exact current tally, for the moderator.
+    pub fn results(&self) -> Value {
+        let st = self.state.lock();
+        let s = &st.session;
+        let questions: Vec<Value> = s
+            .questions()
+            .iter()
+            .map(|q| {
+                let seq = st.published.get(&q.id).map_or(0, |p| p.seq);
+                let mut v = protocol::question_view(q, true);
+                v["tally"] =
+                    serde_json::to_value(TallyOut::new(q.id, seq, q.tally())).unwrap_or_default();
+                v
+            })
+            .collect();
+        json!({
+            "session": {
+                "id": s.id, "code": s.code, "title": s.title, "created_at": s.created_at,
+                "participants": s.participants().len(),
+                "settings": {"qa_moderation": s.settings.qa_moderation},
+            },
+            "questions": questions,
+            "generated_at": self.now(),
+        })
+    }
+
+    // ---- tally fan-out --------------------------------------------------------
+
+    /// Serialises each tally whose ballots moved since it was last published.
+    fn refresh(st: &mut State) {
+        let State {
+            session,
+            published,
+            seq,
+            ..
+        } = st;
+        for q in session.questions() {
+            let stale = match published.get(&q.id) {
+                Some(p) => p.version != Some(q.version),
+                None => q.version > 0,
+            };
+            if stale {
+                *seq += 1;
+                let out = TallyOut::new(q.id, *seq, q.tally());
+                let p = Published {
+                    version: Some(q.version),
+                    seq: *seq,
+                    frame: protocol::tally_frame(&out),
+                    value: serde_json::to_value(&out).unwrap_or_default(),
+                };
+                published.insert(q.id, p);
+            }
+        }
+    }
+
+    fn board_for(st: &State, role: Role) -> Board {
+        let tallies = st
+            .session
+            .questions()
+            .iter()
+            .filter(|q| role == Role::Moderator || q.results_public())
+            .filter_map(|q| {
+                let p = st.published.get(&q.id)?;
+                Some(BoardTally {
+                    question_id: q.id,
+                    seq: p.seq,
+                    frame: p.frame.clone(),
+                })
+            })
+            .collect();
+        let presence = (role != Role::Audience)
+            .then(|| (st.presence_version, protocol::presence_frame(st.audience)));
+        Board { tallies, presence }
+    }
+
+    /// Puts a new board up for the roles given, waking their writers only if
+    /// something on it moved.
+    fn publish(&self, roles: &[Role]) {
+        let boards: Vec<(Role, Board)> = {
+            let mut st = self.state.lock();
+            Self::refresh(&mut st);
+            roles
+                .iter()
+                .map(|r| (*r, Self::board_for(&st, *r)))
+                .collect()
+        };
+        for (role, board) in boards {
+            self.board(role).send_if_modified(|old| {
+                let same = old.tallies.len() == board.tallies.len()
+                    && old
+                        .tallies
+                        .iter()
+                        .zip(&board.tallies)
+                        .all(|(a, b)| a.question_id == b.question_id && a.seq == b.seq)
+                    && old.presence.as_ref().map(|p| p.0) == board.presence.as_ref().map(|p| p.0);
+                if !same {
+                    *old = Arc::new(board);
+                }
+                !same
+            });
+        }
+    }
+
+    /// Coalesces changes into at most one board per interval for staff
+    /// (moderator, projector) and for the audience, publishing at once when
+    /// the last board is older than the interval.
+    async fn publisher(self: Arc<Self>) {
+        let staff_every = self.shared.config.staff_tally_interval();
+        let audience_every = self.shared.config.audience_tally_interval();
+        let start = Instant::now();
+        let (mut last_staff, mut last_audience) = (start, start);
+        let (mut staff_due, mut audience_due): (Option<Instant>, Option<Instant>) = (None, None);
+        let far = || Instant::now() + std::time::Duration::from_secs(3600);
+        loop {
+            tokio::select! {
+                _ = self.ended.cancelled() => return,
+                _ = self.dirty.notified() => {
+                    let now = Instant::now();
+                    staff_due.get_or_insert((last_staff + staff_every).max(now));
+                    audience_due.get_or_insert((last_audience + audience_every).max(now));
+                }
+                _ = sleep_until(staff_due.unwrap_or_else(far)), if staff_due.is_some() => {
+                    staff_due = None;
+                    last_staff = Instant::now();
+                    self.publish(&[Role::Moderator, Role::Projector]);
+                }
+                _ = sleep_until(audience_due.unwrap_or_else(far)), if audience_due.is_some() => {
+                    audience_due = None;
+                    last_audience = Instant::now();
+                    self.publish(&[Role::Audience]);
+                }
+            }
+        }
+    }
+
+    /// Connections attached now, by role (for tests and shutdown).
+    pub fn connection_count(&self) -> usize {
+        self.state.lock().conns.len()
+    }
+}
+
+/// Sends on a board whatever moved since `sent` and records it; used by every
+/// connection's writer.
+pub fn board_news(
+    board: &Board,
+    sent: &mut Vec<(Uuid, u64)>,
+    presence_sent: &mut Option<u64>,
+) -> Vec<Utf8Bytes> {
+    let mut out = Vec::new();
+    for t in &board.tallies {
+        match sent.iter_mut().find(|(q, _)| *q == t.question_id) {
+            Some((_, s)) if *s >= t.seq => {}
+            Some((_, s)) => {
+                *s = t.seq;
+                out.push(t.frame.clone());
+            }
+            None => {
+                sent.push((t.question_id, t.seq));
+                out.push(t.frame.clone());
+            }
+        }
+    }
+    if let Some((v, f)) = &board.presence {
+        if presence_sent.is_none_or(|s| *v > s) {
+            *presence_sent = Some(*v);
+            out.push(f.clone());
+        }
+    }
+    out
+}
