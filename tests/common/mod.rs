@@ -1,0 +1,336 @@
+//! One `spawn_app()` for the integration tests: the real `handsup` binary on
+//! port 0, with request and websocket helpers. Set `TEST_LOG=1` to see the
+//! server's log.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub struct TestApp {
+    pub base: String,
+    pub port: u16,
+    pub child: Child,
+    pub http: reqwest::Client,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the server with the given extra flags.
+pub fn spawn_app_with(args: &[&str]) -> TestApp {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_handsup"));
+    cmd.args(["serve", "--addr", "127.0.0.1:0", "--in-memory"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stdin(Stdio::null());
+    if std::env::var_os("TEST_LOG").is_none() {
+        cmd.stderr(Stdio::null());
+    }
+    let mut child = cmd.spawn().expect("start handsup");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the listening line");
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    let port = base.rsplit(':').next().unwrap().parse().unwrap();
+    TestApp {
+        base,
+        port,
+        child,
+        http: reqwest::Client::new(),
+    }
+}
+
+pub fn spawn_app() -> TestApp {
+    spawn_app_with(&[])
+}
+
+pub struct Created {
+    pub code: String,
+    pub token: String,
+    pub body: Value,
+}
+
+impl Created {
+    /// The id of the session's question at `i`, as created.
+    pub fn qid(&self, app_view: &Value, i: usize) -> String {
+        app_view["questions"][i]["id"].as_str().unwrap().to_owned()
+    }
+}
+
+pub fn single(prompt: &str, options: &[&str]) -> Value {
+    json!({"kind": "single", "prompt": prompt, "options": options})
+}
+
+impl TestApp {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, value)
+    }
+
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: &'static str,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{}", self.base, path))
+            .body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn create(&self, body: Value) -> Created {
+        let (status, body) = self
+            .request(Method::POST, "/api/sessions", None, Some(body))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        Created {
+            code: body["code"].as_str().unwrap().to_owned(),
+            token: body["moderator_token"].as_str().unwrap().to_owned(),
+            body,
+        }
+    }
+
+    /// A session with one open `single` question; returns it and the question id.
+    pub async fn session_with_open_question(&self, options: &[&str]) -> (Created, String) {
+        let s = self
+            .create(json!({"title": "Capacity building panel", "questions": [single("What works best?", options)]}))
+            .await;
+        let (_, view) = self
+            .request(
+                Method::GET,
+                &format!("/api/sessions/{}", s.code),
+                Some(&s.token),
+                None,
+            )
+            .await;
+        let qid = view["questions"][0]["id"].as_str().unwrap().to_owned();
+        let (status, q) = self
+            .request(
+                Method::POST,
+                &format!("/api/sessions/{}/questions/{qid}/open", s.code),
+                Some(&s.token),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{q}");
+        (s, qid)
+    }
+
+    pub async fn ws(&self, code: &str) -> Ws {
+        let (stream, _) =
+            tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{}/ws/{code}", self.port))
+                .await
+                .expect("websocket connects");
+        Ws {
+            stream,
+            next_ref: 0,
+        }
+    }
+
+    /// A socket past hello; returns it with its welcome.
+    pub async fn join(&self, code: &str, role: &str, token: Option<&str>) -> (Ws, Value) {
+        let mut ws = self.ws(code).await;
+        ws.send(json!({"type": "hello", "role": role, "token": token}))
+            .await;
+        let welcome = ws.recv_type("welcome").await;
+        (ws, welcome)
+    }
+
+    pub async fn results(&self, s: &Created) -> Value {
+        let (status, v) = self
+            .request(
+                Method::GET,
+                &format!("/api/sessions/{}/results", s.code),
+                Some(&s.token),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        v
+    }
+}
+
+pub struct Ws {
+    pub stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    next_ref: u64,
+}
+
+pub const WAIT: Duration = Duration::from_secs(5);
+
+pub enum Event {
+    Msg(Value),
+    Closed(Option<u16>),
+}
+
+impl Ws {
+    pub async fn send(&mut self, v: Value) {
+        self.stream
+            .send(Message::Text(v.to_string().into()))
+            .await
+            .expect("send");
+    }
+
+    pub async fn send_text(&mut self, t: String) {
+        self.stream
+            .send(Message::Text(t.into()))
+            .await
+            .expect("send");
+    }
+
+    /// The next message or close, within `WAIT`.
+    pub async fn next_event(&mut self, wait: Duration) -> Option<Event> {
+        loop {
+            let m = tokio::time::timeout(wait, self.stream.next()).await.ok()?;
+            match m {
+                None | Some(Err(_)) => return Some(Event::Closed(None)),
+                Some(Ok(Message::Text(t))) => {
+                    return Some(Event::Msg(serde_json::from_str(&t).expect("JSON")))
+                }
+                Some(Ok(Message::Close(f))) => {
+                    return Some(Event::Closed(f.map(|f| u16::from(f.code))))
+                }
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    pub async fn recv(&mut self) -> Value {
+        match self.next_event(WAIT).await {
+            Some(Event::Msg(v)) => v,
+            Some(Event::Closed(c)) => panic!("socket closed ({c:?}) while waiting for a message"),
+            None => panic!("no message within {WAIT:?}"),
+        }
+    }
+
+    /// Skips messages until one matches.
+    pub async fn recv_until(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next_event(left).await {
+                Some(Event::Msg(v)) if pred(&v) => return v,
+                Some(Event::Msg(_)) => continue,
+                Some(Event::Closed(c)) => panic!("socket closed ({c:?}) while waiting for {what}"),
+                None => panic!("no {what} within {WAIT:?}"),
+            }
+        }
+    }
+
+    pub async fn recv_type(&mut self, t: &str) -> Value {
+        self.recv_until(t, |v| v["type"] == t).await
+    }
+
+    /// Waits for the tally of `qid` that satisfies `pred`.
+    pub async fn tally_where(&mut self, qid: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        self.recv_until("a matching tally", |v| {
+            v["type"] == "tally" && v["question_id"] == qid && pred(v)
+        })
+        .await
+    }
+
+    /// Sends a message with a fresh ref and returns the ack or error for it.
+    pub async fn call(&mut self, mut msg: Value) -> Value {
+        self.next_ref += 1;
+        let r = format!("r{}", self.next_ref);
+        msg["ref"] = json!(r);
+        self.send(msg).await;
+        self.recv_until("the answer to a call", |v| {
+            (v["type"] == "ack" || v["type"] == "error") && v["ref"] == r
+        })
+        .await
+    }
+
+    pub async fn vote(&mut self, qid: &str, choice: Value) -> Value {
+        self.call(json!({"type": "vote", "question_id": qid, "choice": choice}))
+            .await
+    }
+
+    /// Waits for the socket to be closed, returning the close code.
+    pub async fn closed(&mut self) -> Option<u16> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next_event(left).await {
+                Some(Event::Closed(c)) => return c,
+                Some(Event::Msg(_)) => continue,
+                None => panic!("socket still open after {WAIT:?}"),
+            }
+        }
+    }
+
+    /// Asserts that no message matching `pred` arrives within `wait`.
+    pub async fn assert_none(&mut self, wait: Duration, pred: impl Fn(&Value) -> bool) {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            match self.next_event(left).await {
+                Some(Event::Msg(v)) => assert!(!pred(&v), "unexpected message {v}"),
+                Some(Event::Closed(c)) => panic!("socket closed ({c:?})"),
+                None => return,
+            }
+        }
+    }
+}
+
+pub fn close_code(c: CloseCode) -> u16 {
+    u16::from(c)
+}
+
+pub fn counts(v: &Value) -> Vec<u64> {
+    v["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .collect()
+}
