@@ -26,6 +26,12 @@ pub enum Command {
     Serve(Config),
     /// Run the server with a demo session and print its links and QR code.
     Demo(Config),
+    /// Check a data directory: recompute every session's hash chain and every
+    /// tally from its ballots, and print each session's digest.
+    Verify {
+        /// The data directory to check.
+        data_dir: PathBuf,
+    },
 }
 
 /// Everything a server needs to know at start.
@@ -38,6 +44,10 @@ pub struct Config {
     /// Where the durable journal lives.
     #[arg(long, env = "HANDSUP_DATA_DIR", default_value = "./handsup-data")]
     pub data_dir: PathBuf,
+
+    /// A journal segment grows to this many MiB before it is compacted.
+    #[arg(long, env = "HANDSUP_JOURNAL_SEGMENT_MB", default_value_t = 64)]
+    pub journal_segment_mb: u64,
 
     /// Keep nothing on disk: a restart forgets every session.
     #[arg(long, env = "HANDSUP_IN_MEMORY")]

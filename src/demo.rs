@@ -28,30 +28,40 @@ pub fn questions() -> serde_json::Value {
     ])
 }
 
-/// Creates the demo session, opens and presents its first question, and
+const TITLE: &str =
+    "What role for capacity building in turning the Global Compact on Migration into action?";
+
+/// Creates the demo session (or, when the journal already holds one, takes
+/// it up again with its votes), opens and presents its first question, and
 /// prints the links.
-pub fn create(hub: &Hub) -> Result<()> {
-    let specs = questions()
-        .as_array()
-        .map(|qs| {
-            qs.iter()
-                .map(parse_question_spec)
-                .collect::<Result<Vec<_>>>()
-        })
-        .unwrap_or(Ok(Vec::new()))?;
-    let live = hub.create_session(
-        "What role for capacity building in turning the Global Compact on Migration into action?"
-            .into(),
-        Settings::default(),
-        specs,
-    )?;
-    let first = live.view(true, "")["questions"][0]["id"]
-        .as_str()
-        .and_then(|s| s.parse().ok());
-    if let Some(first) = first {
-        live.act(first, QuestionAction::Open { duration_s: None })?;
-        live.present(crate::protocol::Presentation::Question(Some(first)))?;
-    }
+pub async fn create(hub: &Hub) -> Result<()> {
+    let existing = hub.sessions().into_iter().find(|s| s.secrets().1 == TITLE);
+    let live = match existing {
+        Some(live) => live,
+        None => {
+            let specs = questions()
+                .as_array()
+                .map(|qs| {
+                    qs.iter()
+                        .map(parse_question_spec)
+                        .collect::<Result<Vec<_>>>()
+                })
+                .unwrap_or(Ok(Vec::new()))?;
+            let live = hub
+                .create_session(TITLE.into(), Settings::default(), specs)
+                .await?;
+            let first = live.view(true, "")["questions"][0]["id"]
+                .as_str()
+                .and_then(|s| s.parse().ok());
+            if let Some(first) = first {
+                live.act(first, QuestionAction::Open { duration_s: None })
+                    .await?;
+                live.present(crate::protocol::Presentation::Question(Some(first)))
+                    .await?;
+            }
+            live
+        }
+    };
     let base = hub.base_url(None);
     let (token, title) = live.secrets();
     let urls = crate::http::urls(&base, &live.code, &token);

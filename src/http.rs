@@ -141,7 +141,7 @@ async fn create_session(
         },
         Some(_) => return Err(Error::bad_request("settings must be an object")),
     };
-    let live = hub.create_session(title, settings, questions)?;
+    let live = hub.create_session(title, settings, questions).await?;
     let base = hub.base_url(host(&headers));
     let (token, title) = live.secrets();
     let body = json!({
@@ -196,7 +196,8 @@ async fn patch_session(
     Body(p): Body<Patch>,
 ) -> Result<Json<Value>> {
     let s = moderated(&hub, &code, &headers)?;
-    s.update(p.title, p.settings.and_then(|s| s.qa_moderation))?;
+    s.update(p.title, p.settings.and_then(|s| s.qa_moderation))
+        .await?;
     let join = format!("{}/{}", hub.base_url(host(&headers)), code);
     Ok(Json(s.view(false, &join)))
 }
@@ -207,7 +208,7 @@ async fn delete_session(
     headers: HeaderMap,
 ) -> Result<StatusCode> {
     moderated(&hub, &code, &headers)?;
-    hub.delete(&code)?;
+    hub.delete(&code).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -218,7 +219,9 @@ async fn add_question(
     Body(spec): Body<Value>,
 ) -> Result<Response> {
     let s = moderated(&hub, &code, &headers)?;
-    let view = s.add_question(protocol::parse_question_spec(&spec)?)?;
+    let view = s
+        .add_question(protocol::parse_question_spec(&spec)?)
+        .await?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
@@ -230,10 +233,10 @@ async fn update_question(
 ) -> Result<Json<Value>> {
     let s = moderated(&hub, &code, &headers)?;
     let qid = parse_uuid(&qid, "question")?;
-    Ok(Json(s.update_question(
-        qid,
-        protocol::parse_question_spec(&spec)?,
-    )?))
+    Ok(Json(
+        s.update_question(qid, protocol::parse_question_spec(&spec)?)
+            .await?,
+    ))
 }
 
 async fn delete_question(
@@ -242,7 +245,7 @@ async fn delete_question(
     headers: HeaderMap,
 ) -> Result<StatusCode> {
     let s = moderated(&hub, &code, &headers)?;
-    s.delete_question(parse_uuid(&qid, "question")?)?;
+    s.delete_question(parse_uuid(&qid, "question")?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -266,7 +269,7 @@ async fn question_action(
         let index = body
             .index
             .ok_or_else(|| Error::bad_request("move needs an index"))?;
-        s.move_question(qid, index)?;
+        s.move_question(qid, index).await?;
         let view = s.view(true, "");
         let q = view["questions"]
             .as_array()
@@ -279,7 +282,7 @@ async fn question_action(
             "no action {action:?}; the actions are open, close, reveal, hide, reset"
         ))
     })?;
-    Ok(Json(s.act(qid, action)?))
+    Ok(Json(s.act(qid, action).await?))
 }
 
 #[derive(Deserialize)]
@@ -302,7 +305,7 @@ async fn present(
     } else {
         Presentation::Question(p.question_id)
     };
-    s.present(p)?;
+    s.present(p).await?;
     let view = s.view(true, "");
     Ok(Json(
         json!({"question_id": view["current"], "qa": view["qa"]}),
@@ -311,7 +314,7 @@ async fn present(
 
 async fn join(State(hub): State<Arc<Hub>>, Path(code): Path<String>) -> Result<Response> {
     let s = hub.get(&code)?;
-    let (id, token) = s.join()?;
+    let (id, token) = s.join().await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"participant_id": id, "participant_token": token})),

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::config::Config;
 use crate::domain::{Limits, QuestionSpec, Session, Settings};
 use crate::error::{Error, Result};
+use crate::journal::{self, Journal};
 use crate::metrics::Metrics;
 use crate::outbox::CLOSE_GOING_AWAY;
 use crate::session::LiveSession;
@@ -69,6 +70,8 @@ pub struct Shared {
     pub lan_addr: Option<IpAddr>,
     /// Websockets open now, against `config.max_connections`.
     pub open_sockets: AtomicUsize,
+    /// Where changes are made durable; None with `--in-memory`.
+    pub journal: Option<Journal>,
 }
 
 /// A fresh secret: 256 bits from the operating system's CSPRNG, URL-safe.
@@ -115,7 +118,13 @@ pub struct Hub {
 }
 
 impl Hub {
+    /// A hub with nothing in it and no journal, whatever the configuration
+    /// says (for tests).
     pub fn new(config: Config) -> Hub {
+        Self::with_journal(config, None)
+    }
+
+    fn with_journal(config: Config, journal: Option<Journal>) -> Hub {
         let lan_addr = lan_address();
         Hub {
             sessions: DashMap::new(),
@@ -127,12 +136,98 @@ impl Hub {
                 shutdown: CancellationToken::new(),
                 lan_addr,
                 open_sockets: AtomicUsize::new(0),
+                journal,
             }),
         }
     }
 
+    /// Opens the server's state: with a journal, replays it (cutting off a
+    /// damaged tail), closes the questions whose timer ran out while the
+    /// server was down, and compacts what was read into a fresh segment.
+    pub async fn open(config: Config) -> std::io::Result<Arc<Hub>> {
+        if config.in_memory {
+            return Ok(Arc::new(Hub::new(config)));
+        }
+        let limits = config.limits();
+        let dir = config.data_dir.clone();
+        let started = std::time::Instant::now();
+        let replay = {
+            let (dir, limits) = (dir.clone(), limits.clone());
+            tokio::task::spawn_blocking(move || journal::replay(&dir, &limits, true, false))
+                .await
+                .map_err(std::io::Error::other)??
+        };
+        for p in &replay.problems {
+            tracing::warn!("journal: {p}");
+        }
+        tracing::info!(
+            sessions = replay.sessions.len(),
+            records = replay.records,
+            ms = started.elapsed().as_millis() as u64,
+            data_dir = %dir.display(),
+            "journal replayed"
+        );
+        let (compact_tx, mut compact_rx) = tokio::sync::mpsc::unbounded_channel();
+        let segment_limit = config.journal_segment_mb.max(1) * 1024 * 1024;
+        let j = Journal::start(&dir, replay.last_segment, segment_limit, compact_tx)?;
+        let hub = Arc::new(Hub::with_journal(config, Some(j)));
+        for (code, r) in replay.sessions {
+            let open_timers: Vec<(Uuid, i64)> = r
+                .session
+                .questions()
+                .iter()
+                .filter_map(|q| Some((q.id, q.closes_at?)))
+                .collect();
+            let live = LiveSession::start(r.session, r.chain, hub.shared.clone());
+            for (q, at) in open_timers {
+                // A timer that ran out while the server was down closes now.
+                live.schedule_close(q, at);
+            }
+            hub.sessions.insert(code, live);
+            hub.shared.metrics.sessions.fetch_add(1, Ordering::Relaxed);
+        }
+        // Everything read now lives in snapshots in the new segment.
+        hub.compact(replay.last_segment + 1).await;
+        let weak = Arc::downgrade(&hub);
+        tokio::spawn(async move {
+            while let Some(segment) = compact_rx.recv().await {
+                let Some(hub) = weak.upgrade() else { return };
+                hub.compact(segment).await;
+            }
+        });
+        Ok(hub)
+    }
+
+    /// Writes a snapshot of every session into `segment`; once all are
+    /// durable, the segments before it are deleted.
+    pub async fn compact(&self, segment: u64) {
+        let Some(j) = &self.shared.journal else {
+            return;
+        };
+        let started = std::time::Instant::now();
+        let pending: Vec<_> = self.sessions.iter().map(|s| s.snapshot()).collect();
+        let n = pending.len();
+        for d in pending {
+            if let Err(e) = d.wait().await {
+                tracing::error!(error = %e.message, "journal: compaction failed; older segments kept");
+                return;
+            }
+        }
+        j.compacted(segment);
+        tracing::info!(
+            sessions = n,
+            ms = started.elapsed().as_millis() as u64,
+            "journal compacted"
+        );
+    }
+
+    /// Every session held now.
+    pub fn sessions(&self) -> Vec<Arc<LiveSession>> {
+        self.sessions.iter().map(|s| s.clone()).collect()
+    }
+
     /// Creates a session under a fresh random code, with its questions.
-    pub fn create_session(
+    pub async fn create_session(
         &self,
         title: String,
         settings: Settings,
@@ -158,10 +253,12 @@ impl Hub {
             let code = format!("{:06}", OsRng.gen_range(0..1_000_000u32));
             if let Entry::Vacant(slot) = self.sessions.entry(code.clone()) {
                 session.code = code;
-                let live = LiveSession::start(session, self.shared.clone());
+                let live = LiveSession::start(session, [0; 32], self.shared.clone());
                 slot.insert(live.clone());
+                let durable = live.log_creation();
                 self.shared.metrics.sessions.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(code = %live.code, id = %live.id, "session created");
+                durable.wait().await?;
                 return Ok(live);
             }
         }
@@ -179,12 +276,12 @@ impl Hub {
     }
 
     /// Deletes a session: its connections get `ended` and are closed.
-    pub fn delete(&self, code: &str) -> Result<()> {
+    pub async fn delete(&self, code: &str) -> Result<()> {
         let (_, live) = self
             .sessions
             .remove(code)
             .ok_or_else(|| Error::not_found(format!("no session with code {code}")))?;
-        live.end();
+        live.end().await?;
         self.shared.metrics.sessions.fetch_sub(1, Ordering::Relaxed);
         tracing::info!(code = %code, "session deleted");
         Ok(())
@@ -277,6 +374,7 @@ mod tests {
         for _ in 0..200 {
             let s = hub
                 .create_session("t".into(), Settings::default(), vec![])
+                .await
                 .unwrap();
             assert!(is_code(&s.code));
             assert!(codes.insert(s.code.clone()));

@@ -25,6 +25,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod hub;
+pub mod journal;
 pub mod metrics;
 pub mod outbox;
 pub mod protocol;

@@ -1,7 +1,5 @@
 //! The `handsup` binary: parse the command line, start logging, serve.
 
-use std::sync::Arc;
-
 use clap::Parser;
 use handsup::config::{Cli, Command, Config};
 use handsup::hub::Hub;
@@ -27,6 +25,7 @@ async fn main() -> std::process::ExitCode {
     let (config, demo) = match cli.command {
         Command::Serve(c) => (c, false),
         Command::Demo(c) => (c, true),
+        Command::Verify { data_dir } => return verify(&data_dir),
     };
     init_tracing(config.log_json);
     match serve(config, demo).await {
@@ -47,13 +46,19 @@ async fn serve(mut config: Config, demo: bool) -> Result<(), Box<dyn std::error:
     config.addr = local;
     if config.in_memory {
         tracing::warn!("running in memory: sessions and votes are lost when the server stops");
-    } else {
-        tracing::warn!(
-            data_dir = %config.data_dir.display(),
-            "the durable journal is not built yet: running in memory, sessions and votes are lost when the server stops"
-        );
     }
-    let hub = Arc::new(Hub::new(config));
+    // Each phone is a socket, and each socket a file descriptor.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => tracing::info!(
+            open_files = n,
+            "open-file limit raised: about {} connections fit",
+            n.saturating_sub(64)
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit"),
+    }
+    let hub = Hub::open(config)
+        .await
+        .map_err(|e| format!("cannot open the journal: {e}"))?;
     // Tests and scripts read this first line to find the port.
     println!("listening on http://{local}");
     if let Some(lan) = hub.shared.lan_addr {
@@ -65,9 +70,34 @@ async fn serve(mut config: Config, demo: bool) -> Result<(), Box<dyn std::error:
         }
     }
     if demo {
-        handsup::demo::create(&hub)?;
+        handsup::demo::create(&hub).await?;
     }
-    handsup::run(listener, hub, handsup::shutdown_signal()).await?;
+    handsup::run(listener, hub.clone(), handsup::shutdown_signal()).await?;
+    if let Some(j) = &hub.shared.journal {
+        j.close();
+        tracing::info!("journal flushed");
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+fn verify(dir: &std::path::Path) -> std::process::ExitCode {
+    if !dir.is_dir() {
+        eprintln!("handsup verify: {} is not a directory", dir.display());
+        return std::process::ExitCode::from(2);
+    }
+    match handsup::journal::verify(dir, &Config::defaults().limits()) {
+        Ok(v) => {
+            print!("{}", v.report);
+            if v.sound {
+                std::process::ExitCode::SUCCESS
+            } else {
+                std::process::ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("handsup verify: {e}");
+            std::process::ExitCode::from(2)
+        }
+    }
 }

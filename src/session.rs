@@ -29,8 +29,11 @@ use uuid::Uuid;
 use crate::domain::{KindName, QuestionSpec, RawChoice, Session};
 use crate::error::{Error, Result};
 use crate::hub::{new_token, Shared};
+use crate::journal::{self, Durable, Event, Hash};
 use crate::outbox::{Close, Outbox, CLOSE_NORMAL};
-use crate::protocol::{self, choice_json, Presentation, QuestionAction, Role, TallyOut};
+use crate::protocol::{
+    self, choice_json, question_spec_json, Presentation, QuestionAction, Role, TallyOut,
+};
 
 /// One tally frame on a board.
 #[derive(Clone, Debug)]
@@ -77,6 +80,8 @@ struct State {
     published: HashMap<Uuid, Published>,
     /// The session's tally sequence; every published tally takes the next.
     seq: u64,
+    /// The last link of the session's journal chain.
+    chain: Hash,
 }
 
 /// A connection attached to a session, ready for its writer.
@@ -105,7 +110,7 @@ pub struct LiveSession {
 
 impl LiveSession {
     /// Wraps a session and starts its publisher.
-    pub fn start(session: Session, shared: Arc<Shared>) -> Arc<LiveSession> {
+    pub fn start(session: Session, chain: Hash, shared: Arc<Shared>) -> Arc<LiveSession> {
         let board = || watch::channel(Arc::new(Board::default())).0;
         let live = Arc::new(LiveSession {
             id: session.id,
@@ -120,6 +125,7 @@ impl LiveSession {
                 presence_version: 0,
                 published: HashMap::new(),
                 seq: 0,
+                chain,
             }),
             dirty: Notify::new(),
             moderator_board: board(),
@@ -159,10 +165,7 @@ impl LiveSession {
             Role::Audience => Some(
                 match token.and_then(|t| st.session.participant_by_token(t)) {
                     Some(p) => p,
-                    None => {
-                        let limits = &self.shared.limits;
-                        st.session.join(Uuid::new_v4(), new_token(), limits)?
-                    }
+                    None => self.new_participant(&mut st)?.0,
                 },
             ),
         };
@@ -237,10 +240,21 @@ impl LiveSession {
         }
     }
 
-    /// Sends `ended` to every connection and closes them; stops the publisher.
-    pub fn end(&self) {
+    /// Journals the end, sends `ended` to every connection and closes them;
+    /// stops the publisher.
+    pub async fn end(&self) -> Result<()> {
+        let durable = {
+            let mut st = self.state.lock();
+            self.log(
+                &mut st,
+                Event::Ended {
+                    code: self.code.clone(),
+                },
+            )
+        };
         self.close_all(Some(protocol::message("ended", json!({}))), CLOSE_NORMAL);
         self.ended.cancel();
+        durable.wait().await
     }
 
     /// Closes every connection, after a last frame if given.
@@ -303,182 +317,356 @@ impl LiveSession {
         )
     }
 
+    // ---- the journal ---------------------------------------------------------
+
+    /// Appends an event of this session to the journal (under the lock, so
+    /// records keep the order of the changes) and moves the session's chain.
+    fn log(&self, st: &mut State, ev: Event) -> Durable {
+        match &self.shared.journal {
+            Some(j) => j.append(&ev, &mut st.chain),
+            None => Durable::done(),
+        }
+    }
+
+    /// The digest of the session's history so far: the last link of its chain.
+    pub fn digest(&self) -> String {
+        journal::hex(&self.state.lock().chain)
+    }
+
+    /// Appends the whole session as one snapshot record (compaction).
+    pub fn snapshot(&self) -> Durable {
+        let mut st = self.state.lock();
+        let ev = Event::Snapshot {
+            code: self.code.clone(),
+            prev: journal::hex(&st.chain),
+            events: journal::snapshot_events(&st.session),
+        };
+        self.log(&mut st, ev)
+    }
+
+    /// Journals the creation of a new session: its first records.
+    pub fn log_creation(&self) -> Durable {
+        let mut st = self.state.lock();
+        let mut last = Durable::done();
+        for ev in journal::snapshot_events(&st.session) {
+            last = self.log(&mut st, ev);
+        }
+        last
+    }
+
     // ---- moderator actions ------------------------------------------------
 
-    pub fn add_question(&self, spec: QuestionSpec) -> Result<Value> {
-        let mut st = self.state.lock();
-        let id = st
-            .session
-            .add_question(Uuid::new_v4(), spec, &self.shared.limits)?
-            .id;
-        self.broadcast_question(&st, id);
-        Ok(protocol::question_view(st.session.question(id)?, true))
-    }
-
-    pub fn update_question(&self, id: Uuid, spec: QuestionSpec) -> Result<Value> {
-        let mut st = self.state.lock();
-        st.session.update_question(id, spec, &self.shared.limits)?;
-        self.broadcast_question(&st, id);
-        Ok(protocol::question_view(st.session.question(id)?, true))
-    }
-
-    pub fn move_question(&self, id: Uuid, index: usize) -> Result<()> {
-        let mut st = self.state.lock();
-        st.session.move_question(id, index)?;
-        let order = |public: bool| {
-            let ids: Vec<Uuid> = st
+    pub async fn add_question(&self, spec: QuestionSpec) -> Result<Value> {
+        let (view, durable) = {
+            let mut st = self.state.lock();
+            let q = st
                 .session
-                .questions()
-                .iter()
-                .filter(|q| !public || q.is_public())
-                .map(|q| q.id)
-                .collect();
-            protocol::message("order", json!({ "question_ids": ids }))
+                .add_question(Uuid::new_v4(), spec, &self.shared.limits)?;
+            let (id, spec) = (q.id, Value::Object(question_spec_json(&q.spec, true)));
+            let durable = self.log(
+                &mut st,
+                Event::Added {
+                    code: self.code.clone(),
+                    q: id,
+                    spec,
+                },
+            );
+            self.broadcast_question(&st, id);
+            (
+                protocol::question_view(st.session.question(id)?, true),
+                durable,
+            )
         };
-        let (staff, public) = (order(false), order(true));
-        self.broadcast(&st, |c| {
-            Some(if c.role == Role::Moderator {
-                staff.clone()
-            } else {
-                public.clone()
-            })
-        });
-        Ok(())
+        durable.wait().await?;
+        Ok(view)
     }
 
-    pub fn delete_question(&self, id: Uuid) -> Result<()> {
-        let mut st = self.state.lock();
-        let before = Self::presented(&st);
-        let q = st.session.delete_question(id)?;
-        st.published.remove(&id);
-        let frame = protocol::message("question_removed", json!({ "question_id": id }));
-        let public = q.is_public();
-        self.broadcast(&st, |c| {
-            (c.role == Role::Moderator || public).then(|| frame.clone())
-        });
-        self.broadcast_present(&st, before);
-        drop(st);
+    pub async fn update_question(&self, id: Uuid, spec: QuestionSpec) -> Result<Value> {
+        let (view, durable) = {
+            let mut st = self.state.lock();
+            let q = st.session.update_question(id, spec, &self.shared.limits)?;
+            let spec = Value::Object(question_spec_json(&q.spec, true));
+            let durable = self.log(
+                &mut st,
+                Event::Updated {
+                    code: self.code.clone(),
+                    q: id,
+                    spec,
+                },
+            );
+            self.broadcast_question(&st, id);
+            (
+                protocol::question_view(st.session.question(id)?, true),
+                durable,
+            )
+        };
+        durable.wait().await?;
+        Ok(view)
+    }
+
+    pub async fn move_question(&self, id: Uuid, index: usize) -> Result<()> {
+        let durable = {
+            let mut st = self.state.lock();
+            st.session.move_question(id, index)?;
+            let durable = self.log(
+                &mut st,
+                Event::Moved {
+                    code: self.code.clone(),
+                    q: id,
+                    index,
+                },
+            );
+            let order = |public: bool| {
+                let ids: Vec<Uuid> = st
+                    .session
+                    .questions()
+                    .iter()
+                    .filter(|q| !public || q.is_public())
+                    .map(|q| q.id)
+                    .collect();
+                protocol::message("order", json!({ "question_ids": ids }))
+            };
+            let (staff, public) = (order(false), order(true));
+            self.broadcast(&st, |c| {
+                Some(if c.role == Role::Moderator {
+                    staff.clone()
+                } else {
+                    public.clone()
+                })
+            });
+            durable
+        };
+        durable.wait().await
+    }
+
+    pub async fn delete_question(&self, id: Uuid) -> Result<()> {
+        let durable = {
+            let mut st = self.state.lock();
+            let before = Self::presented(&st);
+            let q = st.session.delete_question(id)?;
+            let durable = self.log(
+                &mut st,
+                Event::Deleted {
+                    code: self.code.clone(),
+                    q: id,
+                },
+            );
+            st.published.remove(&id);
+            let frame = protocol::message("question_removed", json!({ "question_id": id }));
+            let public = q.is_public();
+            self.broadcast(&st, |c| {
+                (c.role == Role::Moderator || public).then(|| frame.clone())
+            });
+            self.broadcast_present(&st, before);
+            durable
+        };
         self.dirty.notify_one();
-        Ok(())
+        durable.wait().await
     }
 
     /// open, close, reveal, hide or reset.
-    pub fn act(self: &Arc<Self>, id: Uuid, action: QuestionAction) -> Result<Value> {
-        let mut st = self.state.lock();
-        let before = Self::presented(&st);
-        let mut republish = false;
-        match action {
-            QuestionAction::Open { duration_s } => {
-                let now = self.now();
-                let q = st
-                    .session
-                    .open(id, now, duration_s.map(|s| s as i64 * 1000))?;
-                if let Some(at) = q.closes_at {
-                    self.schedule_close(id, at);
+    pub async fn act(self: &Arc<Self>, id: Uuid, action: QuestionAction) -> Result<Value> {
+        let code = self.code.clone();
+        let (view, durable, republish) = {
+            let mut st = self.state.lock();
+            let before = Self::presented(&st);
+            let mut republish = false;
+            let ev = match action {
+                QuestionAction::Open { duration_s } => {
+                    let (at, duration_ms) = (self.now(), duration_s.map(|s| s as i64 * 1000));
+                    let q = st.session.open(id, at, duration_ms)?;
+                    if let Some(closes_at) = q.closes_at {
+                        self.schedule_close(id, closes_at);
+                    }
+                    Event::Opened {
+                        code,
+                        q: id,
+                        at,
+                        duration_ms,
+                    }
                 }
-            }
-            QuestionAction::Close => {
-                st.session.close(id)?;
-            }
-            QuestionAction::Reveal => {
-                st.session.set_results_visible(id, true)?;
-                // Send the tally again so views that dropped it redraw.
-                if let Some(p) = st.published.get_mut(&id) {
-                    p.version = None;
+                QuestionAction::Close => {
+                    st.session.close(id)?;
+                    Event::Closed { code, q: id }
                 }
-                republish = true;
-            }
-            QuestionAction::Hide => {
-                st.session.set_results_visible(id, false)?;
-                republish = true;
-            }
-            QuestionAction::Reset => {
-                let had: std::collections::HashSet<u32> =
-                    st.session.reset(id)?.into_iter().collect();
-                // Phones whose ballot went clear their selection.
-                let frame = protocol::message("ballot", json!({"question_id": id, "choice": null}));
-                self.broadcast(&st, |c| {
-                    c.participant
-                        .filter(|p| had.contains(p))
-                        .map(|_| frame.clone())
-                });
-                republish = true;
-            }
-        }
-        self.broadcast_question(&st, id);
-        self.broadcast_present(&st, before);
-        let view = protocol::question_view(st.session.question(id)?, true);
-        drop(st);
+                QuestionAction::Reveal | QuestionAction::Hide => {
+                    let visible = action == QuestionAction::Reveal;
+                    st.session.set_results_visible(id, visible)?;
+                    // A revealed tally is sent again so views that dropped it redraw.
+                    if let (true, Some(p)) = (visible, st.published.get_mut(&id)) {
+                        p.version = None;
+                    }
+                    republish = true;
+                    Event::Visible {
+                        code,
+                        q: id,
+                        visible,
+                    }
+                }
+                QuestionAction::Reset => {
+                    let had: std::collections::HashSet<u32> =
+                        st.session.reset(id)?.into_iter().collect();
+                    // Phones whose ballot went clear their selection.
+                    let frame =
+                        protocol::message("ballot", json!({"question_id": id, "choice": null}));
+                    self.broadcast(&st, |c| {
+                        c.participant
+                            .filter(|p| had.contains(p))
+                            .map(|_| frame.clone())
+                    });
+                    republish = true;
+                    Event::Reset { code, q: id }
+                }
+            };
+            let durable = self.log(&mut st, ev);
+            self.broadcast_question(&st, id);
+            self.broadcast_present(&st, before);
+            (
+                protocol::question_view(st.session.question(id)?, true),
+                durable,
+                republish,
+            )
+        };
         if republish {
             self.dirty.notify_one();
         }
+        durable.wait().await?;
         Ok(view)
     }
 
     /// Closes the question when its timer runs out, on the server's clock.
-    fn schedule_close(self: &Arc<Self>, id: Uuid, at: i64) {
+    pub fn schedule_close(self: &Arc<Self>, id: Uuid, at: i64) {
         let me = self.clone();
         let deadline = self.shared.clock.instant_at(at);
         tokio::spawn(async move {
             tokio::select! {
                 _ = me.ended.cancelled() => {}
-                _ = sleep_until(deadline) => {
-                    let mut st = me.state.lock();
-                    let before = Self::presented(&st);
-                    if st.session.close_if_due(id, me.now()) {
-                        tracing::info!(code = %me.code, question = %id, "timer closed the question");
-                        me.broadcast_question(&st, id);
-                        me.broadcast_present(&st, before);
-                    }
-                }
+                _ = sleep_until(deadline) => me.close_if_due(id),
             }
         });
     }
 
-    pub fn present(&self, p: Presentation) -> Result<()> {
+    /// Closes the question if its timer has run out.
+    pub fn close_if_due(&self, id: Uuid) {
         let mut st = self.state.lock();
         let before = Self::presented(&st);
-        match p {
-            Presentation::Question(id) => st.session.present(id)?,
-            Presentation::Qa => st.session.present_qa(),
+        let now = self.now();
+        if st.session.close_if_due(id, now) {
+            tracing::info!(code = %self.code, question = %id, "timer closed the question");
+            self.log(
+                &mut st,
+                Event::TimerClosed {
+                    code: self.code.clone(),
+                    q: id,
+                    at: now,
+                },
+            );
+            self.broadcast_question(&st, id);
+            self.broadcast_present(&st, before);
         }
-        self.broadcast_present(&st, before);
-        Ok(())
     }
 
-    /// Changes the title and settings; every view gets the new session view.
-    pub fn update(&self, title: Option<String>, qa_moderation: Option<bool>) -> Result<()> {
-        let mut st = self.state.lock();
-        if let Some(t) = title {
-            st.session.set_title(t, &self.shared.limits)?;
-        }
-        if let Some(m) = qa_moderation {
-            st.session.settings.qa_moderation = m;
-        }
-        let frame = protocol::message(
-            "session",
-            json!({"title": st.session.title, "settings": {"qa_moderation": st.session.settings.qa_moderation}}),
-        );
-        self.broadcast(&st, |_| Some(frame.clone()));
-        Ok(())
+    pub async fn present(&self, p: Presentation) -> Result<()> {
+        let durable = {
+            let mut st = self.state.lock();
+            let before = Self::presented(&st);
+            let code = self.code.clone();
+            let ev = match p {
+                Presentation::Question(q) => {
+                    st.session.present(q)?;
+                    Event::Present { code, q }
+                }
+                Presentation::Qa => {
+                    st.session.present_qa();
+                    Event::PresentQa { code }
+                }
+            };
+            let durable = self.log(&mut st, ev);
+            self.broadcast_present(&st, before);
+            durable
+        };
+        durable.wait().await
     }
 
-    pub fn hide_entry(&self, id: Uuid, entry: Uuid) -> Result<()> {
-        let mut st = self.state.lock();
-        st.session.hide_entry(id, entry)?;
-        drop(st);
+    /// Changes the title and settings; every view gets them.
+    pub async fn update(&self, title: Option<String>, qa_moderation: Option<bool>) -> Result<()> {
+        let durable = {
+            let mut st = self.state.lock();
+            let mut durable = Durable::done();
+            if let Some(t) = title {
+                st.session.set_title(t, &self.shared.limits)?;
+                let title = st.session.title.clone();
+                durable = self.log(
+                    &mut st,
+                    Event::Title {
+                        code: self.code.clone(),
+                        title,
+                    },
+                );
+            }
+            if let Some(m) = qa_moderation {
+                st.session.settings.qa_moderation = m;
+                durable = self.log(
+                    &mut st,
+                    Event::Settings {
+                        code: self.code.clone(),
+                        qa_moderation: m,
+                    },
+                );
+            }
+            let frame = protocol::message(
+                "session",
+                json!({"title": st.session.title, "settings": {"qa_moderation": st.session.settings.qa_moderation}}),
+            );
+            self.broadcast(&st, |_| Some(frame.clone()));
+            durable
+        };
+        durable.wait().await
+    }
+
+    pub async fn hide_entry(&self, id: Uuid, entry: Uuid) -> Result<()> {
+        let durable = {
+            let mut st = self.state.lock();
+            st.session.hide_entry(id, entry)?;
+            self.log(
+                &mut st,
+                Event::HideEntry {
+                    code: self.code.clone(),
+                    q: id,
+                    entry,
+                },
+            )
+        };
         self.dirty.notify_one();
-        Ok(())
+        durable.wait().await
     }
 
     // ---- participants and ballots -----------------------------------------
 
-    /// A new participant (the HTTP path); the socket path joins in `attach`.
-    pub fn join(&self) -> Result<(Uuid, String)> {
-        let mut st = self.state.lock();
+    /// Adds a participant under the lock; the caller waits for durability.
+    fn new_participant(&self, st: &mut State) -> Result<(u32, Durable)> {
         let (id, token) = (Uuid::new_v4(), new_token());
-        st.session.join(id, token.clone(), &self.shared.limits)?;
-        Ok((id, token))
+        let index = st.session.join(id, token.clone(), &self.shared.limits)?;
+        let durable = self.log(
+            st,
+            Event::Joined {
+                code: self.code.clone(),
+                p: id,
+                token,
+            },
+        );
+        Ok((index, durable))
+    }
+
+    /// A new participant (the HTTP path); the socket path joins in `attach`.
+    pub async fn join(&self) -> Result<(Uuid, String)> {
+        let (who, durable) = {
+            let mut st = self.state.lock();
+            let (index, durable) = self.new_participant(&mut st)?;
+            (st.session.participant(index).clone(), durable)
+        };
+        durable.wait().await?;
+        Ok((who.id, who.token))
     }
 
     pub fn participant_by_token(&self, token: &str) -> Option<u32> {
@@ -502,32 +690,73 @@ impl LiveSession {
         }
     }
 
-    /// Casts or replaces a ballot. Ok once it is counted.
+    /// Casts or replaces a ballot. Ok once it is counted, and durable where
+    /// the server keeps a journal.
     pub async fn vote(&self, participant: u32, id: Uuid, choice: RawChoice) -> Result<()> {
         let result = {
             let mut st = self.state.lock();
             // Only an `open` answer needs an id and a time of its own.
             let entry = match st.session.question(id) {
-                Ok(q) if q.spec.kind.name() == KindName::Open => (Uuid::new_v4(), self.now()),
-                _ => (Uuid::nil(), 0),
+                Ok(q) if q.spec.kind.name() == KindName::Open => Some((Uuid::new_v4(), self.now())),
+                _ => None,
             };
-            st.session.vote(participant, id, choice, entry)
+            let c = self
+                .shared
+                .journal
+                .as_ref()
+                .map(|_| journal::raw_choice_json(&choice));
+            match st
+                .session
+                .vote(participant, id, choice, entry.unwrap_or((Uuid::nil(), 0)))
+            {
+                Ok(_) => {
+                    let ev = Event::Vote {
+                        code: self.code.clone(),
+                        p: participant,
+                        q: id,
+                        c: c.unwrap_or_default(),
+                        entry,
+                    };
+                    Ok(self.log(&mut st, ev))
+                }
+                Err(e) => Err(e),
+            }
         };
-        self.counted(result.map(|_| ()))
+        self.counted(result).await
     }
 
     pub async fn retract(&self, participant: u32, id: Uuid) -> Result<()> {
-        let result = self.state.lock().session.retract(participant, id);
-        self.counted(result.map(|_| ()))
+        let result = {
+            let mut st = self.state.lock();
+            match st.session.retract(participant, id) {
+                Ok(true) => Ok(self.log(
+                    &mut st,
+                    Event::Retract {
+                        code: self.code.clone(),
+                        p: participant,
+                        q: id,
+                    },
+                )),
+                Ok(false) => Ok(Durable::done()),
+                Err(e) => Err(e),
+            }
+        };
+        self.counted(result).await
     }
 
-    fn counted(&self, result: Result<()>) -> Result<()> {
+    async fn counted(&self, result: Result<Durable>) -> Result<()> {
         let m = &self.shared.metrics;
+        let result = match result {
+            Ok(durable) => {
+                self.dirty.notify_one();
+                durable.wait().await
+            }
+            Err(e) => Err(e),
+        };
         match &result {
             Ok(()) => {
                 m.votes_accepted
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                self.dirty.notify_one();
             }
             Err(e) => m.vote_rejected(e.code),
         }
@@ -580,6 +809,7 @@ impl LiveSession {
         json!({
             "session": {
                 "id": s.id, "code": s.code, "title": s.title, "created_at": s.created_at,
+                "digest": journal::hex(&st.chain),
                 "participants": s.participants().len(),
                 "settings": {"qa_moderation": s.settings.qa_moderation},
             },

@@ -415,22 +415,22 @@ async fn apply(conn: &Conn<'_>, msg: ClientMsg) -> Result<()> {
         ClientMsg::Ask { .. } | ClientMsg::Upvote { .. } | ClientMsg::QaStatus { .. } => Err(
             Error::bad_request("this server does not run a Q&A board yet"),
         ),
-        ClientMsg::AddQuestion { question } => s.add_question(question).map(drop),
+        ClientMsg::AddQuestion { question } => s.add_question(question).await.map(drop),
         ClientMsg::UpdateQuestion {
             question_id,
             question,
-        } => s.update_question(question_id, question).map(drop),
-        ClientMsg::MoveQuestion { question_id, index } => s.move_question(question_id, index),
+        } => s.update_question(question_id, question).await.map(drop),
+        ClientMsg::MoveQuestion { question_id, index } => s.move_question(question_id, index).await,
         ClientMsg::Act {
             question_id,
             action,
-        } => s.act(question_id, action).map(drop),
-        ClientMsg::DeleteQuestion { question_id } => s.delete_question(question_id),
-        ClientMsg::Present(p) => s.present(p),
-        ClientMsg::Settings { qa_moderation } => s.update(None, qa_moderation),
+        } => s.act(question_id, action).await.map(drop),
+        ClientMsg::DeleteQuestion { question_id } => s.delete_question(question_id).await,
+        ClientMsg::Present(p) => s.present(p).await,
+        ClientMsg::Settings { qa_moderation } => s.update(None, qa_moderation).await,
         ClientMsg::HideEntry {
             question_id,
             entry_id,
-        } => s.hide_entry(question_id, entry_id),
+        } => s.hide_entry(question_id, entry_id).await,
     }
 }

@@ -22,6 +22,22 @@ pub struct TestApp {
     pub http: reqwest::Client,
 }
 
+impl TestApp {
+    /// Kills the server at once, as a power cut would.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Asks the server to stop (SIGTERM) and returns its exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().expect("wait for the server")
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -29,10 +45,37 @@ impl Drop for TestApp {
     }
 }
 
-/// Starts the server with the given extra flags.
+/// Starts the server in memory with the given extra flags.
 pub fn spawn_app_with(args: &[&str]) -> TestApp {
+    spawn(&[&["--in-memory"], args].concat())
+}
+
+/// Starts the server with its journal in `dir`.
+pub fn spawn_durable(dir: &std::path::Path, args: &[&str]) -> TestApp {
+    spawn(&[&["--data-dir", dir.to_str().unwrap()], args].concat())
+}
+
+/// A fresh data directory under the system's temporary folder.
+pub fn temp_dir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "handsup-test-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+fn spawn(args: &[&str]) -> TestApp {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_handsup"));
-    cmd.args(["serve", "--addr", "127.0.0.1:0", "--in-memory"])
+    cmd.args(["serve", "--addr", "127.0.0.1:0"])
         .args(args)
         .stdout(Stdio::piped())
         .stdin(Stdio::null());

@@ -1,0 +1,187 @@
+//! The journal: what was acked survives a crash, a torn record, a restart.
+
+mod common;
+
+use std::fs;
+use std::process::Command;
+
+use common::*;
+use reqwest::Method;
+use serde_json::json;
+
+fn segments(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn verify(dir: &std::path::Path) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_handsup"))
+        .arg("verify")
+        .arg(dir)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn votes_acked_before_a_kill_9_are_there_after_restart() {
+    let dir = temp_dir();
+    let mut app = spawn_durable(&dir, &[]);
+    let (s, qid) = app.session_with_open_question(&["A", "B", "C"]).await;
+    let mut tokens = Vec::new();
+    for i in 0..12 {
+        let (mut phone, w) = app.join(&s.code, "audience", None).await;
+        assert_eq!(phone.vote(&qid, json!(i % 3)).await["type"], "ack");
+        tokens.push((
+            w["participant_id"].clone(),
+            w["participant_token"].as_str().unwrap().to_owned(),
+        ));
+    }
+    app.kill9();
+
+    let app = spawn_durable(&dir, &[]);
+    let results = app.results(&s).await;
+    assert_eq!(counts(&results["questions"][0]["tally"]), vec![4, 4, 4]);
+    assert_eq!(results["questions"][0]["state"], "open");
+    // Tokens still work: the same phone, its ballot, and a changed vote counted once.
+    let (id, token) = &tokens[0];
+    let (mut phone, w) = app.join(&s.code, "audience", Some(token)).await;
+    assert_eq!(&w["participant_id"], id);
+    assert_eq!(w["ballots"][&qid], json!(0));
+    assert_eq!(phone.vote(&qid, json!(2)).await["type"], "ack");
+    let results = app.results(&s).await;
+    assert_eq!(counts(&results["questions"][0]["tally"]), vec![3, 4, 5]);
+    assert_eq!(results["questions"][0]["tally"]["voters"], 12);
+    let (mut moderator, _) = app.join(&s.code, "moderator", Some(&s.token)).await;
+    assert_eq!(
+        moderator
+            .call(json!({"type": "close", "question_id": qid}))
+            .await["type"],
+        "ack"
+    );
+}
+
+#[tokio::test]
+async fn a_torn_last_record_is_cut_off_and_the_server_starts() {
+    let dir = temp_dir();
+    let mut app = spawn_durable(&dir, &[]);
+    let (s, qid) = app.session_with_open_question(&["A", "B"]).await;
+    let (mut phone, _) = app.join(&s.code, "audience", None).await;
+    phone.vote(&qid, json!(1)).await;
+    app.kill9();
+    // Half a record at the end, as a power cut mid-write leaves it.
+    let last = segments(&dir).pop().unwrap();
+    let mut bytes = fs::read(&last).unwrap();
+    bytes.extend_from_slice(&[200, 0, 0, 0, 1, 2, 3]);
+    fs::write(&last, &bytes).unwrap();
+
+    let app = spawn_durable(&dir, &[]);
+    let results = app.results(&s).await;
+    assert_eq!(counts(&results["questions"][0]["tally"]), vec![0, 1]);
+    assert!(verify(&dir).0, "after the cut, the journal is sound");
+}
+
+#[tokio::test]
+async fn sigterm_exits_0_and_loses_nothing() {
+    let dir = temp_dir();
+    let mut app = spawn_durable(&dir, &[]);
+    let (s, qid) = app.session_with_open_question(&["A", "B"]).await;
+    let (mut phone, _) = app.join(&s.code, "audience", None).await;
+    phone.vote(&qid, json!(0)).await;
+    let status = app.terminate();
+    assert!(status.success(), "{status:?}");
+    assert_eq!(phone.closed().await, Some(1001));
+    let app = spawn_durable(&dir, &[]);
+    assert_eq!(
+        counts(&app.results(&s).await["questions"][0]["tally"]),
+        vec![1, 0]
+    );
+}
+
+#[tokio::test]
+async fn verify_recomputes_the_digest_and_finds_a_flipped_byte() {
+    let dir = temp_dir();
+    let mut app = spawn_durable(&dir, &[]);
+    let (s, qid) = app.session_with_open_question(&["Peer", "Training"]).await;
+    for c in [0, 1, 1] {
+        let (mut phone, _) = app.join(&s.code, "audience", None).await;
+        phone.vote(&qid, json!(c)).await;
+    }
+    let digest = app.results(&s).await["session"]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.terminate();
+    let (ok, report) = verify(&dir);
+    assert!(ok, "{report}");
+    assert!(
+        report.contains(&digest),
+        "the digest of the results is in the report:\n{report}"
+    );
+    assert!(report.contains("\"counts\":[1,2]"), "{report}");
+
+    let seg = segments(&dir).pop().unwrap();
+    let mut bytes = fs::read(&seg).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x20;
+    fs::write(&seg, &bytes).unwrap();
+    let (ok, report) = verify(&dir);
+    assert!(!ok, "{report}");
+    assert!(report.contains("PROBLEM"), "{report}");
+}
+
+#[tokio::test]
+async fn a_timer_that_ran_out_while_down_closes_on_start() {
+    let dir = temp_dir();
+    let mut app = spawn_durable(&dir, &[]);
+    let (s, qid) = app.session_with_open_question(&["A", "B"]).await;
+    let (status, _) = app
+        .request(
+            Method::POST,
+            &format!("/api/sessions/{}/questions/{qid}/open", s.code),
+            Some(&s.token),
+            Some(json!({"duration_s": 1})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    app.kill9();
+    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    let app = spawn_durable(&dir, &[]);
+    let mut state = json!(null);
+    for _ in 0..40 {
+        state = app.results(&s).await["questions"][0]["state"].clone();
+        if state == "closed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(state, "closed");
+}
+
+#[tokio::test]
+async fn restarts_compact_the_journal_into_one_segment() {
+    let dir = temp_dir();
+    let mut app = spawn_durable(&dir, &[]);
+    let (s, qid) = app.session_with_open_question(&["A", "B"]).await;
+    let (mut phone, _) = app.join(&s.code, "audience", None).await;
+    phone.vote(&qid, json!(1)).await;
+    app.terminate();
+    for _ in 0..3 {
+        let mut app = spawn_durable(&dir, &[]);
+        assert_eq!(
+            counts(&app.results(&s).await["questions"][0]["tally"]),
+            vec![0, 1]
+        );
+        app.terminate();
+    }
+    assert_eq!(segments(&dir).len(), 1, "{:?}", segments(&dir));
+    assert!(verify(&dir).0);
+}
