@@ -359,6 +359,63 @@ async fn results(
     Ok(Json(moderated(&hub, &code, &headers)?.results()))
 }
 
+fn attachment(name: String) -> HeaderValue {
+    HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+        .unwrap_or(HeaderValue::from_static("attachment"))
+}
+
+async fn export_csv(
+    State(hub): State<Arc<Hub>>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let s = moderated(&hub, &code, &headers)?;
+    let body = s.read(|session, _| crate::export::csv(session));
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                attachment(format!("handsup-{code}-results.csv")),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+async fn report(
+    State(hub): State<Arc<Hub>>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let s = moderated(&hub, &code, &headers)?;
+    let now = s.now_ms();
+    let body = s.read(|session, digest| crate::export::report(session, digest, now));
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            // Inline styles only: the report carries no script at all.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+                ),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        body,
+    )
+        .into_response())
+}
+
 async fn qr(
     State(hub): State<Arc<Hub>>,
     Path(code): Path<String>,
@@ -458,6 +515,8 @@ pub fn app(hub: Arc<Hub>) -> Router {
         .route("/sessions/{code}/participants", post(join))
         .route("/sessions/{code}/results", get(results))
         .route("/sessions/{code}/qr.svg", get(qr))
+        .route("/sessions/{code}/export.csv", get(export_csv))
+        .route("/sessions/{code}/report.html", get(report))
         .fallback(not_found);
     let router = Router::new()
         .nest("/api", api)
@@ -468,6 +527,8 @@ pub fn app(hub: Arc<Hub>) -> Router {
         .route("/assets/{*path}", get(web::asset))
         .route("/{*path}", get(page))
         .layer(DefaultBodyLimit::max(limit))
+        // Pages and API answers shrink about fourfold: it matters on venue Wi-Fi.
+        .layer(tower_http::compression::CompressionLayer::new())
         .with_state(hub);
     security_headers(router)
 }

@@ -108,6 +108,8 @@ pub enum Event {
         code: String,
         p: Uuid,
         token: String,
+        #[serde(default)]
+        at: i64,
     },
     Vote {
         code: String,
@@ -220,8 +222,8 @@ pub fn apply(s: &mut Session, ev: &Event, limits: &Limits) -> Result<()> {
         }
         Present { q, .. } => s.present(*q)?,
         PresentQa { .. } => s.present_qa(),
-        Joined { p, token, .. } => {
-            s.join(*p, token.clone(), limits)?;
+        Joined { p, token, at, .. } => {
+            s.join(*p, token.clone(), *at, limits)?;
         }
         Vote { p, q, c, entry, .. } => {
             s.vote(*p, *q, raw_choice(c)?, entry.unwrap_or((Uuid::nil(), 0)))?;
@@ -255,6 +257,7 @@ pub fn snapshot_events(s: &Session) -> Vec<Event> {
             code: code(),
             p: p.id,
             token: p.token.clone(),
+            at: p.joined_at,
         });
     }
     for q in s.questions() {
@@ -971,11 +974,13 @@ mod tests {
                 code: code(),
                 p: Uuid::from_u128(100),
                 token: "p0".into(),
+                at: 11,
             },
             Event::Joined {
                 code: code(),
                 p: Uuid::from_u128(101),
                 token: "p1".into(),
+                at: 12,
             },
             Event::Vote {
                 code: code(),

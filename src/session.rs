@@ -646,13 +646,17 @@ impl LiveSession {
     /// Adds a participant under the lock; the caller waits for durability.
     fn new_participant(&self, st: &mut State) -> Result<(u32, Durable)> {
         let (id, token) = (Uuid::new_v4(), new_token());
-        let index = st.session.join(id, token.clone(), &self.shared.limits)?;
+        let at = self.now();
+        let index = st
+            .session
+            .join(id, token.clone(), at, &self.shared.limits)?;
         let durable = self.log(
             st,
             Event::Joined {
                 code: self.code.clone(),
                 p: id,
                 token,
+                at,
             },
         );
         Ok((index, durable))
@@ -764,6 +768,16 @@ impl LiveSession {
     }
 
     // ---- views --------------------------------------------------------------
+
+    /// Reads the domain state and the digest together, for the exports.
+    pub fn read<R>(&self, f: impl FnOnce(&Session, &str) -> R) -> R {
+        let st = self.state.lock();
+        f(&st.session, &journal::hex(&st.chain))
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.now()
+    }
 
     /// The published tallies a role may see, by question id.
     fn visible_tallies(st: &State, role: Role) -> Map<String, Value> {

@@ -42,6 +42,8 @@ pub struct Participant {
     pub id: Uuid,
     /// The secret the phone keeps and presents again after a reconnect.
     pub token: String,
+    /// When the phone first joined (ms since the epoch).
+    pub joined_at: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -334,7 +336,7 @@ impl Session {
     }
 
     /// Adds a participant; the caller makes the id and the secret token.
-    pub fn join(&mut self, id: Uuid, token: String, limits: &Limits) -> Result<u32> {
+    pub fn join(&mut self, id: Uuid, token: String, at: i64, limits: &Limits) -> Result<u32> {
         if self.participants.len() >= limits.max_participants {
             return Err(Error::new(
                 crate::error::ErrorCode::Unavailable,
@@ -343,7 +345,11 @@ impl Session {
         }
         let index = self.participants.len() as u32;
         self.by_token.insert(token.clone(), index);
-        self.participants.push(Participant { id, token });
+        self.participants.push(Participant {
+            id,
+            token,
+            joined_at: at,
+        });
         Ok(index)
     }
 
@@ -476,7 +482,7 @@ mod tests {
             .unwrap()
             .id;
         let p = s
-            .join(Uuid::new_v4(), "t".into(), &Limits::default())
+            .join(Uuid::new_v4(), "t".into(), 0, &Limits::default())
             .unwrap();
         let err = s.vote(p, q, RawChoice::Int(0), E).unwrap_err();
         assert_eq!(err.code, ErrorCode::NotOpen);
@@ -490,7 +496,7 @@ mod tests {
             .unwrap()
             .id;
         let p = s
-            .join(Uuid::new_v4(), "t".into(), &Limits::default())
+            .join(Uuid::new_v4(), "t".into(), 0, &Limits::default())
             .unwrap();
         s.open(q, 0, None).unwrap();
         assert_eq!(
@@ -516,7 +522,7 @@ mod tests {
             .unwrap()
             .id;
         let p = s
-            .join(Uuid::new_v4(), "t".into(), &Limits::default())
+            .join(Uuid::new_v4(), "t".into(), 0, &Limits::default())
             .unwrap();
         s.open(q, 0, None).unwrap();
         s.vote(p, q, RawChoice::Int(1), E).unwrap();
@@ -532,7 +538,7 @@ mod tests {
             .unwrap()
             .id;
         let p = s
-            .join(Uuid::new_v4(), "t".into(), &Limits::default())
+            .join(Uuid::new_v4(), "t".into(), 0, &Limits::default())
             .unwrap();
         s.open(q, 0, None).unwrap();
         s.vote(p, q, RawChoice::Int(1), E).unwrap();
@@ -570,7 +576,7 @@ mod tests {
         s.open(q, 0, None).unwrap();
         for i in 0..3 {
             let p = s
-                .join(Uuid::new_v4(), format!("t{i}"), &Limits::default())
+                .join(Uuid::new_v4(), format!("t{i}"), 0, &Limits::default())
                 .unwrap();
             s.vote(p, q, RawChoice::Int(i), E).unwrap();
         }
@@ -633,7 +639,7 @@ mod tests {
             .id;
         s.open(q, 0, None).unwrap();
         let p = s
-            .join(Uuid::new_v4(), "t".into(), &Limits::default())
+            .join(Uuid::new_v4(), "t".into(), 0, &Limits::default())
             .unwrap();
         let entry = Uuid::new_v4();
         s.vote(p, q, RawChoice::Text("spam".into()), (entry, 7))

@@ -154,7 +154,7 @@ test('phones vote, the moderator sees counts before the reveal, the projector on
   await Promise.all([mod, screen].concat(phones).map((p) => p.context().close()));
 });
 
-test('a phone keeps its vote across a reload and can take it back', async () => {
+test('a phone keeps its vote across a reload, takes it back, sees the timer and the end', async () => {
   const session = await createSession('Reload check', [
     { kind: 'single', prompt: 'Pick one', options: ['Red', 'Blue', 'Green'] }
   ]);
@@ -195,6 +195,24 @@ test('a phone keeps its vote across a reload and can take it back', async () => 
     assert.equal(await phone.locator('.q .card.is-selected').count(), 0);
   });
 
+  // Reopened with a timer: the phone counts down.
+  await item.locator('[data-action="close"]').click();
+  await phone.locator('.q .q-status', { hasText: 'Voting is closed' }).waitFor();
+  await item.locator('.mq-duration').fill('90');
+  await item.locator('[data-action="open"]').click();
+  await phone.locator('.q .q-timer', { hasText: /closes in 1:(30|29|28)/ }).waitFor();
+  await item.locator('.mq-timer', { hasText: /closes in 1:/ }).waitFor();
+
+  // Deleting the session ends every view.
+  const del = await api(server.url, 'DELETE', `/api/sessions/${session.code}`, undefined, session.moderator_token);
+  assert.equal(del.status, 204);
+  await phone.locator('#ended:not([hidden])', { hasText: 'This session has ended' }).waitFor();
+  await mod.locator('#fatal:not([hidden])', { hasText: 'This session has ended' }).waitFor();
+
+  // An unknown code says so.
+  await phone.goto(`${server.url}/${session.code}`);
+  await phone.locator('#ended:not([hidden])', { hasText: 'No session with code' }).waitFor();
+
   assertNoProblems(mod, 'moderator');
   assertNoProblems(phone, 'phone');
   await Promise.all([mod, phone].map((p) => p.context().close()));
@@ -232,6 +250,46 @@ test('a phone whose network blocks WebSockets votes over HTTP', async () => {
 
   assert.deepEqual(phone.problems, []);
   assertNoProblems(mod, 'moderator');
+  await Promise.all([mod.context().close(), context.close()]);
+});
+
+test('a vote sent into a dead link is sent again after reconnecting', async () => {
+  const session = await createSession('Weak Wi-Fi', [
+    { kind: 'single', prompt: 'Still there?', options: ['Yes', 'No'] }
+  ]);
+  const mod = await openPage(browser, DESKTOP, moderatorUrl(session));
+  await waitLive(mod);
+  const item = mod.locator('.mq', { hasText: 'Still there?' });
+  await item.locator('[data-action="open"]').click();
+  await item.locator('.mq-state[data-state="open"]').waitFor();
+
+  const context = await browser.newContext(PHONE);
+  // The first socket silently swallows votes, as a link that died without closing would.
+  let sockets = 0;
+  await context.routeWebSocket(/\/ws\//, (ws) => {
+    sockets += 1;
+    const swallow = sockets === 1;
+    const upstream = ws.connectToServer();
+    ws.onMessage((m) => {
+      if (swallow && typeof m === 'string' && m.indexOf('"vote"') !== -1) return;
+      upstream.send(m);
+    });
+  });
+  const phone = await context.newPage();
+  phone.problems = [];
+  phone.on('pageerror', (err) => phone.problems.push(err.message));
+  await phone.goto(`${server.url}/${session.code}`);
+  await waitLive(phone);
+  await phone.locator('.q .card', { hasText: 'Yes' }).tap();
+  await phone.locator('.q .q-status', { hasText: 'Sending' }).waitFor();
+  await phone.locator('.q .card.is-selected .card-tag', { hasText: 'sending' }).waitFor();
+  // No answer: the page drops the link, reconnects and sends the vote again.
+  await phone.locator('.q .q-status', { hasText: 'Your vote is counted' }).waitFor({ timeout: 25000 });
+  assert.ok(sockets >= 2, 'a second socket was opened');
+  await eventually(async () => {
+    assert.deepEqual(await resultRows(item), [['1', '100%'], ['0', '0%']]);
+  });
+  assert.deepEqual(phone.problems, []);
   await Promise.all([mod.context().close(), context.close()]);
 });
 

@@ -1,0 +1,455 @@
+//! One simulated phone: its socket from a chosen source address, its hello,
+//! and its votes, each timed until the server's ack.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use parking_lot::Mutex;
+use serde::Deserialize;
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::time::{sleep_until, timeout, Instant};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+use crate::stats::Latencies;
+use crate::target::Target;
+
+pub type Ws = WebSocketStream<TcpStream>;
+
+/// No ballot yet.
+pub const NO_BALLOT: u8 = u8::MAX;
+
+/// How long each step of a connection may take.
+const STEP_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// What every phone shares: where to go, what to vote on, and the counters.
+pub struct Ctx {
+    pub target: Target,
+    pub ws_url: String,
+    pub question_id: String,
+    pub options: u8,
+    /// Source addresses the phones' sockets are bound to, in turn.
+    pub sources: Vec<IpAddr>,
+    /// The instant all `*_us` times count from.
+    pub epoch: Instant,
+    /// TCP connect and websocket upgrade.
+    pub connect_lat: Latencies,
+    /// hello sent to welcome read.
+    pub welcome_lat: Latencies,
+    /// vote sent to its ack read.
+    pub ack_lat: Latencies,
+    /// Error answers and other failures, by code.
+    pub errors: Mutex<BTreeMap<String, u64>>,
+    pub welcomed: AtomicU64,
+    pub connect_failed: AtomicU64,
+    pub last_welcome_us: AtomicU64,
+    /// Votes sent, or handed to a phone to send.
+    pub sent: AtomicU64,
+    pub acked: AtomicU64,
+    /// Acked, refused, or lost with a dropped connection.
+    pub answered: AtomicU64,
+    pub first_send_us: AtomicU64,
+    pub last_ack_us: AtomicU64,
+    /// Tallies the phones received (the audience's coalesced tallies).
+    pub phone_tallies: AtomicU64,
+    /// Sockets the server closed or broke while the run still needed them.
+    pub dropped: AtomicU64,
+    /// The latest acked choice of each phone, or `NO_BALLOT`.
+    pub ballots: Vec<AtomicU8>,
+    /// Set at teardown: from then on a closed socket is expected.
+    pub closing: AtomicBool,
+}
+
+impl Ctx {
+    pub fn new(
+        target: Target,
+        code: &str,
+        question_id: String,
+        options: u8,
+        sources: Vec<IpAddr>,
+        phones: usize,
+    ) -> Ctx {
+        Ctx {
+            ws_url: target.ws_url(code),
+            target,
+            question_id,
+            options,
+            sources,
+            epoch: Instant::now(),
+            connect_lat: Latencies::new(),
+            welcome_lat: Latencies::new(),
+            ack_lat: Latencies::new(),
+            errors: Mutex::new(BTreeMap::new()),
+            welcomed: AtomicU64::new(0),
+            connect_failed: AtomicU64::new(0),
+            last_welcome_us: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
+            acked: AtomicU64::new(0),
+            answered: AtomicU64::new(0),
+            first_send_us: AtomicU64::new(u64::MAX),
+            last_ack_us: AtomicU64::new(0),
+            phone_tallies: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            ballots: (0..phones).map(|_| AtomicU8::new(NO_BALLOT)).collect(),
+            closing: AtomicBool::new(false),
+        }
+    }
+
+    pub fn error(&self, code: &str) {
+        *self.errors.lock().entry(code.to_owned()).or_insert(0) += 1;
+    }
+
+    pub fn since_epoch_us(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.epoch).as_micros() as u64
+    }
+
+    pub fn at_us(&self, us: u64) -> Instant {
+        self.epoch + Duration::from_micros(us)
+    }
+}
+
+/// What the run tells a phone to do.
+#[derive(Debug)]
+pub enum Cmd {
+    /// Vote for `choice`; once acked, vote again for `then` if given. The
+    /// sender counts the vote in `Ctx::sent`.
+    Vote { choice: u8, then: Option<u8> },
+    /// Vote again and again until `until`, each vote once the last is
+    /// answered and at least `gap` after the last was sent; the first at `first`.
+    FlatOut {
+        first: Instant,
+        until: Instant,
+        gap: Duration,
+    },
+    /// Close the socket.
+    Close,
+}
+
+/// A small deterministic generator, one per phone.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    /// A choice among `options` other than `old` (any when there is none).
+    pub fn choice_other_than(&mut self, old: u8, options: u8) -> u8 {
+        if old == NO_BALLOT || options < 2 {
+            return self.below(options as u64) as u8;
+        }
+        ((old as u64 + 1 + self.below(options as u64 - 1)) % options as u64) as u8
+    }
+    pub fn chance(&mut self, p: f64) -> bool {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p && p > 0.0
+    }
+}
+
+/// The fields of a server message a phone looks at.
+#[derive(Deserialize)]
+struct Incoming<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(rename = "ref", default, borrow)]
+    reference: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    code: Option<Cow<'a, str>>,
+}
+
+fn ws_config() -> WebSocketConfig {
+    // Phones send and receive small frames: small buffers keep 20k sockets light.
+    WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_message_size(Some(1 << 20))
+        .max_frame_size(Some(1 << 20))
+}
+
+/// Opens a socket to the server from `source` (when given) and upgrades it.
+pub async fn open_socket(
+    target: &Target,
+    source: Option<IpAddr>,
+    url: &str,
+) -> Result<Ws, (&'static str, String)> {
+    let socket = match target.addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4(),
+        SocketAddr::V6(_) => TcpSocket::new_v6(),
+    }
+    .map_err(|e| ("socket", e.to_string()))?;
+    if let Some(ip) = source {
+        socket
+            .bind(SocketAddr::new(ip, 0))
+            .map_err(|e| ("bind", format!("{ip}: {e}")))?;
+    }
+    let stream = timeout(STEP_TIMEOUT, socket.connect(target.addr))
+        .await
+        .map_err(|_| ("connect", "timed out".to_owned()))?
+        .map_err(|e| ("connect", e.to_string()))?;
+    let _ = stream.set_nodelay(true);
+    let (ws, _) = timeout(
+        STEP_TIMEOUT,
+        tokio_tungstenite::client_async_with_config(url, stream, Some(ws_config())),
+    )
+    .await
+    .map_err(|_| ("upgrade", "timed out".to_owned()))?
+    .map_err(|e| ("upgrade", e.to_string()))?;
+    Ok(ws)
+}
+
+/// Sends `hello` and reads up to the `welcome`.
+pub async fn hello(ws: &mut Ws, hello: String) -> Result<(), (&'static str, String)> {
+    ws.send(Message::Text(hello.into()))
+        .await
+        .map_err(|e| ("hello", e.to_string()))?;
+    let wait = async {
+        while let Some(m) = ws.next().await {
+            match m {
+                Ok(Message::Text(t)) => match serde_json::from_str::<Incoming>(t.as_str()) {
+                    Ok(i) if i.kind == "welcome" => return Ok(()),
+                    Ok(i) if i.kind == "error" => {
+                        return Err(format!("error {}", i.code.as_deref().unwrap_or("?")))
+                    }
+                    _ => {}
+                },
+                Ok(Message::Close(c)) => return Err(format!("closed: {c:?}")),
+                Ok(_) => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Err("closed before the welcome".to_owned())
+    };
+    timeout(STEP_TIMEOUT, wait)
+        .await
+        .map_err(|_| ("welcome", "timed out".to_owned()))?
+        .map_err(|e| ("welcome", e))
+}
+
+/// Connects phone `i`: socket, upgrade, hello, welcome, each timed.
+pub async fn connect_phone(ctx: &Ctx, i: usize) -> Result<Ws, (&'static str, String)> {
+    let source = (!ctx.sources.is_empty()).then(|| ctx.sources[i % ctx.sources.len()]);
+    let t0 = Instant::now();
+    let mut ws = open_socket(&ctx.target, source, &ctx.ws_url).await?;
+    let t1 = Instant::now();
+    ctx.connect_lat.record(t1 - t0);
+    hello(&mut ws, r#"{"type":"hello","role":"audience"}"#.to_owned()).await?;
+    let t2 = Instant::now();
+    ctx.welcome_lat.record(t2 - t1);
+    ctx.welcomed.fetch_add(1, Ordering::Relaxed);
+    ctx.last_welcome_us
+        .fetch_max(ctx.since_epoch_us(t2), Ordering::Relaxed);
+    Ok(ws)
+}
+
+struct Pending {
+    n: u32,
+    at: Instant,
+    choice: u8,
+}
+
+struct Phone<'a> {
+    ctx: &'a Ctx,
+    i: usize,
+    pending: VecDeque<Pending>,
+    next_ref: u32,
+    /// The last choice sent.
+    choice: u8,
+    rng: Rng,
+}
+
+impl Phone<'_> {
+    /// A vote to send; `issued` when the run already counted it in `sent`.
+    fn vote_frame(&mut self, choice: u8, issued: bool) -> Message {
+        let n = self.next_ref;
+        self.next_ref += 1;
+        let now = Instant::now();
+        self.pending.push_back(Pending { n, at: now, choice });
+        self.choice = choice;
+        let ctx = self.ctx;
+        if !issued {
+            ctx.sent.fetch_add(1, Ordering::Relaxed);
+        }
+        ctx.first_send_us
+            .fetch_min(ctx.since_epoch_us(now), Ordering::Relaxed);
+        Message::Text(
+            format!(
+                r#"{{"type":"vote","ref":"{n}","question_id":"{}","choice":{choice}}}"#,
+                ctx.question_id
+            )
+            .into(),
+        )
+    }
+
+    /// The pending vote a ref answers, dropping any older ones left unanswered.
+    fn answer(&mut self, reference: Option<&str>) -> Option<Pending> {
+        let n: u32 = reference?.parse().ok()?;
+        while let Some(p) = self.pending.pop_front() {
+            if p.n == n {
+                return Some(p);
+            }
+            self.ctx.error("no_ack");
+            self.ctx.answered.fetch_add(1, Ordering::Relaxed);
+        }
+        None
+    }
+}
+
+/// A phone after its welcome: votes when told, reads acks, errors and
+/// tallies, until told to close or the server closes it.
+pub async fn run_phone(
+    ctx: Arc<Ctx>,
+    i: usize,
+    ws: Ws,
+    mut commands: UnboundedReceiver<Cmd>,
+    seed: u64,
+) {
+    let (mut sink, mut stream) = ws.split();
+    let mut phone = Phone {
+        ctx: &ctx,
+        i,
+        pending: VecDeque::new(),
+        next_ref: 0,
+        choice: NO_BALLOT,
+        rng: Rng::new(seed ^ (i as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93)),
+    };
+    let mut then: Option<u8> = None;
+    let mut flat: Option<(Instant, Duration)> = None;
+    let mut next_at: Option<Instant> = None;
+    let mut last_sent = Instant::now();
+    let far = Instant::now() + Duration::from_secs(86_400);
+    let told_to_close = loop {
+        let mut out: Option<Message> = None;
+        tokio::select! {
+            msg = stream.next() => match msg {
+                Some(Ok(Message::Text(t))) => {
+                    let t = t.as_str();
+                    if t.starts_with(r#"{"type":"tally""#) {
+                        ctx.phone_tallies.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    let Ok(m) = serde_json::from_str::<Incoming>(t) else {
+                        ctx.error("unreadable_frame");
+                        continue;
+                    };
+                    let answered = match m.kind.as_ref() {
+                        "ack" => {
+                            let now = Instant::now();
+                            match phone.answer(m.reference.as_deref()) {
+                                Some(p) => {
+                                    ctx.ack_lat.record(now - p.at);
+                                    ctx.ballots[phone.i].store(p.choice, Ordering::Relaxed);
+                                    ctx.acked.fetch_add(1, Ordering::Relaxed);
+                                    ctx.last_ack_us.fetch_max(ctx.since_epoch_us(now), Ordering::Relaxed);
+                                    true
+                                }
+                                None => {
+                                    ctx.error("ack_without_vote");
+                                    false
+                                }
+                            }
+                        }
+                        "error" => {
+                            let code = m.code.as_deref().unwrap_or("unknown");
+                            match phone.answer(m.reference.as_deref()) {
+                                Some(_) => {
+                                    ctx.error(code);
+                                    true
+                                }
+                                None => {
+                                    ctx.error(&format!("{code} (no ref)"));
+                                    false
+                                }
+                            }
+                        }
+                        "tally" => {
+                            ctx.phone_tallies.fetch_add(1, Ordering::Relaxed);
+                            false
+                        }
+                        _ => false,
+                    };
+                    if answered && phone.pending.is_empty() {
+                        if let Some(c) = then.take() {
+                            out = Some(phone.vote_frame(c, false));
+                        } else if let Some((until, gap)) = flat {
+                            let at = (last_sent + gap).max(Instant::now());
+                            if at < until {
+                                next_at = Some(at);
+                            }
+                        }
+                    }
+                    // Counted once any follow-up vote is, so that the run never
+                    // sees every vote answered while one is still to be sent.
+                    if answered {
+                        ctx.answered.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break false,
+                Some(Ok(_)) => {}
+            },
+            cmd = commands.recv() => match cmd {
+                Some(Cmd::Vote { choice, then: after }) => {
+                    then = after;
+                    out = Some(phone.vote_frame(choice, true));
+                }
+                Some(Cmd::FlatOut { first, until, gap }) => {
+                    flat = Some((until, gap));
+                    next_at = Some(first);
+                }
+                Some(Cmd::Close) | None => break true,
+            },
+            _ = sleep_until(next_at.unwrap_or(far)), if next_at.is_some() => {
+                next_at = None;
+                if flat.is_some_and(|(until, _)| Instant::now() < until) {
+                    let c = phone.rng.choice_other_than(phone.choice, ctx.options);
+                    out = Some(phone.vote_frame(c, false));
+                }
+            }
+        }
+        if let Some(m) = out {
+            last_sent = Instant::now();
+            if sink.send(m).await.is_err() {
+                break false;
+            }
+        }
+    };
+    // Whatever is still unanswered will not be, nor will votes not yet sent.
+    commands.close();
+    let mut lost = phone.pending.len() as u64;
+    while let Ok(cmd) = commands.try_recv() {
+        if matches!(cmd, Cmd::Vote { .. }) {
+            lost += 1;
+        }
+    }
+    if lost > 0 {
+        ctx.answered.fetch_add(lost, Ordering::Relaxed);
+        for _ in 0..lost {
+            ctx.error("no_ack");
+        }
+    }
+    if told_to_close {
+        let _ = sink.send(Message::Close(None)).await;
+        let _ = timeout(Duration::from_secs(5), async {
+            while let Some(Ok(_)) = stream.next().await {}
+        })
+        .await;
+    } else if !ctx.closing.load(Ordering::Relaxed) {
+        ctx.dropped.fetch_add(1, Ordering::Relaxed);
+        ctx.error("disconnected");
+    }
+}

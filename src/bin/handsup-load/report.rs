@@ -1,0 +1,398 @@
+//! What a run measured: the JSON report and its human summary.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::phone::Ctx;
+use crate::staff::{tally_rate, TallyRec};
+use crate::stats::{fmt_ms, Summary};
+use crate::Args;
+
+#[derive(Debug, Default, Serialize)]
+pub struct ConnectReport {
+    pub welcomed: u64,
+    pub failed: u64,
+    /// From the first attempt to the last welcome.
+    pub elapsed_s: f64,
+    /// Phones welcomed per second over `elapsed_s`.
+    pub rate_per_s: f64,
+    /// The rate asked for (0: unpaced).
+    pub requested_rate: f64,
+    /// TCP connect and websocket upgrade.
+    pub setup: Summary,
+    /// hello sent to welcome read.
+    pub hello_welcome: Summary,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RssReport {
+    pub before_kib: u64,
+    pub after_kib: u64,
+    pub per_phone_kib: f64,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct VoteReport {
+    pub sent: u64,
+    pub acked: u64,
+    /// From the first vote sent to the last ack.
+    pub elapsed_s: f64,
+    /// Acked votes per second over `elapsed_s`.
+    pub acked_per_s: f64,
+    /// The rate asked for, in rate mode.
+    pub requested_rate: Option<f64>,
+    /// Vote sent to its ack read.
+    pub ack: Summary,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct ProjectorReport {
+    /// Tallies of the question received from the start of voting to the end
+    /// of the run.
+    pub tallies: usize,
+    pub tallies_per_s: f64,
+    /// The most tallies received within any one second.
+    pub max_tallies_in_1s: usize,
+    /// The shortest time between two tallies.
+    pub min_gap_ms: Option<f64>,
+    /// From the last ack to the first tally showing the final counts (after
+    /// which it never showed anything else); negative when the projector had
+    /// them before this generator read the last ack.
+    pub settle_ms: Option<f64>,
+    /// Its last tally equals the acked ballots.
+    pub exact: bool,
+    /// Its audience count once the phones had connected.
+    pub presence: u64,
+    pub seq_regressions: u64,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub label: String,
+    pub target: String,
+    pub code: String,
+    pub mode: String,
+    pub phones: usize,
+    pub source_addrs: usize,
+    /// Open-file limits in force: this generator's and the server's (soft).
+    pub load_nofile: u64,
+    pub server_nofile: Option<u64>,
+    pub connect: ConnectReport,
+    pub server_rss: Option<RssReport>,
+    pub held_s: f64,
+    pub dropped_while_holding: u64,
+    pub votes: Option<VoteReport>,
+    /// CPU seconds used during the voting (and its wait for acks).
+    pub server_cpu_s: Option<f64>,
+    pub load_cpu_s: Option<f64>,
+    pub vote_phase_s: f64,
+    pub projector: ProjectorReport,
+    pub moderator_tallies: usize,
+    pub moderator_exact: bool,
+    /// Tallies the phones received (each phone gets at most one a second).
+    pub phone_tallies: u64,
+    /// The counts of the latest acked ballot of every phone.
+    pub expected_counts: Vec<u64>,
+    pub expected_voters: u64,
+    /// `GET /api/sessions/{code}/results`, `questions[0].tally`.
+    pub server_counts: Vec<u64>,
+    pub server_voters: u64,
+    /// The server's results equal the acked ballots.
+    pub exact: bool,
+    pub errors: BTreeMap<String, u64>,
+    pub errors_total: u64,
+    pub unexpected_errors: u64,
+    /// Phone sockets closed by the server before the end.
+    pub dropped: u64,
+    pub failures: Vec<String>,
+    pub ok: bool,
+    #[serde(skip)]
+    pub projector_presence: u64,
+    #[serde(skip)]
+    pub projector_seq_regressions: u64,
+}
+
+static CONNECT_ERRORS_SHOWN: AtomicUsize = AtomicUsize::new(0);
+
+/// Shows the first few connection failures on stderr.
+pub fn note_connect_error(step: &str, e: &str) {
+    if CONNECT_ERRORS_SHOWN.fetch_add(1, Ordering::Relaxed) < 5 {
+        eprintln!("handsup-load: a phone failed to connect ({step}): {e}");
+    }
+}
+
+fn secs_between(a: Instant, b: Instant) -> f64 {
+    if b >= a {
+        (b - a).as_secs_f64()
+    } else {
+        -(a - b).as_secs_f64()
+    }
+}
+
+impl Report {
+    pub fn new(label: &str, target: &str, phones: usize, mode: String) -> Report {
+        Report {
+            label: label.to_owned(),
+            target: target.to_owned(),
+            phones,
+            mode: mode.to_lowercase(),
+            ..Report::default()
+        }
+    }
+
+    pub fn set_connect(&mut self, ctx: &Ctx, elapsed_s: f64, requested: f64) {
+        let welcomed = ctx.welcomed.load(Ordering::Relaxed);
+        self.connect = ConnectReport {
+            welcomed,
+            failed: ctx.connect_failed.load(Ordering::Relaxed),
+            elapsed_s,
+            rate_per_s: if elapsed_s > 0.0 {
+                welcomed as f64 / elapsed_s
+            } else {
+                0.0
+            },
+            requested_rate: requested,
+            setup: ctx.connect_lat.summary(),
+            hello_welcome: ctx.welcome_lat.summary(),
+        };
+    }
+
+    pub fn set_rss(&mut self, before_kib: u64, after_kib: u64, phones: u64) {
+        self.server_rss = Some(RssReport {
+            before_kib,
+            after_kib,
+            per_phone_kib: after_kib.saturating_sub(before_kib) as f64 / phones.max(1) as f64,
+        });
+    }
+
+    pub fn set_votes(&mut self, ctx: &Ctx, voted: bool, args: &Args, start: Instant, end: Instant) {
+        self.vote_phase_s = (end - start).as_secs_f64();
+        if !voted {
+            return;
+        }
+        let first = ctx.first_send_us.load(Ordering::Relaxed);
+        let last = ctx.last_ack_us.load(Ordering::Relaxed);
+        let elapsed_s = if first != u64::MAX && last > first {
+            (last - first) as f64 / 1e6
+        } else {
+            0.0
+        };
+        let acked = ctx.acked.load(Ordering::Relaxed);
+        self.votes = Some(VoteReport {
+            sent: ctx.sent.load(Ordering::Relaxed),
+            acked,
+            elapsed_s,
+            acked_per_s: if elapsed_s > 0.0 {
+                acked as f64 / elapsed_s
+            } else {
+                0.0
+            },
+            requested_rate: (self.mode == "rate").then_some(args.vote_rate),
+            ack: ctx.ack_lat.summary(),
+        });
+    }
+
+    pub fn set_final(
+        &mut self,
+        expected: &[u64],
+        voters: u64,
+        server: &[u64],
+        server_voters: u64,
+        projector_exact: bool,
+        moderator_exact: bool,
+    ) {
+        self.expected_counts = expected.to_vec();
+        self.expected_voters = voters;
+        self.server_counts = server.to_vec();
+        self.server_voters = server_voters;
+        self.exact = expected == server && voters == server_voters;
+        self.projector.exact = projector_exact;
+        self.moderator_exact = moderator_exact;
+    }
+
+    pub fn set_projector(
+        &mut self,
+        recs: &[TallyRec],
+        expected: &[u64],
+        last_ack: Option<Instant>,
+        from: Instant,
+        to: Instant,
+    ) {
+        let (count, most, gap) = tally_rate(recs, from, to);
+        let window = (to - from).as_secs_f64();
+        self.projector.tallies = count;
+        self.projector.tallies_per_s = if window > 0.0 {
+            count as f64 / window
+        } else {
+            0.0
+        };
+        self.projector.max_tallies_in_1s = most;
+        self.projector.min_gap_ms = gap.map(|g| g.as_secs_f64() * 1000.0);
+        self.projector.presence = self.projector_presence;
+        if let Some(last_ack) = last_ack {
+            let settled_from = match recs.iter().rposition(|r| r.counts != expected) {
+                Some(j) => recs.get(j + 1),
+                None => recs.first(),
+            };
+            self.projector.settle_ms = settled_from.map(|r| secs_between(last_ack, r.at) * 1000.0);
+        }
+    }
+
+    pub fn set_errors(&mut self, errors: &BTreeMap<String, u64>, allowed: &[String]) {
+        self.errors = errors.clone();
+        self.errors_total = errors.values().sum();
+        self.unexpected_errors = errors
+            .iter()
+            .filter(|(code, _)| !allowed.iter().any(|a| a == *code))
+            .map(|(_, n)| n)
+            .sum();
+    }
+
+    /// Decides `ok`: exact results, every phone welcomed, no unexpected error.
+    pub fn judge(&mut self, welcomed: usize) {
+        self.projector.seq_regressions = self.projector_seq_regressions;
+        let mut f = Vec::new();
+        if welcomed < self.phones {
+            f.push(format!("{} of {} phones welcomed", welcomed, self.phones));
+        }
+        if !self.exact {
+            f.push(format!(
+                "the server's results {:?} ({} voters) differ from the acked ballots {:?} ({} voters)",
+                self.server_counts, self.server_voters, self.expected_counts, self.expected_voters
+            ));
+        }
+        if !self.projector.exact {
+            f.push("the projector never showed the final counts".to_owned());
+        }
+        if !self.moderator_exact {
+            f.push("the moderator never showed the final counts".to_owned());
+        }
+        if self.unexpected_errors > 0 {
+            f.push(format!(
+                "{} unexpected errors: {:?}",
+                self.unexpected_errors, self.errors
+            ));
+        }
+        if self.projector.seq_regressions > 0 {
+            f.push("a projector tally's seq did not grow".to_owned());
+        }
+        self.ok = f.is_empty();
+        self.failures = f;
+    }
+
+    pub fn human(&self) -> String {
+        let mut s = String::new();
+        let c = &self.connect;
+        let _ = writeln!(
+            s,
+            "handsup-load {} on {} (session {}), mode {}",
+            if self.label.is_empty() {
+                "run"
+            } else {
+                &self.label
+            },
+            self.target,
+            self.code,
+            self.mode
+        );
+        let _ = writeln!(
+            s,
+            "phones          {} welcomed of {} ({} failed) from {} source addresses; projector counts {}",
+            c.welcomed, self.phones, c.failed, self.source_addrs.max(1), self.projector.presence
+        );
+        let _ = writeln!(
+            s,
+            "connect rate    {:.0} phones/s reached ({} asked) over {:.2} s",
+            c.rate_per_s,
+            if c.requested_rate > 0.0 {
+                format!("{:.0}/s", c.requested_rate)
+            } else {
+                "unpaced".to_owned()
+            },
+            c.elapsed_s
+        );
+        let _ = writeln!(s, "connect+upgrade {}", c.setup.line());
+        let _ = writeln!(s, "hello->welcome  {}", c.hello_welcome.line());
+        if let Some(r) = &self.server_rss {
+            let _ = writeln!(
+                s,
+                "server RSS      {} KiB before, {} KiB after: {:.2} KiB per phone",
+                r.before_kib, r.after_kib, r.per_phone_kib
+            );
+        }
+        if let Some(n) = self.server_nofile {
+            let _ = writeln!(s, "server nofile   {n} (soft limit)");
+        }
+        if self.held_s > 0.0 {
+            let _ = writeln!(
+                s,
+                "held            {:.0} s idle, {} phones dropped meanwhile",
+                self.held_s, self.dropped_while_holding
+            );
+        }
+        if let Some(v) = &self.votes {
+            let _ = writeln!(
+                s,
+                "votes           {} sent, {} acked in {:.2} s: {:.0} acked/s{}",
+                v.sent,
+                v.acked,
+                v.elapsed_s,
+                v.acked_per_s,
+                v.requested_rate
+                    .map(|r| format!(" ({r:.0}/s asked)"))
+                    .unwrap_or_default()
+            );
+            let _ = writeln!(s, "vote->ack       {}", v.ack.line());
+        }
+        if let (Some(cpu), true) = (self.server_cpu_s, self.vote_phase_s > 0.0) {
+            let _ = writeln!(
+                s,
+                "CPU             server {:.1} s, generator {:.1} s over {:.1} s of voting",
+                cpu,
+                self.load_cpu_s.unwrap_or(0.0),
+                self.vote_phase_s
+            );
+        }
+        let p = &self.projector;
+        let _ = writeln!(
+            s,
+            "projector       {} tallies, {:.1}/s, at most {} in 1 s, min gap {} ms; settled {} after the last ack",
+            p.tallies,
+            p.tallies_per_s,
+            p.max_tallies_in_1s,
+            p.min_gap_ms.map(fmt_ms).unwrap_or_else(|| "-".into()),
+            p.settle_ms
+                .map(|m| format!("{} ms", fmt_ms(m)))
+                .unwrap_or_else(|| "-".into())
+        );
+        let _ = writeln!(
+            s,
+            "tallies         moderator {}, phones {}",
+            self.moderator_tallies, self.phone_tallies
+        );
+        let _ = writeln!(
+            s,
+            "final           expected {:?} ({} voters), server {:?} ({} voters): {}",
+            self.expected_counts,
+            self.expected_voters,
+            self.server_counts,
+            self.server_voters,
+            if self.exact { "EXACT" } else { "NOT EXACT" }
+        );
+        let _ = writeln!(
+            s,
+            "errors          {} ({} unexpected) {:?}; sockets dropped {}",
+            self.errors_total, self.unexpected_errors, self.errors, self.dropped
+        );
+        let _ = writeln!(
+            s,
+            "result          {}",
+            if self.ok { "OK" } else { "FAILED" }
+        );
+        s
+    }
+}

@@ -1,0 +1,175 @@
+//! Results, CSV and the report, downloadable by the moderator at any moment.
+
+mod common;
+
+use common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+async fn get_text(app: &TestApp, path: &str, token: &str) -> (StatusCode, String, String) {
+    let resp = app
+        .http
+        .get(format!("{}{path}", app.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let ctype = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, ctype, resp.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_csv_parses_back_to_the_same_counts() {
+    let app = spawn_app();
+    let s = app
+        .create(json!({"title": "Panel, \"2018\"", "questions": [
+            {"kind": "single", "prompt": "Best approach, honestly?", "options": ["Peer-to-peer", "=SUM(A1)", "Études \"terrain\""]},
+            {"kind": "scale", "prompt": "Ready?", "min": 1, "max": 3},
+            {"kind": "wordcloud", "prompt": "One word", "max_words": 2}
+        ]}))
+        .await;
+    let (mut moderator, w) = app.join(&s.code, "moderator", Some(&s.token)).await;
+    let ids: Vec<String> = (0..3)
+        .map(|i| {
+            w["session"]["questions"][i]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    for id in &ids {
+        moderator
+            .call(json!({"type": "open", "question_id": id}))
+            .await;
+    }
+    let votes = [
+        (0, 2, ["Trust", "Ownership"]),
+        (2, 3, ["trust", "time"]),
+        (2, 3, ["trust ", "time"]),
+    ];
+    for (single, scale, words) in votes {
+        let (mut phone, _) = app.join(&s.code, "audience", None).await;
+        phone.vote(&ids[0], json!(single)).await;
+        phone.vote(&ids[1], json!(scale)).await;
+        phone.vote(&ids[2], json!(words)).await;
+    }
+    let (status, ctype, body) = get_text(
+        &app,
+        &format!("/api/sessions/{}/export.csv", s.code),
+        &s.token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ctype.starts_with("text/csv"), "{ctype}");
+    assert!(body.starts_with('\u{feff}'), "UTF-8 with a byte-order mark");
+    let mut reader = csv::Reader::from_reader(body.trim_start_matches('\u{feff}').as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(&headers[0], "question");
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let count = |q: &str, label: &str| -> String {
+        rows.iter()
+            .find(|r| &r[0] == q && &r[7] == label)
+            .map(|r| r[8].to_owned())
+            .unwrap_or_else(|| panic!("no row {q} {label}: {rows:?}"))
+    };
+    assert_eq!(count("1", "Peer-to-peer"), "1");
+    assert_eq!(count("1", "'=SUM(A1)"), "0", "formulas are defused");
+    assert_eq!(count("1", "Études \"terrain\""), "2");
+    let scale: Vec<String> = rows
+        .iter()
+        .filter(|r| &r[0] == "2" && &r[6] != "mean")
+        .map(|r| r[8].to_owned())
+        .collect();
+    assert_eq!(scale, ["0", "1", "2"]);
+    let mean = rows
+        .iter()
+        .find(|r| &r[0] == "2" && &r[6] == "mean")
+        .unwrap();
+    assert_eq!(&mean[8], "2.67");
+    assert_eq!(
+        count("3", "trust"),
+        "3",
+        "words counted under their normalised form, shown in the most frequent spelling"
+    );
+    assert_eq!(count("3", "time"), "2");
+    let pct = rows
+        .iter()
+        .find(|r| &r[0] == "1" && &r[7] == "Peer-to-peer")
+        .unwrap();
+    assert_eq!(&pct[9], "33.3");
+}
+
+#[tokio::test]
+async fn the_report_has_every_question_and_escapes_a_hostile_title() {
+    let app = spawn_app();
+    let hostile = "<script>alert(1)</script><img src=x onerror=alert(2)>";
+    let s = app
+        .create(json!({"title": hostile, "questions": [
+            single("First <b>question</b>", &["Yes", "No"]),
+            {"kind": "ranking", "prompt": "Rank them", "options": ["Ownership", "Trust", "Funding"]},
+            {"kind": "open", "prompt": "Anything else?"}
+        ]}))
+        .await;
+    let (mut moderator, w) = app.join(&s.code, "moderator", Some(&s.token)).await;
+    let open_q = w["session"]["questions"][2]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    moderator
+        .call(json!({"type": "open", "question_id": open_q}))
+        .await;
+    let (mut phone, _) = app.join(&s.code, "audience", None).await;
+    phone.vote(&open_q, json!("<svg onload=alert(3)>")).await;
+    let digest = app.results(&s).await["session"]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, ctype, html) = get_text(
+        &app,
+        &format!("/api/sessions/{}/report.html", s.code),
+        &s.token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ctype.starts_with("text/html"));
+    for needle in [
+        "First &lt;b&gt;question&lt;/b&gt;",
+        "Rank them",
+        "Anything else?",
+        "&lt;svg onload=alert(3)&gt;",
+    ] {
+        assert!(html.contains(needle), "missing {needle}");
+    }
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!html.contains("<script"), "no script at all in the report");
+    assert!(!html.contains("<img"));
+    assert!(html.contains("<svg"), "charts are inline SVG");
+    assert_eq!(digest.len(), 64);
+    assert!(
+        !html.contains("http://") || html.contains("xmlns=\"http://www.w3.org/2000/svg\""),
+        "nothing external"
+    );
+
+    // Moderator only.
+    let (status, _, _) = get_text(
+        &app,
+        &format!("/api/sessions/{}/report.html", s.code),
+        "wrong",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = app
+        .request(
+            Method::GET,
+            &format!("/api/sessions/{}/export.csv", s.code),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

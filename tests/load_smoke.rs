@@ -1,0 +1,143 @@
+//! The load generator against the real server, small: 200 phones vote at a
+//! steady rate with re-votes, then all at once; each run must end exact and
+//! without a single error. No timing is asserted: this checks that the tool
+//! and the server agree, not how fast they are.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `handsup serve` on a free loopback port; the server and its URL.
+fn start_server() -> (Server, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_handsup"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--in-memory"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start handsup");
+    let stdout = child.stdout.take().expect("stdout");
+    let server = Server(child);
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the listening line");
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (server, url)
+}
+
+/// Runs `handsup-load` with `args`; its exit status and its JSON report.
+fn load(server: &Server, url: &str, name: &str, args: &[&str]) -> (bool, Value) {
+    let json: PathBuf = std::env::temp_dir().join(format!(
+        "handsup-load-smoke-{}-{name}.json",
+        std::process::id()
+    ));
+    let pid = server.0.id().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_handsup-load"))
+        .args(["--url", url, "--quiet", "--max-seconds", "50"])
+        .args(["--server-pid", &pid, "--json"])
+        .arg(&json)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run handsup-load");
+    let text = std::fs::read_to_string(&json).unwrap_or_else(|e| {
+        panic!(
+            "no report ({e}); stdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let _ = std::fs::remove_file(&json);
+    let report: Value = serde_json::from_str(&text).expect("the report is JSON");
+    if !out.status.success() {
+        eprintln!(
+            "stdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    (out.status.success(), report)
+}
+
+fn assert_clean(ok: bool, report: &Value, phones: u64) {
+    assert!(ok, "handsup-load failed: {:#}", report["failures"]);
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["connect"]["welcomed"], phones, "{report:#}");
+    assert_eq!(report["exact"], true, "{report:#}");
+    assert_eq!(report["errors_total"], 0, "{:#}", report["errors"]);
+    assert_eq!(report["dropped"], 0);
+    assert_eq!(report["projector"]["exact"], true);
+    assert_eq!(report["expected_counts"], report["server_counts"]);
+    let acked = report["votes"]["acked"].as_u64().unwrap();
+    assert_eq!(acked, report["votes"]["sent"].as_u64().unwrap());
+    assert!(acked > 0);
+}
+
+#[test]
+fn two_hundred_phones_vote_and_the_tally_is_exact() {
+    let (server, url) = start_server();
+
+    let (ok, report) = load(
+        &server,
+        &url,
+        "rate",
+        &[
+            "--phones",
+            "200",
+            "--connect-rate",
+            "1000",
+            "--vote-rate",
+            "300",
+            "--duration",
+            "3",
+            "--revote",
+            "0.1",
+        ],
+    );
+    assert_clean(ok, &report, 200);
+    // 900 votes over 200 phones: every phone voted, most of them again.
+    assert_eq!(report["expected_voters"], 200);
+
+    let (ok, report) = load(
+        &server,
+        &url,
+        "burst",
+        &["--phones", "200", "--burst", "--revote", "0.2"],
+    );
+    assert_clean(ok, &report, 200);
+    assert_eq!(report["expected_voters"], 200);
+    assert!(report["votes"]["sent"].as_u64().unwrap() > 200);
+}
+
+#[test]
+fn refuses_a_target_off_the_loopback() {
+    let out = Command::new(env!("CARGO_BIN_EXE_handsup-load"))
+        .args([
+            "--url",
+            "http://192.168.1.1:8080",
+            "--phones",
+            "1",
+            "--quiet",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run handsup-load");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refusing"));
+}

@@ -1,0 +1,844 @@
+/* handsup: shared helpers for every page.
+ * Plain ES2017, no modules: everything hangs off window.Handsup.
+ * User text (titles, prompts, options, answers) is only ever set with
+ * textContent / createElement, never parsed as HTML. */
+(function () {
+  'use strict';
+
+  var H = {};
+
+  /* ------------------------------------------------------------ DOM */
+
+  H.$ = function (sel, root) { return (root || document).querySelector(sel); };
+  H.$$ = function (sel, root) {
+    return Array.prototype.slice.call((root || document).querySelectorAll(sel));
+  };
+
+  // H.el('button', {className: 'x', text: 'Hi', type: 'button', dataset: {a: 1}}, [children])
+  H.el = function (tag, props, children) {
+    var node = document.createElement(tag);
+    if (props) {
+      Object.keys(props).forEach(function (k) {
+        var v = props[k];
+        if (v === undefined || v === null || v === false) return;
+        if (k === 'text') node.textContent = String(v);
+        else if (k === 'className') node.className = v;
+        else if (k === 'dataset') Object.keys(v).forEach(function (d) { node.dataset[d] = v[d]; });
+        else if (k === 'hidden') node.hidden = !!v;
+        else if (k === 'disabled') node.disabled = !!v;
+        else if (k === 'checked') node.checked = !!v;
+        else if (k === 'value') node.value = v;
+        else node.setAttribute(k, v === true ? '' : String(v));
+      });
+    }
+    if (children) {
+      children.forEach(function (c) {
+        if (c === null || c === undefined || c === false) return;
+        node.appendChild(typeof c === 'string' ? document.createTextNode(c) : c);
+      });
+    }
+    return node;
+  };
+
+  H.clear = function (node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+    return node;
+  };
+
+  H.setText = function (node, text) {
+    text = text === undefined || text === null ? '' : String(text);
+    if (node.textContent !== text) node.textContent = text;
+  };
+
+  H.on = function (node, ev, fn, opts) { node.addEventListener(ev, fn, opts || false); };
+
+  /* ------------------------------------------------------ storage */
+
+  H.store = {
+    get: function (key) {
+      try { return window.localStorage.getItem(key); } catch (e) { return null; }
+    },
+    set: function (key, value) {
+      try { window.localStorage.setItem(key, value); } catch (e) { /* private mode */ }
+    },
+    remove: function (key) {
+      try { window.localStorage.removeItem(key); } catch (e) { /* ignore */ }
+    },
+    getJSON: function (key, fallback) {
+      var raw = H.store.get(key);
+      if (!raw) return fallback;
+      try { return JSON.parse(raw); } catch (e) { return fallback; }
+    },
+    setJSON: function (key, value) { H.store.set(key, JSON.stringify(value)); }
+  };
+
+  // Sessions a chair created or opened here, so the landing page can list them.
+  H.rememberSession = function (entry) {
+    if (!entry || !/^\d{6}$/.test(entry.code || '') || !entry.token) return;
+    var list = H.store.getJSON('handsup:sessions', []);
+    if (!Array.isArray(list)) list = [];
+    list = list.filter(function (s) { return s && s.code !== entry.code; });
+    list.unshift({
+      code: entry.code,
+      title: String(entry.title || '').slice(0, 200),
+      token: entry.token,
+      at: entry.at || Date.now()
+    });
+    H.store.setJSON('handsup:sessions', list.slice(0, 30));
+  };
+
+  /* ------------------------------------------------------ session code */
+
+  H.codeFromPath = function () {
+    var m = /^\/(\d{6})(?:\/|$)/.exec(window.location.pathname);
+    return m ? m[1] : null;
+  };
+
+  H.spacedCode = function (code) {
+    code = String(code || '');
+    return code.length === 6 ? code.slice(0, 3) + ' ' + code.slice(3) : code;
+  };
+
+  H.letter = function (i) {
+    if (i < 26) return String.fromCharCode(65 + i);
+    return String.fromCharCode(65 + Math.floor(i / 26) - 1) + String.fromCharCode(65 + (i % 26));
+  };
+
+  /* ------------------------------------------------------ colours */
+
+  // Okabe-Ito first, then Paul Tol's muted set: both colour-blind safe.
+  H.PALETTE = [
+    '#E69F00', '#56B4E9', '#009E73', '#F0E442', '#0072B2', '#D55E00', '#CC79A7',
+    '#332288', '#88CCEE', '#44AA99', '#999933', '#882255', '#DDCC77', '#AA4499'
+  ];
+
+  var colourCtx = null;
+  // Normalise any CSS colour to [r, g, b] (0..255), or null when it is not a colour.
+  H.parseColour = function (value) {
+    if (typeof value !== 'string' || !value || value.length > 64) return null;
+    var m = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(value.trim());
+    if (m) {
+      var hex = m[1];
+      if (hex.length === 3) hex = hex.replace(/(.)/g, '$1$1');
+      return [parseInt(hex.slice(0, 2), 16), parseInt(hex.slice(2, 4), 16), parseInt(hex.slice(4, 6), 16)];
+    }
+    if (!/^[a-z]+$|^rgba?\([\d\s.,%]+\)$|^hsla?\([\d\s.,%deg]+\)$/i.test(value.trim())) return null;
+    try {
+      if (!colourCtx) colourCtx = document.createElement('canvas').getContext('2d');
+      if (!colourCtx) return null;
+      colourCtx.fillStyle = '#010203';
+      colourCtx.fillStyle = value;
+      var out = colourCtx.fillStyle;
+      if (out === '#010203') return null;
+      if (out.charAt(0) === '#') return H.parseColour(out);
+      var nums = out.match(/[\d.]+/g);
+      if (!nums || nums.length < 3) return null;
+      return [Math.round(+nums[0]), Math.round(+nums[1]), Math.round(+nums[2])];
+    } catch (e) {
+      return null;
+    }
+  };
+
+  function channel(c) {
+    c = c / 255;
+    return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+  }
+
+  H.luminance = function (rgb) {
+    return 0.2126 * channel(rgb[0]) + 0.7152 * channel(rgb[1]) + 0.0722 * channel(rgb[2]);
+  };
+
+  // Black or white, whichever contrasts more with the background.
+  H.textColourFor = function (bg) {
+    var rgb = Array.isArray(bg) ? bg : H.parseColour(bg);
+    if (!rgb) return '#000';
+    var l = H.luminance(rgb);
+    var withWhite = 1.05 / (l + 0.05);
+    var withBlack = (l + 0.05) / 0.05;
+    return withBlack >= withWhite ? '#000' : '#fff';
+  };
+
+  // {bg, fg} for option i of question q.
+  H.optionColour = function (q, i) {
+    var custom = q && Array.isArray(q.colours) ? q.colours[i] : null;
+    var rgb = custom ? H.parseColour(custom) : null;
+    var bg = rgb ? 'rgb(' + rgb.join(',') + ')' : H.PALETTE[i % H.PALETTE.length];
+    return { bg: bg, fg: H.textColourFor(rgb || bg) };
+  };
+
+  H.paint = function (node, colour) {
+    node.style.backgroundColor = colour.bg;
+    node.style.color = colour.fg;
+  };
+
+  /* ------------------------------------------------------ languages */
+
+  H.KIND_NAMES = {
+    single: 'Single choice',
+    multiple: 'Multiple choice',
+    scale: 'Scale',
+    wordcloud: 'Word cloud',
+    open: 'Open answer',
+    ranking: 'Ranking'
+  };
+
+  H.preferredLanguages = function () {
+    var chosen = H.store.get('handsup:lang');
+    var list = [];
+    if (chosen) list.push(chosen);
+    var nav = window.navigator.languages && window.navigator.languages.length
+      ? window.navigator.languages : [window.navigator.language || ''];
+    for (var i = 0; i < nav.length; i++) if (nav[i]) list.push(nav[i]);
+    return list;
+  };
+
+  // The translation tag of q that best fits the wanted languages, or null for the original.
+  H.pickLanguage = function (q, wanted) {
+    var tr = q && q.translations;
+    if (!tr || typeof tr !== 'object') return null;
+    var tags = Object.keys(tr);
+    if (!tags.length) return null;
+    for (var i = 0; i < wanted.length; i++) {
+      var w = String(wanted[i]).toLowerCase();
+      if (w === 'original') return null;
+      for (var j = 0; j < tags.length; j++) if (tags[j].toLowerCase() === w) return tags[j];
+      var primary = w.split('-')[0];
+      for (j = 0; j < tags.length; j++) {
+        if (tags[j].toLowerCase().split('-')[0] === primary) return tags[j];
+      }
+    }
+    return null;
+  };
+
+  // {prompt, options, lang} of q in the wanted languages (falls back to the original text).
+  H.localize = function (q, wanted) {
+    var out = { prompt: q.prompt || '', options: Array.isArray(q.options) ? q.options : [], lang: null };
+    var tag = wanted ? H.pickLanguage(q, wanted) : null;
+    if (!tag) return out;
+    var t = q.translations[tag] || {};
+    if (typeof t.prompt === 'string' && t.prompt) out.prompt = t.prompt;
+    if (Array.isArray(t.options) && t.options.length === out.options.length) {
+      out.options = out.options.map(function (o, i) {
+        return typeof t.options[i] === 'string' && t.options[i] ? t.options[i] : o;
+      });
+    }
+    out.lang = tag;
+    return out;
+  };
+
+  H.languageName = function (tag) {
+    try {
+      if (window.Intl && Intl.DisplayNames) {
+        var name = new Intl.DisplayNames([tag], { type: 'language' }).of(tag);
+        if (name) return name;
+      }
+    } catch (e) { /* unknown tag */ }
+    return tag;
+  };
+
+  H.optionLabel = function (opt) {
+    if (typeof opt === 'string') return opt;
+    if (opt && typeof opt === 'object') return String(opt.label || opt.text || '');
+    return '';
+  };
+
+  /* ------------------------------------------------------ clock */
+
+  // Server time corrected for this device's clock skew.
+  H.clock = {
+    skew: 0,
+    setServerTime: function (ms) {
+      if (typeof ms === 'number' && isFinite(ms)) H.clock.skew = ms - Date.now();
+    },
+    now: function () { return Date.now() + H.clock.skew; }
+  };
+
+  H.formatRemaining = function (ms) {
+    var s = Math.max(0, Math.ceil(ms / 1000));
+    var m = Math.floor(s / 60);
+    s = s % 60;
+    return m + ':' + (s < 10 ? '0' : '') + s;
+  };
+
+  H.plural = function (n, one, many) { return n + ' ' + (n === 1 ? one : many); };
+
+  H.pct = function (part, whole) {
+    if (!whole) return 0;
+    return Math.round((part / whole) * 100);
+  };
+
+  /* ------------------------------------------------------ HTTP */
+
+  // Resolves {status, ok, body}; rejects only on network failure.
+  H.api = function (method, path, body, token) {
+    var headers = { 'Accept': 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (token) headers['Authorization'] = 'Bearer ' + token;
+    return fetch(path, {
+      method: method,
+      headers: headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+      cache: 'no-store'
+    }).then(function (res) {
+      var date = res.headers.get('Date');
+      return res.text().then(function (text) {
+        var parsed = null;
+        if (text) { try { parsed = JSON.parse(text); } catch (e) { parsed = null; } }
+        return { status: res.status, ok: res.ok, body: parsed, date: date };
+      });
+    });
+  };
+
+  H.apiError = function (res) {
+    var err = res && res.body && res.body.error;
+    return {
+      code: (err && err.code) || (res ? 'http_' + res.status : 'network'),
+      message: (err && err.message) || (res ? 'HTTP ' + res.status : 'Network error')
+    };
+  };
+
+  /* ------------------------------------------------------ WebSocket client */
+
+  /* new H.Socket({code, role, token: fn|string, onMessage(msg), onState(state, info)})
+   * state: 'connecting' | 'open' (welcomed) | 'waiting' (between attempts) | 'fatal' | 'ended'
+   * Reconnects with exponential backoff and full jitter. */
+  function Socket(opts) {
+    this.code = opts.code;
+    this.role = opts.role;
+    this.tokenSource = opts.token;
+    this.onMessage = opts.onMessage || function () {};
+    this.onState = opts.onState || function () {};
+    this.openTimeoutMs = opts.openTimeoutMs || 5000;
+    // No answer to a message within this time: the link is dead (weak Wi-Fi), start over.
+    this.ackTimeoutMs = opts.ackTimeoutMs || 10000;
+    this.ackTimer = null;
+    this.baseDelay = opts.baseDelay || 500;
+    this.maxDelay = opts.maxDelay || 30000;
+    this.ws = null;
+    this.state = 'idle';
+    this.failures = 0;          // consecutive attempts that did not reach welcome
+    this.lastCloseCode = null;
+    this.refCounter = 0;
+    this.waiting = {};           // ref -> callback(err, msg)
+    this.retryTimer = null;
+    this.openTimer = null;
+    this.stopped = false;
+    this.nextDelay = 0;
+    this.retryAt = 0;
+  }
+
+  Socket.prototype.url = function () {
+    var proto = window.location.protocol === 'https:' ? 'wss' : 'ws';
+    return proto + '://' + window.location.host + '/ws/' + this.code;
+  };
+
+  Socket.prototype.setState = function (state, info) {
+    this.state = state;
+    this.onState(state, info || {});
+  };
+
+  Socket.prototype.start = function () {
+    this.stopped = false;
+    if (this.state === 'idle' || this.state === 'waiting') this.connect();
+  };
+
+  Socket.prototype.stop = function () {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.openTimer);
+    if (this.ws) { try { this.ws.close(1000); } catch (e) { /* ignore */ } }
+  };
+
+  Socket.prototype.isOpen = function () { return this.state === 'open'; };
+
+  Socket.prototype.connect = function () {
+    var self = this;
+    clearTimeout(this.retryTimer);
+    if (this.stopped || this.state === 'fatal' || this.state === 'ended') return;
+    if (this.ws && (this.state === 'connecting' || this.state === 'open')) return;
+    this.setState('connecting', { attempt: this.failures + 1 });
+    var ws;
+    try {
+      ws = new WebSocket(this.url());
+    } catch (e) {
+      this.ws = null;
+      this.failed(null);
+      return;
+    }
+    this.ws = ws;
+    var welcomed = false;
+    this.openTimer = setTimeout(function () {
+      if (!welcomed && self.ws === ws) { try { ws.close(); } catch (e) { /* ignore */ } self.detach(ws, null); }
+    }, this.openTimeoutMs);
+
+    ws.onopen = function () {
+      if (self.ws !== ws) return;
+      var hello = { type: 'hello', role: self.role };
+      var token = typeof self.tokenSource === 'function' ? self.tokenSource() : self.tokenSource;
+      if (token) hello.token = token;
+      ws.send(JSON.stringify(hello));
+    };
+
+    ws.onmessage = function (ev) {
+      if (self.ws !== ws) return;
+      var msg;
+      try { msg = JSON.parse(ev.data); } catch (e) { return; }
+      if (!msg || typeof msg !== 'object') return;
+      if (msg.type === 'welcome') {
+        welcomed = true;
+        clearTimeout(self.openTimer);
+        self.failures = 0;
+        if (typeof msg.server_time === 'number') H.clock.setServerTime(msg.server_time);
+        self.setState('open');
+      }
+      if (msg.type === 'ended') {
+        self.setState('ended');
+      }
+      if ((msg.type === 'ack' || msg.type === 'error') && msg.ref && self.waiting[msg.ref]) {
+        var cb = self.waiting[msg.ref].cb;
+        delete self.waiting[msg.ref];
+        self.armAckTimer();
+        try {
+          cb(msg.type === 'error' ? { code: msg.code, message: msg.message } : null, msg);
+        } catch (e) { if (window.console) console.error(e); }
+      }
+      if (msg.type === 'error' && msg.code === 'unauthorized' && !welcomed) {
+        self.setState('fatal', { reason: 'unauthorized' });
+      }
+      self.onMessage(msg);
+    };
+
+    ws.onclose = function (ev) {
+      self.detach(ws, ev);
+    };
+    ws.onerror = function () { /* a close event follows */ };
+  };
+
+  Socket.prototype.detach = function (ws, ev) {
+    if (this.ws !== ws) return;
+    this.ws = null;
+    clearTimeout(this.openTimer);
+    ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+    clearTimeout(this.ackTimer);
+    this.ackTimer = null;
+    var waiting = this.waiting;
+    this.waiting = {};
+    Object.keys(waiting).forEach(function (ref) {
+      try { waiting[ref].cb({ code: 'disconnected', message: 'Connection lost' }, null); } catch (e) { /* ignore */ }
+    });
+    var code = ev ? ev.code : null;
+    this.lastCloseCode = code;
+    if (this.state === 'ended') return;
+    if (code === 4401 || this.state === 'fatal') {
+      this.setState('fatal', { reason: 'unauthorized', code: code });
+      return;
+    }
+    if (this.stopped) { this.state = 'idle'; return; }
+    this.failed(code);
+  };
+
+  Socket.prototype.failed = function (code) {
+    var self = this;
+    this.failures += 1;
+    var ceiling = Math.min(this.maxDelay, this.baseDelay * Math.pow(2, this.failures - 1));
+    var delay = Math.round(ceiling / 2 + Math.random() * ceiling / 2);
+    if (code === 1013 || code === 1008) delay = Math.max(delay, 1500 + Math.random() * 1500);
+    this.nextDelay = delay;
+    this.retryAt = Date.now() + delay;
+    this.setState('waiting', { failures: this.failures, delay: delay, code: code });
+    this.retryTimer = setTimeout(function () { self.connect(); }, delay);
+  };
+
+  // Try again now (network back, tab visible again).
+  Socket.prototype.kick = function () {
+    if (this.state === 'waiting') this.connect();
+  };
+
+  Socket.prototype.nextRef = function () {
+    this.refCounter += 1;
+    return 'r' + this.refCounter.toString(36) + '-' + Math.random().toString(36).slice(2, 6);
+  };
+
+  // Sends msg (with a fresh ref). cb(err, reply) is called on ack / error / disconnect.
+  // Returns the ref, or null when the socket is not open (cb is then not called).
+  Socket.prototype.send = function (msg, cb) {
+    if (this.state !== 'open' || !this.ws) return null;
+    var ref = this.nextRef();
+    msg.ref = ref;
+    if (cb) this.waiting[ref] = { cb: cb, at: Date.now() };
+    try {
+      this.ws.send(JSON.stringify(msg));
+    } catch (e) {
+      delete this.waiting[ref];
+      return null;
+    }
+    this.armAckTimer();
+    return ref;
+  };
+
+  // Watches the oldest unanswered message; a silent server means a dead link.
+  Socket.prototype.armAckTimer = function () {
+    var self = this;
+    clearTimeout(this.ackTimer);
+    this.ackTimer = null;
+    var oldest = null;
+    Object.keys(this.waiting).forEach(function (ref) {
+      var at = self.waiting[ref].at;
+      if (oldest === null || at < oldest) oldest = at;
+    });
+    if (oldest === null) return;
+    var ws = this.ws;
+    this.ackTimer = setTimeout(function () {
+      if (self.ws !== ws || !ws) return;
+      try { ws.close(); } catch (e) { /* ignore */ }
+      self.detach(ws, null);
+    }, Math.max(0, oldest + this.ackTimeoutMs - Date.now()));
+  };
+
+  H.Socket = Socket;
+
+  // Reconnect promptly when the network or the tab comes back.
+  H.watchNetwork = function (sock) {
+    H.on(window, 'online', function () { sock.kick(); });
+    H.on(document, 'visibilitychange', function () {
+      if (document.visibilityState === 'visible') sock.kick();
+    });
+  };
+
+  /* ------------------------------------------------------ connection badge */
+
+  H.connectionBadge = function (node, state, extra) {
+    var label = {
+      open: 'Live',
+      connecting: 'Connecting…',
+      waiting: 'Reconnecting…',
+      polling: 'Live (slow network mode)',
+      offline: 'Offline',
+      fatal: 'Disconnected',
+      ended: 'Ended'
+    }[state] || state;
+    node.dataset.state = state;
+    H.setText(node, extra || label);
+    node.setAttribute('title', extra || label);
+  };
+
+  /* ------------------------------------------------------ toasts */
+
+  H.toast = function (message, kind) {
+    var box = H.$('#toasts');
+    if (!box) {
+      box = H.el('div', { id: 'toasts', className: 'toasts', role: 'status', 'aria-live': 'assertive' });
+      document.body.appendChild(box);
+    }
+    var t = H.el('div', { className: 'toast toast-' + (kind || 'info') }, [
+      H.el('span', { className: 'toast-text', text: message }),
+      H.el('button', { type: 'button', className: 'toast-close', 'aria-label': 'Dismiss', text: '×' })
+    ]);
+    function dismiss() { if (t.parentNode) t.parentNode.removeChild(t); }
+    H.on(t.lastChild, 'click', dismiss);
+    box.appendChild(t);
+    setTimeout(dismiss, kind === 'error' ? 9000 : 4000);
+    return t;
+  };
+
+  /* ------------------------------------------------------ tallies */
+
+  // Keeps the freshest tally per question; a new connection restarts seq numbering.
+  function TallyStore() { this.tallies = {}; }
+  TallyStore.prototype.reset = function (initial) {
+    this.tallies = {};
+    var self = this;
+    if (initial && typeof initial === 'object') {
+      Object.keys(initial).forEach(function (qid) {
+        var t = initial[qid];
+        if (t && typeof t === 'object') { self.tallies[qid] = t; }
+      });
+    }
+  };
+  // Returns true when applied.
+  TallyStore.prototype.apply = function (msg) {
+    var qid = msg.question_id;
+    if (!qid) return false;
+    var prev = this.tallies[qid];
+    if (prev && typeof prev.seq === 'number' && typeof msg.seq === 'number' && msg.seq <= prev.seq) return false;
+    this.tallies[qid] = msg;
+    return true;
+  };
+  TallyStore.prototype.get = function (qid) { return this.tallies[qid] || null; };
+  TallyStore.prototype.remove = function (qid) { delete this.tallies[qid]; };
+  H.TallyStore = TallyStore;
+
+  /* ------------------------------------------------------ results rendering */
+
+  /* new H.Results(container) ; .update(question, localized, tally, opts)
+   * opts: {showCorrect: bool, compact: bool}
+   * Rows are kept between updates so CSS width transitions animate. */
+  function Results(container) {
+    this.root = container;
+    this.key = null;
+    this.rows = [];
+    this.extra = null;
+  }
+
+  function numberOr(n, d) { return typeof n === 'number' && isFinite(n) ? n : d; }
+
+  Results.prototype.reset = function () {
+    H.clear(this.root);
+    this.rows = [];
+    this.key = null;
+    this.extra = null;
+  };
+
+  Results.prototype.update = function (q, loc, tally, opts) {
+    opts = opts || {};
+    var kind = q.kind;
+    var options = loc ? loc.options : (q.options || []);
+    var key = kind + '|' + q.id + '|' + JSON.stringify(options) + '|' + q.min + '|' + q.max + '|' + JSON.stringify(q.colours || null);
+    if (key !== this.key) {
+      this.reset();
+      this.key = key;
+      this.root.className = 'results results-' + kind;
+    }
+    var voters = tally ? numberOr(tally.voters, 0) : 0;
+    if (kind === 'single' || kind === 'multiple') this.bars(q, options, tally, voters, opts);
+    else if (kind === 'scale') this.histogram(q, tally, voters);
+    else if (kind === 'ranking') this.ranking(q, options, tally, voters);
+    else if (kind === 'wordcloud') this.words(tally);
+    else if (kind === 'open') this.entries(tally);
+  };
+
+  Results.prototype.barRow = function (label, colour, letter) {
+    var fill = H.el('span', { className: 'res-fill' });
+    var count = H.el('b', { className: 'res-count' });
+    var pct = H.el('span', { className: 'res-pct' });
+    var mark = H.el('span', { className: 'res-correct', hidden: true, text: '✓ correct' });
+    var labelNode = H.el('span', { className: 'res-label' });
+    var letterNode = letter ? H.el('span', { className: 'res-letter', text: letter }) : null;
+    var row = H.el('div', { className: 'res-row' }, [
+      letterNode,
+      H.el('div', { className: 'res-body' }, [
+        H.el('div', { className: 'res-head' }, [labelNode, mark]),
+        H.el('span', { className: 'res-track' }, [fill])
+      ]),
+      H.el('span', { className: 'res-num' }, [count, pct])
+    ]);
+    if (colour) {
+      fill.style.backgroundColor = colour.bg;
+      if (letterNode) H.paint(letterNode, colour);
+    }
+    H.setText(labelNode, label);
+    return { row: row, fill: fill, count: count, pct: pct, mark: mark, label: labelNode };
+  };
+
+  Results.prototype.bars = function (q, options, tally, voters, opts) {
+    var self = this;
+    var counts = tally && Array.isArray(tally.counts) ? tally.counts : [];
+    var correct = opts.showCorrect && Array.isArray(q.correct) ? q.correct : [];
+    if (!this.rows.length) {
+      options.forEach(function (o, i) {
+        var r = self.barRow(H.optionLabel(o), H.optionColour(q, i), H.letter(i));
+        r.row.dataset.option = String(i);
+        self.rows.push(r);
+        self.root.appendChild(r.row);
+      });
+    }
+    this.rows.forEach(function (r, i) {
+      var c = numberOr(counts[i], 0);
+      var p = H.pct(c, voters);
+      r.fill.style.width = p + '%';
+      H.setText(r.count, c);
+      H.setText(r.pct, p + '%');
+      var isCorrect = correct.indexOf(i) !== -1;
+      r.mark.hidden = !isCorrect;
+      r.row.classList.toggle('is-correct', isCorrect);
+      r.row.classList.toggle('is-wrong', correct.length > 0 && !isCorrect);
+    });
+  };
+
+  Results.prototype.histogram = function (q, tally, voters) {
+    var self = this;
+    var min = numberOr(q.min, 1);
+    var max = numberOr(q.max, 5);
+    if (max < min) max = min;
+    var counts = tally && Array.isArray(tally.counts) ? tally.counts : [];
+    if (!this.rows.length) {
+      var cols = H.el('div', { className: 'hist-cols' });
+      for (var v = min; v <= max; v++) {
+        var fill = H.el('span', { className: 'hist-fill' });
+        var count = H.el('span', { className: 'hist-count' });
+        var col = H.el('div', { className: 'hist-col' }, [
+          count,
+          H.el('span', { className: 'hist-track' }, [fill]),
+          H.el('span', { className: 'hist-value', text: String(v) })
+        ]);
+        fill.style.backgroundColor = H.PALETTE[4];
+        self.rows.push({ fill: fill, count: count });
+        cols.appendChild(col);
+      }
+      var marker = H.el('div', { className: 'hist-mean', hidden: true, 'aria-hidden': 'true' });
+      var meanText = H.el('span', { className: 'hist-mean-text' });
+      var labels = H.el('div', { className: 'hist-labels' }, [
+        H.el('span', { className: 'hist-end', text: q.min_label || '' }),
+        meanText,
+        H.el('span', { className: 'hist-end', text: q.max_label || '' })
+      ]);
+      var wrap = H.el('div', { className: 'hist-wrap' }, [cols, marker]);
+      this.root.appendChild(wrap);
+      this.root.appendChild(labels);
+      this.extra = { marker: marker, meanText: meanText };
+    }
+    var top = 0;
+    this.rows.forEach(function (r, i) { top = Math.max(top, numberOr(counts[i], 0)); });
+    this.rows.forEach(function (r, i) {
+      var c = numberOr(counts[i], 0);
+      r.fill.style.height = (top ? Math.round((c / top) * 100) : 0) + '%';
+      H.setText(r.count, c);
+      r.count.setAttribute('title', H.pct(c, voters) + '%');
+    });
+    var mean = tally && typeof tally.mean === 'number' ? tally.mean : null;
+    var marker = this.extra.marker;
+    if (mean === null || !voters) {
+      marker.hidden = true;
+      H.setText(this.extra.meanText, '');
+    } else {
+      marker.hidden = false;
+      var n = max - min + 1;
+      marker.style.left = (((mean - min + 0.5) / n) * 100) + '%';
+      H.setText(this.extra.meanText, 'average ' + (Math.round(mean * 10) / 10));
+    }
+  };
+
+  Results.prototype.ranking = function (q, options, tally, voters) {
+    var self = this;
+    var scores = tally && Array.isArray(tally.scores) ? tally.scores : [];
+    if (!this.rows.length) {
+      options.forEach(function (o, i) {
+        var r = self.barRow(H.optionLabel(o), H.optionColour(q, i), H.letter(i));
+        r.index = i;
+        self.rows.push(r);
+      });
+    }
+    var maxScore = voters * Math.max(1, options.length - 1);
+    var order = this.rows.slice().sort(function (a, b) {
+      return numberOr(scores[b.index], 0) - numberOr(scores[a.index], 0) || a.index - b.index;
+    });
+    order.forEach(function (r, pos) {
+      var s = numberOr(scores[r.index], 0);
+      r.fill.style.width = (maxScore ? Math.round((s / maxScore) * 100) : 0) + '%';
+      H.setText(r.count, (pos + 1) + '.');
+      H.setText(r.pct, H.plural(s, 'point', 'points'));
+      if (self.root.children[pos] !== r.row) self.root.insertBefore(r.row, self.root.children[pos] || null);
+    });
+  };
+
+  function hashText(s) {
+    var h = 0;
+    for (var i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0;
+    return h;
+  }
+
+  Results.prototype.words = function (tally) {
+    var words = tally && Array.isArray(tally.words) ? tally.words.slice(0, 100) : [];
+    H.clear(this.root);
+    if (!words.length) return;
+    var top = 1;
+    words.forEach(function (w) { top = Math.max(top, numberOr(w.count, 0)); });
+    // Stable, shuffled-looking order so the biggest words are not all at the top.
+    words = words.slice().sort(function (a, b) { return hashText(String(a.text)) - hashText(String(b.text)); });
+    var cloud = H.el('div', { className: 'cloud' });
+    words.forEach(function (w) {
+      var c = numberOr(w.count, 0);
+      var size = 1 + 2.6 * Math.sqrt(c / top);
+      var span = H.el('span', { className: 'cloud-word', title: String(c), text: String(w.text) });
+      span.style.fontSize = size.toFixed(2) + 'em';
+      span.className += ' cloud-c' + (Math.abs(hashText(String(w.text))) % 6);
+      cloud.appendChild(span);
+    });
+    this.root.appendChild(cloud);
+  };
+
+  Results.prototype.entries = function (tally) {
+    var entries = tally && Array.isArray(tally.entries) ? tally.entries : [];
+    H.clear(this.root);
+    var wall = H.el('div', { className: 'wall' });
+    entries.forEach(function (e) {
+      wall.appendChild(H.el('div', { className: 'wall-card' }, [
+        H.el('p', { text: String(e.text || '') })
+      ]));
+    });
+    this.root.appendChild(wall);
+  };
+
+  H.Results = Results;
+
+  /* ------------------------------------------------------ questions */
+
+  // Keeps an ordered list of questions with an id index.
+  function QuestionList() { this.list = []; }
+  QuestionList.prototype.reset = function (arr) {
+    this.list = Array.isArray(arr) ? arr.filter(function (q) { return q && q.id; }) : [];
+  };
+  QuestionList.prototype.get = function (id) {
+    for (var i = 0; i < this.list.length; i++) if (this.list[i].id === id) return this.list[i];
+    return null;
+  };
+  QuestionList.prototype.indexOf = function (id) {
+    for (var i = 0; i < this.list.length; i++) if (this.list[i].id === id) return i;
+    return -1;
+  };
+  QuestionList.prototype.upsert = function (q) {
+    if (!q || !q.id) return;
+    var i = this.indexOf(q.id);
+    if (i === -1) this.list.push(q);
+    else this.list[i] = q;
+  };
+  QuestionList.prototype.remove = function (id) {
+    var i = this.indexOf(id);
+    if (i !== -1) this.list.splice(i, 1);
+  };
+  QuestionList.prototype.move = function (id, index) {
+    var i = this.indexOf(id);
+    if (i === -1) return;
+    var q = this.list.splice(i, 1)[0];
+    index = Math.max(0, Math.min(this.list.length, index));
+    this.list.splice(index, 0, q);
+  };
+  QuestionList.prototype.reorder = function (ids) {
+    if (!Array.isArray(ids)) return;
+    var self = this;
+    var byId = {};
+    this.list.forEach(function (q) { byId[q.id] = q; });
+    var out = [];
+    ids.forEach(function (id) { if (byId[id]) { out.push(byId[id]); delete byId[id]; } });
+    self.list.forEach(function (q) { if (byId[q.id]) out.push(q); });
+    this.list = out;
+  };
+  H.QuestionList = QuestionList;
+
+  // A fingerprint of what a question says (not its state), to know when to rebuild its view.
+  H.definitionKey = function (q) {
+    return JSON.stringify([q.kind, q.prompt, q.options, q.colours, q.max_choices, q.min, q.max,
+      q.min_label, q.max_label, q.max_words, q.translations]);
+  };
+
+  H.stateText = function (q) {
+    if (q.state === 'open') return 'Voting open';
+    if (q.state === 'closed') return 'Voting closed';
+    return 'Draft';
+  };
+
+  // A ticker shared by countdowns: calls every registered fn about 4 times a second.
+  var tickers = [];
+  var tickTimer = null;
+  H.onTick = function (fn) {
+    tickers.push(fn);
+    if (!tickTimer) {
+      tickTimer = setInterval(function () {
+        tickers.forEach(function (f) { try { f(); } catch (e) { if (window.console) console.error(e); } });
+      }, 250);
+    }
+  };
+
+  window.Handsup = H;
+})();

@@ -1,0 +1,127 @@
+/* handsup: the start page. Join with a code, or create a session and go to its console. */
+(function () {
+  'use strict';
+  var H = window.Handsup;
+
+  var joinForm = H.$('#join-form');
+  var joinCode = H.$('#join-code');
+  var joinError = H.$('#join-error');
+  var createForm = H.$('#create-form');
+  var createTitle = H.$('#create-title');
+  var createAdmin = H.$('#create-admin');
+  var createError = H.$('#create-error');
+  var createSubmit = H.$('#create-submit');
+  var adminDetails = H.$('#admin-details');
+  var mine = H.$('#mine');
+  var mineList = H.$('#mine-list');
+
+  function showError(node, text) {
+    node.hidden = !text;
+    H.setText(node, text || '');
+  }
+
+  /* ------------------------------------------------------------ join */
+
+  H.on(joinForm, 'submit', function (ev) {
+    ev.preventDefault();
+    var code = joinCode.value.replace(/\D/g, '');
+    if (code.length !== 6) {
+      showError(joinError, 'The code has 6 digits.');
+      joinCode.focus();
+      return;
+    }
+    showError(joinError, null);
+    H.api('GET', '/api/sessions/' + code).then(function (res) {
+      if (res.status === 404) {
+        showError(joinError, 'No session with code ' + H.spacedCode(code) + '. Check the code on the screen.');
+        return;
+      }
+      window.location.href = '/' + code;
+    }, function () {
+      // Network trouble: let the audience page deal with it (it retries by itself).
+      window.location.href = '/' + code;
+    });
+  });
+
+  /* ------------------------------------------------------------ create */
+
+  H.on(createForm, 'submit', function (ev) {
+    ev.preventDefault();
+    var title = createTitle.value.trim();
+    if (!title) {
+      showError(createError, 'Give the session a title.');
+      createTitle.focus();
+      return;
+    }
+    if (title.length > 200) {
+      showError(createError, 'The title is longer than 200 characters.');
+      return;
+    }
+    showError(createError, null);
+    createSubmit.disabled = true;
+    var admin = createAdmin.value.trim();
+    H.api('POST', '/api/sessions', { title: title }, admin || null).then(function (res) {
+      createSubmit.disabled = false;
+      var body = res.body || {};
+      if (res.status === 201 || (res.ok && body.code)) {
+        if (!/^\d{6}$/.test(String(body.code)) || !body.moderator_token) {
+          showError(createError, 'The server gave an unexpected answer.');
+          return;
+        }
+        H.rememberSession({ code: body.code, title: body.title || title, token: body.moderator_token });
+        // Same origin as this page: the server's own urls may name a LAN address.
+        window.location.href = '/' + body.code + '/moderate#token=' + encodeURIComponent(body.moderator_token);
+        return;
+      }
+      if (res.status === 401 || res.status === 403) {
+        adminDetails.open = true;
+        showError(createError, admin
+          ? 'This admin token was refused.'
+          : 'This server only lets its admins create sessions: enter the admin token.');
+        createAdmin.focus();
+        return;
+      }
+      showError(createError, H.apiError(res).message);
+    }, function () {
+      createSubmit.disabled = false;
+      showError(createError, 'Could not reach the server. Check the connection and try again.');
+    });
+  });
+
+  /* ------------------------------------------------------------ remembered sessions */
+
+  function renderMine() {
+    var list = H.store.getJSON('handsup:sessions', []);
+    if (!Array.isArray(list)) list = [];
+    list = list.filter(function (s) { return s && /^\d{6}$/.test(s.code || '') && s.token; });
+    H.clear(mineList);
+    mine.hidden = !list.length;
+    list.forEach(function (s) {
+      var consoleLink = H.el('a', {
+        className: 'mine-title',
+        href: '/' + s.code + '/moderate#token=' + encodeURIComponent(s.token),
+        text: s.title || 'Untitled session'
+      });
+      var forget = H.el('button', { type: 'button', className: 'btn btn-secondary btn-small', text: 'Forget' });
+      H.on(forget, 'click', function () {
+        var rest = H.store.getJSON('handsup:sessions', []).filter(function (x) { return x && x.code !== s.code; });
+        H.store.setJSON('handsup:sessions', rest);
+        renderMine();
+      });
+      var when = s.at ? new Date(s.at) : null;
+      mineList.appendChild(H.el('li', { className: 'mine-item' }, [
+        H.el('div', { className: 'mine-text' }, [
+          consoleLink,
+          H.el('span', {
+            className: 'mine-meta',
+            text: 'Code ' + H.spacedCode(s.code) + (when && !isNaN(when) ? ' · ' + when.toLocaleString() : '')
+          })
+        ]),
+        H.el('a', { className: 'btn btn-secondary btn-small', href: '/' + s.code + '/screen', target: '_blank', rel: 'noopener', text: 'Screen' }),
+        forget
+      ]));
+    });
+  }
+
+  renderMine();
+})();
