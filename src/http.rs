@@ -517,6 +517,7 @@ pub fn app(hub: Arc<Hub>) -> Router {
         .route("/sessions/{code}/qr.svg", get(qr))
         .route("/sessions/{code}/export.csv", get(export_csv))
         .route("/sessions/{code}/report.html", get(report))
+        .merge(crate::deck::routes())
         .fallback(not_found);
     let router = Router::new()
         .nest("/api", api)

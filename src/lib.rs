@@ -20,6 +20,7 @@
 //! - `error`: the contract's error codes and their rendering
 
 pub mod config;
+pub mod deck;
 pub mod demo;
 pub mod domain;
 pub mod error;
