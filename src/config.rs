@@ -68,6 +68,12 @@ pub struct Config {
     #[arg(long, env = "HANDSUP_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
 
+    /// Create a session from this deck file at start and print its links
+    /// (see `decks/README.md`). A session with the same title and questions
+    /// that the journal already holds is taken up again instead.
+    #[arg(long, env = "HANDSUP_DECK")]
+    pub deck: Option<PathBuf>,
+
     /// Log as JSON lines instead of text.
     #[arg(long, env = "HANDSUP_LOG_JSON")]
     pub log_json: bool,
@@ -128,6 +134,10 @@ pub struct Config {
     /// Participants in one session.
     #[arg(long, env = "HANDSUP_MAX_PARTICIPANTS", default_value_t = 100_000)]
     pub max_participants: usize,
+
+    /// Q&A items in one session.
+    #[arg(long, env = "HANDSUP_MAX_QA_ITEMS", default_value_t = 5_000)]
+    pub max_qa_items: usize,
 }
 
 impl Config {
@@ -146,6 +156,7 @@ impl Config {
             max_title_chars: self.max_title_chars,
             max_questions: self.max_questions,
             max_participants: self.max_participants,
+            max_qa_items: self.max_qa_items,
             ..Limits::default()
         }
     }

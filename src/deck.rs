@@ -1,13 +1,761 @@
 //! Decks: a session's questions in a file a chair writes by hand, loaded
 //! to create a session and written back out to reuse at the next event.
+//!
+//! A deck is TOML (`decks/README.md` describes it for chairs):
+//!
+//! ```toml
+//! title = "Capacity building for the Global Compact"
+//! qa_moderation = false        # optional
+//!
+//! [[question]]
+//! kind = "single"
+//! prompt = "Where do you work on migration?"
+//! options = ["National government", "Local government", "Civil society"]
+//!
+//! [question.translations.fr]
+//! prompt = "Où travaillez-vous sur les migrations ?"
+//! options = ["Gouvernement national", "Gouvernement local", "Société civile"]
+//! ```
+//!
+//! Each `[[question]]` table is a QuestionSpec of the contract, read by
+//! `protocol::parse_question_spec` and checked by the domain, so a deck
+//! accepts exactly what `POST /api/sessions` accepts. Errors name the
+//! question (counted from 1) and the field. Unlike the JSON API, a deck
+//! refuses fields it does not know: in a file written by hand an unknown
+//! field is a typo (`[[questions]]`, `corect`), and ignoring it would lose
+//! what the chair meant.
 
+use std::fmt::Write as _;
+use std::path::Path;
 use std::sync::Arc;
 
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::Router;
+use serde_json::{Map, Value};
 
+use crate::domain::{check_text, Limits, QuestionSpec, Session, Settings};
+use crate::error::{Error, Result};
 use crate::hub::Hub;
+use crate::protocol::{parse_question_spec, question_spec_json};
+use crate::session::LiveSession;
+
+/// What a deck holds: everything needed to create its session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deck {
+    pub title: String,
+    pub settings: Settings,
+    pub questions: Vec<QuestionSpec>,
+}
+
+/// The keys of a deck's top level.
+const DECK_FIELDS: [&str; 3] = ["title", "qa_moderation", "question"];
+
+/// The keys of a `[[question]]` table: a QuestionSpec's fields.
+const QUESTION_FIELDS: [&str; 12] = [
+    "kind",
+    "prompt",
+    "options",
+    "colours",
+    "max_choices",
+    "min",
+    "max",
+    "min_label",
+    "max_label",
+    "max_words",
+    "correct",
+    "translations",
+];
+
+/// The keys of one translation.
+const TRANSLATION_FIELDS: [&str; 2] = ["prompt", "options"];
+
+impl Deck {
+    /// Is `session` this deck's session: the same title and the same
+    /// questions, in the same order?
+    pub fn matches(&self, session: &Session) -> bool {
+        session.title == self.title
+            && session
+                .questions()
+                .iter()
+                .map(|q| &q.spec)
+                .eq(self.questions.iter())
+    }
+}
+
+/// Reads a deck and checks it against the default limits.
+pub fn parse(text: &str) -> Result<Deck> {
+    parse_with(text, &Limits::default())
+}
+
+/// Reads a deck and checks every question against `limits`, so that a deck
+/// that parses creates its session.
+pub fn parse_with(text: &str, limits: &Limits) -> Result<Deck> {
+    // Notepad and friends may start a UTF-8 file with a byte order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let table: toml::Table = text.parse().map_err(|e| syntax_error(text, &e))?;
+    if let Some(key) = table.keys().find(|k| !DECK_FIELDS.contains(&k.as_str())) {
+        let hint = if key == "questions" {
+            "; questions are [[question]] tables, in the singular"
+        } else {
+            ""
+        };
+        return Err(Error::bad_request(format!(
+            "unknown field {key:?} at the top of the deck{hint}; a deck has title, qa_moderation and [[question]] tables"
+        )));
+    }
+    let title = match table.get("title") {
+        Some(toml::Value::String(t)) => t.trim().to_owned(),
+        Some(_) => return Err(Error::bad_request("title must be a text")),
+        None => {
+            return Err(Error::bad_request(
+                "title is required: a line like title = \"Morning panel\"",
+            ))
+        }
+    };
+    check_text("title", &title, limits.max_title_chars)?;
+    let qa_moderation = match table.get("qa_moderation") {
+        None => false,
+        Some(toml::Value::Boolean(b)) => *b,
+        Some(_) => return Err(Error::bad_request("qa_moderation must be true or false")),
+    };
+    let tables = match table.get("question") {
+        None => Vec::new(),
+        Some(toml::Value::Array(items)) => items.iter().collect(),
+        Some(_) => {
+            return Err(Error::bad_request(
+                "question must be a list of [[question]] tables",
+            ))
+        }
+    };
+    if tables.len() > limits.max_questions {
+        return Err(Error::too_large(format!(
+            "the deck has {} questions, a session holds at most {}",
+            tables.len(),
+            limits.max_questions
+        )));
+    }
+    let questions = tables
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            question(v, limits)
+                .map_err(|e| Error::new(e.code, format!("question {}: {}", i + 1, e.message)))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Deck {
+        title,
+        settings: Settings { qa_moderation },
+        questions,
+    })
+}
+
+/// A TOML syntax error as one line: where, and what.
+fn syntax_error(text: &str, e: &toml::de::Error) -> Error {
+    let what = e
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let at = match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+            format!("line {line}, column {column}: ")
+        }
+        None => String::new(),
+    };
+    Error::bad_request(format!("the deck is not valid TOML: {at}{what}"))
+}
+
+/// One `[[question]]` table, read as the contract's QuestionSpec and checked.
+fn question(v: &toml::Value, limits: &Limits) -> Result<QuestionSpec> {
+    let toml::Value::Table(t) = v else {
+        return Err(Error::bad_request(
+            "a question is a [[question]] table with kind, prompt and its settings",
+        ));
+    };
+    if let Some(key) = t.keys().find(|k| !QUESTION_FIELDS.contains(&k.as_str())) {
+        return Err(Error::bad_request(format!(
+            "unknown field {key:?}; a question has {}",
+            QUESTION_FIELDS.join(", ")
+        )));
+    }
+    if let Some(toml::Value::Table(langs)) = t.get("translations") {
+        for (tag, tr) in langs {
+            if let toml::Value::Table(tr) = tr {
+                if let Some(key) = tr
+                    .keys()
+                    .find(|k| !TRANSLATION_FIELDS.contains(&k.as_str()))
+                {
+                    return Err(Error::bad_request(format!(
+                        "translations.{tag}: unknown field {key:?}; a translation has prompt and options"
+                    )));
+                }
+            }
+        }
+    }
+    let json = to_json(v)?;
+    let spec = parse_question_spec(&json).map_err(name_the_field)?;
+    spec.validate(limits).map_err(name_the_field)?;
+    Ok(spec)
+}
+
+/// TOML to the JSON the contract's parser reads.
+fn to_json(v: &toml::Value) -> Result<Value> {
+    Ok(match v {
+        toml::Value::String(s) => Value::String(s.clone()),
+        toml::Value::Integer(n) => Value::from(*n),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map(Value::Number)
+            .ok_or_else(|| Error::bad_request(format!("{f} is not a number a question can use")))?,
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Datetime(d) => {
+            return Err(Error::bad_request(format!(
+                "{d} is a date: no field of a question takes one (quote it to make it a text)"
+            )))
+        }
+        toml::Value::Array(items) => {
+            Value::Array(items.iter().map(to_json).collect::<Result<Vec<_>>>()?)
+        }
+        toml::Value::Table(t) => Value::Object(
+            t.iter()
+                .map(|(k, v)| Ok((k.clone(), to_json(v)?)))
+                .collect::<Result<Map<_, _>>>()?,
+        ),
+    })
+}
+
+/// Puts the field in front of a message about one question, where the
+/// message does not start with it already: `options: a question needs at
+/// least 2 options`.
+fn name_the_field(e: Error) -> Error {
+    let head = e
+        .message
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .next()
+        .unwrap_or("");
+    if QUESTION_FIELDS.contains(&head) {
+        return e;
+    }
+    let m = &e.message;
+    let field = if m.contains("options") {
+        "options"
+    } else if m.starts_with("scale min") {
+        "min"
+    } else if m.starts_with("scale max") {
+        "max"
+    } else if m.contains("translations") {
+        "translations"
+    } else if m.contains("correct") {
+        "correct"
+    } else if m.contains("kind") {
+        "kind"
+    } else {
+        return e;
+    };
+    Error::new(e.code, format!("{field}: {m}"))
+}
+
+// ---- export -------------------------------------------------------------------
+
+/// The order a question's fields are written in: the way a chair reads them.
+const EXPORT_ORDER: [&str; 11] = [
+    "kind",
+    "prompt",
+    "options",
+    "colours",
+    "max_choices",
+    "min",
+    "max",
+    "min_label",
+    "max_label",
+    "max_words",
+    "correct",
+];
+
+/// A session as a deck: its title, its settings and every question's
+/// definition (quiz answers, colours and translations included; no
+/// ballots, no states). `parse` reads it back to the same questions.
+pub fn to_toml(session: &Session) -> String {
+    let mut out = String::new();
+    out.push_str("# A handsup deck: create a session from it with `handsup serve --deck FILE`\n");
+    out.push_str("# or with \"Create from a deck file\" on the start page.\n\n");
+    let _ = writeln!(out, "title = {}", toml_str(&session.title));
+    let _ = writeln!(out, "qa_moderation = {}", session.settings.qa_moderation);
+    for q in session.questions() {
+        let mut spec = question_spec_json(&q.spec, true);
+        inline_partial_colours(&mut spec);
+        out.push_str("\n[[question]]\n");
+        let rest = spec
+            .keys()
+            .filter(|k| !EXPORT_ORDER.contains(&k.as_str()) && *k != "translations");
+        for key in EXPORT_ORDER.iter().copied().chain(rest.map(String::as_str)) {
+            if let Some(v) = spec.get(key).and_then(from_json) {
+                write_pair(&mut out, key, &v);
+            }
+        }
+        if let Some(Value::Object(langs)) = spec.get("translations") {
+            for (tag, t) in langs {
+                let _ = writeln!(out, "\n[question.translations.{}]", toml_key(tag));
+                if let Value::Object(t) = t {
+                    let rest = t
+                        .keys()
+                        .filter(|k| !TRANSLATION_FIELDS.contains(&k.as_str()));
+                    for key in TRANSLATION_FIELDS
+                        .iter()
+                        .copied()
+                        .chain(rest.map(String::as_str))
+                    {
+                        if let Some(v) = t.get(key).and_then(from_json) {
+                            write_pair(&mut out, key, &v);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Where only some options have a colour, TOML (which has no null) gives
+/// those options as `{ label = "...", colour = "#..." }`.
+fn inline_partial_colours(spec: &mut Map<String, Value>) {
+    let Some(Value::Array(colours)) = spec.get("colours") else {
+        return;
+    };
+    if colours.iter().all(|c| !c.is_null()) {
+        return;
+    }
+    let colours = colours.clone();
+    spec.remove("colours");
+    if let Some(Value::Array(options)) = spec.get_mut("options") {
+        for (option, colour) in options.iter_mut().zip(colours) {
+            if !colour.is_null() {
+                let label = option.take();
+                *option = serde_json::json!({"label": label, "colour": colour});
+            }
+        }
+    }
+}
+
+/// JSON to TOML; a null (which TOML cannot say) is left out.
+fn from_json(v: &Value) -> Option<toml::Value> {
+    Some(match v {
+        Value::Null => return None,
+        Value::Bool(b) => toml::Value::Boolean(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => toml::Value::Integer(i),
+            None => toml::Value::Float(n.as_f64()?),
+        },
+        Value::String(s) => toml::Value::String(s.clone()),
+        Value::Array(items) => toml::Value::Array(items.iter().filter_map(from_json).collect()),
+        Value::Object(o) => toml::Value::Table(
+            o.iter()
+                .filter_map(|(k, v)| Some((k.clone(), from_json(v)?)))
+                .collect(),
+        ),
+    })
+}
+
+/// `key = value`; a long array one item a line.
+fn write_pair(out: &mut String, key: &str, v: &toml::Value) {
+    let key = toml_key(key);
+    let inline = v.to_string();
+    match v {
+        toml::Value::Array(items) if inline.len() + key.len() > 90 => {
+            let _ = writeln!(out, "{key} = [");
+            for item in items {
+                let _ = writeln!(out, "    {item},");
+            }
+            out.push_str("]\n");
+        }
+        _ => {
+            let _ = writeln!(out, "{key} = {inline}");
+        }
+    }
+}
+
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
+/// A key, bare where TOML allows it, quoted otherwise.
+fn toml_key(k: &str) -> String {
+    let bare = !k.is_empty()
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if bare {
+        k.to_owned()
+    } else {
+        toml_str(k)
+    }
+}
+
+// ---- at start -------------------------------------------------------------------
+
+/// Reads the deck file given with `--deck`, checked against `limits`. The
+/// error is a sentence for the terminal.
+pub fn load(path: &Path, limits: &Limits) -> std::result::Result<Deck, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the deck {}: {e}", path.display()))?;
+    parse_with(&text, limits).map_err(|e| format!("the deck {}: {}", path.display(), e.message))
+}
+
+/// `serve --deck` and `demo --deck`: creates the deck's session (or, when
+/// the journal already holds a session with the deck's title and questions,
+/// takes it up again with its votes) and prints its links. The demo also
+/// opens the first question and puts it on the screen.
+pub async fn start(hub: &Hub, deck: Deck, demo: bool) -> Result<Arc<LiveSession>> {
+    let existing = hub
+        .sessions()
+        .into_iter()
+        .find(|s| s.read(|session, _| deck.matches(session)));
+    let live = match existing {
+        Some(live) => live,
+        None => {
+            let live = hub
+                .create_session(deck.title, deck.settings, deck.questions)
+                .await?;
+            if demo {
+                crate::demo::open_first(&live).await?;
+            }
+            live
+        }
+    };
+    crate::demo::print_links(hub, &live, if demo { "demo session" } else { "session" })?;
+    Ok(live)
+}
+
+// ---- HTTP ---------------------------------------------------------------------
 
 /// The deck routes, under `/api`.
 pub fn routes() -> Router<Arc<Hub>> {
     Router::new()
+        .route("/decks", post(create_from_deck))
+        .route("/sessions/{code}/deck.toml", get(download))
+}
+
+/// `POST /api/decks`: the deck as the body (any content type); answers as
+/// `POST /api/sessions` does.
+async fn create_from_deck(
+    State(hub): State<Arc<Hub>>,
+    headers: HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    crate::http::check_admin(&hub, &headers)?;
+    let bytes = body.map_err(crate::http::body_error)?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        Error::bad_request(format!(
+            "a deck is UTF-8 text; byte {} is not",
+            e.valid_up_to()
+        ))
+    })?;
+    let deck = parse_with(text, &hub.shared.limits)?;
+    let live = hub
+        .create_session(deck.title, deck.settings, deck.questions)
+        .await?;
+    Ok(crate::http::created(&hub, &headers, &live))
+}
+
+/// `GET /api/sessions/{code}/deck.toml`: the session as a deck, to keep.
+async fn download(
+    State(hub): State<Arc<Hub>>,
+    UrlPath(code): UrlPath<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let s = crate::http::moderated(&hub, &code, &headers)?;
+    let body = s.read(|session, _| to_toml(session));
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/toml; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                crate::http::attachment(format!("handsup-{code}-deck.toml")),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Kind, OptionItem};
+    use crate::error::ErrorCode;
+    use uuid::Uuid;
+
+    const EXAMPLE: &str = include_str!("../decks/capacity-building.toml");
+
+    fn err(text: &str) -> Error {
+        parse(text).unwrap_err()
+    }
+
+    fn session_of(deck: &Deck) -> Session {
+        let limits = Limits::default();
+        let mut s = Session::new(
+            Uuid::new_v4(),
+            "123456".into(),
+            deck.title.clone(),
+            "token".into(),
+            deck.settings.clone(),
+            0,
+            &limits,
+        )
+        .unwrap();
+        for spec in &deck.questions {
+            s.add_question(Uuid::new_v4(), spec.clone(), &limits)
+                .unwrap();
+        }
+        s
+    }
+
+    #[test]
+    fn the_example_deck_reads() {
+        let deck = parse(EXAMPLE).unwrap();
+        assert!(deck.title.starts_with("What role for capacity building"));
+        assert!(deck.questions.len() >= 5);
+        let first = &deck.questions[0];
+        assert_eq!(first.prompt, "Where do you work on migration?");
+        assert!(first.translations.contains_key("fr"));
+        assert!(deck.questions.iter().any(|q| q.kind.correct().is_some()));
+    }
+
+    #[test]
+    fn the_brief_form_reads() {
+        let deck = parse(
+            r##"
+title = "Morning panel"
+qa_moderation = true
+
+[[question]]
+kind = "single"
+prompt = "Where do you work on migration?"
+options = ["National government", "Local government", "Civil society"]
+correct = [2]
+colours = ["#0072b2", "#e69f00", "#009e73"]
+
+[question.translations.fr]
+prompt = "Où travaillez-vous sur les migrations ?"
+options = ["Gouvernement national", "Gouvernement local", "Société civile"]
+
+[[question]]
+kind = "scale"
+prompt = "How ready are you?"
+"##,
+        )
+        .unwrap();
+        assert_eq!(deck.title, "Morning panel");
+        assert!(deck.settings.qa_moderation);
+        assert_eq!(deck.questions.len(), 2);
+        match &deck.questions[0].kind {
+            Kind::Single { options, correct } => {
+                assert_eq!(options.len(), 3);
+                assert_eq!(options[0].colour.as_deref(), Some("#0072b2"));
+                assert_eq!(correct.as_deref(), Some(&[2u8][..]));
+            }
+            k => panic!("{k:?}"),
+        }
+        assert_eq!(
+            deck.questions[1].kind,
+            Kind::Scale {
+                min: 1,
+                max: 5,
+                min_label: None,
+                max_label: None
+            }
+        );
+    }
+
+    #[test]
+    fn a_session_round_trips_through_its_deck() {
+        let mut deck = parse(EXAMPLE).unwrap();
+        // Every kind and every setting, colours on some options only.
+        deck.questions.push(QuestionSpec {
+            prompt: "Pick \"one\"\nor two".into(),
+            kind: Kind::Multiple {
+                options: vec![
+                    OptionItem {
+                        label: "Peer-to-peer".into(),
+                        colour: None,
+                    },
+                    OptionItem {
+                        label: "Triangular".into(),
+                        colour: Some("#0072b2".into()),
+                    },
+                    OptionItem {
+                        label: "Study visits".into(),
+                        colour: None,
+                    },
+                ],
+                max_choices: 2,
+                correct: Some(vec![0, 2]),
+            },
+            translations: Default::default(),
+        });
+        deck.questions.push(
+            parse_question_spec(&serde_json::json!({
+                "kind": "scale", "prompt": "Ready?", "min": 0, "max": 10,
+                "min_label": "Not at all", "max_label": "Fully",
+                "translations": {"pt-BR": {"prompt": "Pronto?"}}
+            }))
+            .unwrap(),
+        );
+        deck.settings.qa_moderation = true;
+        let session = session_of(&deck);
+        let text = to_toml(&session);
+        let back = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(back, deck, "{text}");
+        // The export is the same again when read and written once more.
+        assert_eq!(to_toml(&session_of(&back)), text);
+    }
+
+    #[test]
+    fn a_syntax_error_names_its_line() {
+        let e = err("title = \"Panel\"\n\n[[question]]\nkind = single\n");
+        assert_eq!(e.code, ErrorCode::BadRequest);
+        assert!(e.message.contains("line 4"), "{}", e.message);
+        assert!(!e.message.contains('\n'), "{}", e.message);
+    }
+
+    #[test]
+    fn a_bad_question_names_its_number_and_field() {
+        let e = err(r#"
+title = "Panel"
+[[question]]
+kind = "open"
+prompt = "Anything?"
+[[question]]
+kind = "open"
+prompt = "More?"
+[[question]]
+kind = "single"
+prompt = "Only one?"
+options = ["Yes"]
+"#);
+        assert_eq!(e.code, ErrorCode::BadRequest);
+        assert!(
+            e.message
+                .starts_with("question 3: options: a question needs at least 2 options"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn errors_keep_the_domain_codes() {
+        let long = "x".repeat(501);
+        let e = err(&format!(
+            "title = \"Panel\"\n[[question]]\nkind = \"open\"\nprompt = \"{long}\"\n"
+        ));
+        assert_eq!(e.code, ErrorCode::TooLarge);
+        assert!(e.message.starts_with("question 1: prompt"), "{}", e.message);
+
+        let e = err("title = \"Panel\"\n[[question]]\nkind = \"poll\"\nprompt = \"x\"\n");
+        assert!(
+            e.message.starts_with("question 1: kind: unknown kind"),
+            "{}",
+            e.message
+        );
+
+        let e = err(
+            "title = \"Panel\"\n[[question]]\nkind = \"scale\"\nprompt = \"x\"\nmin = 5\nmax = 3\n",
+        );
+        assert!(e.message.starts_with("question 1: max: "), "{}", e.message);
+
+        let e = err("title = \"Panel\"\n[[question]]\nkind = \"open\"\n");
+        assert_eq!(e.message, "question 1: prompt is required");
+
+        let limits = Limits {
+            max_questions: 1,
+            ..Limits::default()
+        };
+        let two = "title = \"P\"\n[[question]]\nkind = \"open\"\nprompt = \"a\"\n[[question]]\nkind = \"open\"\nprompt = \"b\"\n";
+        assert_eq!(
+            parse_with(two, &limits).unwrap_err().code,
+            ErrorCode::TooLarge
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_typos() {
+        let e = err("title = \"P\"\n[[questions]]\nkind = \"open\"\nprompt = \"a\"\n");
+        assert!(e.message.contains("\"questions\""), "{}", e.message);
+        assert!(e.message.contains("[[question]]"), "{}", e.message);
+
+        let e = err("title = \"P\"\n[[question]]\nkind = \"single\"\nprompt = \"a\"\noptions = [\"x\", \"y\"]\ncorect = [1]\n");
+        assert!(
+            e.message
+                .starts_with("question 1: unknown field \"corect\""),
+            "{}",
+            e.message
+        );
+
+        let e = err("title = \"P\"\n[[question]]\nkind = \"open\"\nprompt = \"a\"\n[question.translations.fr]\npromt = \"b\"\n");
+        assert!(
+            e.message
+                .starts_with("question 1: translations.fr: unknown field \"promt\""),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn the_title_is_required_and_checked() {
+        assert!(err("[[question]]\nkind = \"open\"\nprompt = \"a\"\n")
+            .message
+            .starts_with("title is required"));
+        assert_eq!(err("title = \"  \"").message, "title must not be empty");
+        assert_eq!(
+            err(&format!("title = \"{}\"", "t".repeat(201))).code,
+            ErrorCode::TooLarge
+        );
+        assert_eq!(err("title = 3").message, "title must be a text");
+        assert_eq!(
+            err("title = \"P\"\nqa_moderation = \"yes\"").message,
+            "qa_moderation must be true or false"
+        );
+    }
+
+    #[test]
+    fn dates_and_odd_shapes_are_refused() {
+        let e = err("title = \"P\"\n[[question]]\nkind = \"open\"\nprompt = 1979-05-27\n");
+        assert!(e.message.starts_with("question 1: "), "{}", e.message);
+        let e = err("title = \"P\"\nquestion = 3\n");
+        assert_eq!(e.code, ErrorCode::BadRequest);
+        let e = err("title = \"P\"\nquestion = [1]\n");
+        assert!(e.message.starts_with("question 1: "), "{}", e.message);
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_no_questions_are_fine() {
+        let deck = parse("\u{feff}title = \"Just a Q&A\"\nqa_moderation = true\n").unwrap();
+        assert!(deck.questions.is_empty());
+        assert!(deck.settings.qa_moderation);
+    }
+
+    #[test]
+    fn a_deck_matches_its_own_session_only() {
+        let deck = parse(EXAMPLE).unwrap();
+        let s = session_of(&deck);
+        assert!(deck.matches(&s));
+        let mut other = deck.clone();
+        other.questions.pop();
+        assert!(!other.matches(&s));
+        other = deck.clone();
+        other.title.push('!');
+        assert!(!other.matches(&s));
+    }
 }

@@ -2,12 +2,15 @@
 //! capacity building for the Global Compact on Migration, with its links
 //! and the audience QR code printed for the room.
 
+use std::sync::Arc;
+
 use serde_json::json;
 
 use crate::domain::Settings;
 use crate::error::Result;
 use crate::hub::Hub;
 use crate::protocol::{parse_question_spec, QuestionAction};
+use crate::session::LiveSession;
 
 /// The demo's questions, as a moderator would write them.
 pub fn questions() -> serde_json::Value {
@@ -50,24 +53,36 @@ pub async fn create(hub: &Hub) -> Result<()> {
             let live = hub
                 .create_session(TITLE.into(), Settings::default(), specs)
                 .await?;
-            let first = live.view(true, "")["questions"][0]["id"]
-                .as_str()
-                .and_then(|s| s.parse().ok());
-            if let Some(first) = first {
-                live.act(first, QuestionAction::Open { duration_s: None })
-                    .await?;
-                live.present(crate::protocol::Presentation::Question(Some(first)))
-                    .await?;
-            }
+            open_first(&live).await?;
             live
         }
     };
+    print_links(hub, &live, "demo session")
+}
+
+/// Opens the session's first question and puts it on the screen.
+pub async fn open_first(live: &Arc<LiveSession>) -> Result<()> {
+    let first = live.view(true, "")["questions"][0]["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok());
+    if let Some(first) = first {
+        live.act(first, QuestionAction::Open { duration_s: None })
+            .await?;
+        live.present(crate::protocol::Presentation::Question(Some(first)))
+            .await?;
+    }
+    Ok(())
+}
+
+/// Prints a session's moderator, projector and audience links and the
+/// audience QR code, for the room: `label` names the session.
+pub fn print_links(hub: &Hub, live: &LiveSession, label: &str) -> Result<()> {
     let base = hub.base_url(None);
     let (token, title) = live.secrets();
     let urls = crate::http::urls(&base, &live.code, &token);
     let audience = urls["audience"].as_str().unwrap_or_default();
     println!();
-    println!("demo session {} \u{2014} {title}", live.code);
+    println!("{label} {} \u{2014} {title}", live.code);
     println!(
         "  moderator: {}",
         urls["moderator"].as_str().unwrap_or_default()

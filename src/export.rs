@@ -194,7 +194,40 @@ pub fn csv(s: &Session) -> String {
             csv_line(&mut out, &fields);
         }
     }
+    // The Q&A board: one row per item, its status as state, its upvotes as count.
+    for item in qa_by_upvotes(s) {
+        let (id, upvotes) = (item.id.to_string(), item.upvoters.len().to_string());
+        let name = item.name.clone().unwrap_or_default();
+        csv_line(
+            &mut out,
+            &[
+                "Q&A",
+                &id,
+                "qa",
+                &item.text,
+                item.status.as_str(),
+                "",
+                "",
+                &name,
+                &upvotes,
+                "",
+                "",
+            ],
+        );
+    }
     out
+}
+
+/// The board's items, most upvoted first, then oldest first.
+pub fn qa_by_upvotes(s: &Session) -> Vec<&crate::domain::qa::QaItem> {
+    let mut items: Vec<_> = s.qa.items().iter().collect();
+    items.sort_by(|a, b| {
+        b.upvoters
+            .len()
+            .cmp(&a.upvoters.len())
+            .then(a.at.cmp(&b.at))
+    });
+    items
 }
 
 // ---- the report -----------------------------------------------------------------
@@ -398,6 +431,21 @@ pub fn report(s: &Session, digest: &str, now: i64) -> String {
             }
         }
         h.push_str("</section>");
+    }
+    let items = qa_by_upvotes(s);
+    if !items.is_empty() {
+        h.push_str("<section><h2>Questions from the room</h2><table><tr><th>upvotes</th><th>question</th><th>asked by</th><th>status</th></tr>");
+        for i in items {
+            let _ = write!(
+                h,
+                "<tr><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                i.upvoters.len(),
+                esc(&i.text),
+                esc(i.name.as_deref().unwrap_or("anonymous")),
+                i.status.as_str()
+            );
+        }
+        h.push_str("</table></section>");
     }
     let _ = write!(
         h,

@@ -31,15 +31,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e: BytesRejection| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    Error::too_large("the request body is over the size limit")
-                } else {
-                    Error::bad_request(format!("could not read the request body: {e}"))
-                }
-            })?;
+        let bytes = Bytes::from_request(req, state).await.map_err(body_error)?;
         let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
             b"{}"
         } else {
@@ -48,6 +40,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
         serde_json::from_slice(bytes)
             .map(Body)
             .map_err(|e| Error::bad_request(format!("malformed JSON body: {e}")))
+    }
+}
+
+/// A body that could not be read: over the limit is `too_large`.
+pub(crate) fn body_error(e: BytesRejection) -> Error {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        Error::too_large("the request body is over the size limit")
+    } else {
+        Error::bad_request(format!("could not read the request body: {e}"))
     }
 }
 
@@ -65,7 +66,7 @@ fn host(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The session of `{code}`, for a caller holding its moderator token.
-fn moderated(hub: &Hub, code: &str, headers: &HeaderMap) -> Result<Arc<LiveSession>> {
+pub(crate) fn moderated(hub: &Hub, code: &str, headers: &HeaderMap) -> Result<Arc<LiveSession>> {
     let s = hub.get(code)?;
     s.check_moderator(bearer(headers))?;
     Ok(s)
@@ -90,13 +91,10 @@ fn parse_uuid(s: &str, what: &str) -> Result<Uuid> {
         .map_err(|_| Error::not_found(format!("no {what} {s:?}")))
 }
 
-async fn create_session(
-    State(hub): State<Arc<Hub>>,
-    headers: HeaderMap,
-    Body(body): Body<Value>,
-) -> Result<Response> {
+/// Creating a session needs the admin token, where the server has one.
+pub(crate) fn check_admin(hub: &Hub, headers: &HeaderMap) -> Result<()> {
     if let Some(admin) = &hub.shared.config.admin_token {
-        match bearer(&headers) {
+        match bearer(headers) {
             Some(t) if token_eq(t, admin) => {}
             Some(_) => return Err(Error::forbidden("wrong admin token")),
             None => {
@@ -106,6 +104,15 @@ async fn create_session(
             }
         }
     }
+    Ok(())
+}
+
+async fn create_session(
+    State(hub): State<Arc<Hub>>,
+    headers: HeaderMap,
+    Body(body): Body<Value>,
+) -> Result<Response> {
+    check_admin(&hub, &headers)?;
     let Value::Object(o) = body else {
         return Err(Error::bad_request("the body must be a JSON object"));
     };
@@ -142,7 +149,13 @@ async fn create_session(
         Some(_) => return Err(Error::bad_request("settings must be an object")),
     };
     let live = hub.create_session(title, settings, questions).await?;
-    let base = hub.base_url(host(&headers));
+    Ok(created(&hub, &headers, &live))
+}
+
+/// The 201 answer to creating a session: its id, code, title, moderator
+/// token and links.
+pub(crate) fn created(hub: &Hub, headers: &HeaderMap, live: &LiveSession) -> Response {
+    let base = hub.base_url(host(headers));
     let (token, title) = live.secrets();
     let body = json!({
         "id": live.id,
@@ -151,7 +164,7 @@ async fn create_session(
         "moderator_token": token,
         "urls": urls(&base, &live.code, &token),
     });
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    (StatusCode::CREATED, Json(body)).into_response()
 }
 
 /// The audience, moderator and projector links of a session.
@@ -359,7 +372,7 @@ async fn results(
     Ok(Json(moderated(&hub, &code, &headers)?.results()))
 }
 
-fn attachment(name: String) -> HeaderValue {
+pub(crate) fn attachment(name: String) -> HeaderValue {
     HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
         .unwrap_or(HeaderValue::from_static("attachment"))
 }

@@ -29,6 +29,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::domain::qa::QaStatus;
 use crate::domain::{Choice, Limits, QuestionState, RawChoice, Session, Settings};
 use crate::error::{Error, ErrorCode, Result};
 use crate::protocol::{choice_json, parse_question_spec, question_spec_json, raw_choice};
@@ -132,6 +133,27 @@ pub enum Event {
     Ended {
         code: String,
     },
+    Asked {
+        code: String,
+        item: Uuid,
+        p: u32,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        at: i64,
+        pending: bool,
+    },
+    Upvoted {
+        code: String,
+        item: Uuid,
+        p: u32,
+        up: bool,
+    },
+    QaSet {
+        code: String,
+        item: Uuid,
+        status: String,
+    },
     /// A whole session as the events that rebuild it; replaces the session.
     Snapshot {
         code: String,
@@ -169,6 +191,9 @@ impl Event {
             | Retract { code, .. }
             | HideEntry { code, .. }
             | Ended { code }
+            | Asked { code, .. }
+            | Upvoted { code, .. }
+            | QaSet { code, .. }
             | Snapshot { code, .. } => Some(code),
             Compacted { .. } => None,
         }
@@ -232,6 +257,25 @@ pub fn apply(s: &mut Session, ev: &Event, limits: &Limits) -> Result<()> {
             s.retract(*p, *q)?;
         }
         HideEntry { q, entry, .. } => s.hide_entry(*q, *entry)?,
+        Asked {
+            item,
+            p,
+            text,
+            name,
+            at,
+            pending,
+            ..
+        } => {
+            s.qa.ask(*item, *p, text, name.as_deref(), *at, *pending, usize::MAX)?;
+        }
+        Upvoted { item, p, up, .. } => {
+            s.qa.upvote(*item, *p, *up)?;
+        }
+        QaSet { item, status, .. } => {
+            let status = QaStatus::parse_any(status)
+                .ok_or_else(|| Error::bad_request(format!("unknown Q&A status {status:?}")))?;
+            s.qa.set_status(*item, status)?;
+        }
         Created { .. } | Ended { .. } | Snapshot { .. } | Compacted { .. } => {
             return Err(Error::internal(
                 "a session-set event applied to one session",
@@ -315,6 +359,36 @@ pub fn snapshot_events(s: &Session) -> Vec<Event> {
                 code: code(),
                 q: q.id,
                 visible: true,
+            });
+        }
+    }
+    for item in s.qa.items() {
+        out.push(Event::Asked {
+            code: code(),
+            item: item.id,
+            p: item.author,
+            text: item.text.clone(),
+            name: item.name.clone(),
+            at: item.at,
+            pending: item.status == QaStatus::Pending,
+        });
+        let mut upvoters: Vec<u32> = item.upvoters.iter().copied().collect();
+        upvoters.sort_unstable();
+        // Upvotes go in while the item is approved (a pending item has none),
+        // then the status is set.
+        for p in upvoters {
+            out.push(Event::Upvoted {
+                code: code(),
+                item: item.id,
+                p,
+                up: true,
+            });
+        }
+        if !matches!(item.status, QaStatus::Approved | QaStatus::Pending) {
+            out.push(Event::QaSet {
+                code: code(),
+                item: item.id,
+                status: item.status.as_str().into(),
             });
         }
     }

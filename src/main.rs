@@ -38,6 +38,11 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn serve(mut config: Config, demo: bool) -> Result<(), Box<dyn std::error::Error>> {
+    // A deck with a mistake stops the start, before anything listens.
+    let deck = match &config.deck {
+        Some(path) => Some(handsup::deck::load(path, &config.limits())?),
+        None => None,
+    };
     let listener = TcpListener::bind(config.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
@@ -69,7 +74,9 @@ async fn serve(mut config: Config, demo: bool) -> Result<(), Box<dyn std::error:
             );
         }
     }
-    if demo {
+    if let Some(deck) = deck {
+        handsup::deck::start(&hub, deck, demo).await?;
+    } else if demo {
         handsup::demo::create(&hub).await?;
     }
     handsup::run(listener, hub.clone(), handsup::shutdown_signal()).await?;

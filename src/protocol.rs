@@ -794,6 +794,19 @@ pub fn presence_frame(audience: usize) -> Utf8Bytes {
     message("presence", json!({"audience": audience}))
 }
 
+/// A Q&A item as `qa_item` messages and welcomes carry it.
+pub fn qa_item_json(item: &crate::domain::qa::QaItem, mine: bool, with_text: bool) -> Value {
+    json!({
+        "id": item.id,
+        "text": if with_text { item.text.as_str() } else { "" },
+        "name": item.name,
+        "upvotes": item.upvoters.len(),
+        "status": item.status.as_str(),
+        "at": item.at,
+        "mine": mine,
+    })
+}
+
 /// The session as a role sees it (the body of `GET /api/sessions/{code}` and
 /// of `welcome.session`): drafts and quiz answers only for the moderator.
 /// `tallies` gives the current tally of the questions whose tally the role

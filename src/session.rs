@@ -26,6 +26,7 @@ use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::domain::qa::QaStatus;
 use crate::domain::{KindName, QuestionSpec, RawChoice, Session};
 use crate::error::{Error, Result};
 use crate::hub::{new_token, Shared};
@@ -82,6 +83,8 @@ struct State {
     seq: u64,
     /// The last link of the session's journal chain.
     chain: Hash,
+    /// Q&A items whose upvotes moved since the last staff / audience board.
+    qa_dirty: [std::collections::HashSet<Uuid>; 2],
 }
 
 /// A connection attached to a session, ready for its writer.
@@ -126,6 +129,7 @@ impl LiveSession {
                 published: HashMap::new(),
                 seq: 0,
                 chain,
+                qa_dirty: Default::default(),
             }),
             dirty: Notify::new(),
             moderator_board: board(),
@@ -180,7 +184,15 @@ impl LiveSession {
             join_url,
             welcome_tallies,
         );
-        session["qa_items"] = json!([]);
+        session["qa_items"] = Value::Array(
+            st.session
+                .qa
+                .items()
+                .iter()
+                .filter(|i| i.visible_to(role == Role::Moderator, participant))
+                .map(|i| protocol::qa_item_json(i, participant == Some(i.author), true))
+                .collect(),
+        );
         let mut welcome = json!({
             "role": role,
             "session": session,
@@ -641,6 +653,121 @@ impl LiveSession {
         durable.wait().await
     }
 
+    // ---- Q&A -----------------------------------------------------------------
+
+    /// Sends an item to every connection whose view it changes: those who
+    /// see it, and, when it was hidden, everyone (without its text) so their
+    /// views drop it. `roles` limits the broadcast (coalesced upvotes).
+    fn broadcast_qa_item(&self, st: &State, id: Uuid, roles: &[Role]) {
+        let Ok(item) = st.session.qa.item(id) else {
+            return;
+        };
+        let hidden = item.status == QaStatus::Hidden;
+        let staff = protocol::message(
+            "qa_item",
+            json!({ "item": protocol::qa_item_json(item, false, true) }),
+        );
+        let public = protocol::message(
+            "qa_item",
+            json!({ "item": protocol::qa_item_json(item, false, !hidden) }),
+        );
+        let mine = protocol::message(
+            "qa_item",
+            json!({ "item": protocol::qa_item_json(item, true, !hidden) }),
+        );
+        self.broadcast(st, |c| {
+            if !roles.contains(&c.role) {
+                return None;
+            }
+            let moderator = c.role == Role::Moderator;
+            if !hidden && !item.visible_to(moderator, c.participant) {
+                return None;
+            }
+            Some(match (moderator, c.participant == Some(item.author)) {
+                (true, _) => staff.clone(),
+                (false, true) => mine.clone(),
+                (false, false) => public.clone(),
+            })
+        });
+    }
+
+    pub async fn ask(&self, participant: u32, text: &str, name: Option<&str>) -> Result<()> {
+        let durable = {
+            let mut st = self.state.lock();
+            let (id, at, pending) = (
+                Uuid::new_v4(),
+                self.now(),
+                st.session.settings.qa_moderation,
+            );
+            let max = self.shared.limits.max_qa_items;
+            let item = st
+                .session
+                .qa
+                .ask(id, participant, text, name, at, pending, max)?;
+            let ev = Event::Asked {
+                code: self.code.clone(),
+                item: id,
+                p: participant,
+                text: item.text.clone(),
+                name: item.name.clone(),
+                at,
+                pending,
+            };
+            let durable = self.log(&mut st, ev);
+            self.broadcast_qa_item(&st, id, &Role::ALL);
+            durable
+        };
+        durable.wait().await
+    }
+
+    /// Upvotes (or takes back an upvote); the new count reaches the views at
+    /// the tally intervals, coalesced.
+    pub async fn upvote(&self, participant: u32, item: Uuid, up: bool) -> Result<()> {
+        let durable = {
+            let mut st = self.state.lock();
+            if !st.session.qa.upvote(item, participant, up)? {
+                return Ok(());
+            }
+            for set in st.qa_dirty.iter_mut() {
+                set.insert(item);
+            }
+            self.log(
+                &mut st,
+                Event::Upvoted {
+                    code: self.code.clone(),
+                    item,
+                    p: participant,
+                    up,
+                },
+            )
+        };
+        self.dirty.notify_one();
+        durable.wait().await
+    }
+
+    pub async fn set_qa_status(&self, item: Uuid, status: &str) -> Result<()> {
+        let status = QaStatus::parse(status).ok_or_else(|| {
+            Error::bad_request(format!(
+                "unknown status {status:?}; the statuses are approved, pinned, answered, hidden"
+            ))
+        })?;
+        let durable = {
+            let mut st = self.state.lock();
+            let changed = st.session.qa.set_status(item, status)?;
+            let ev = Event::QaSet {
+                code: self.code.clone(),
+                item,
+                status: status.as_str().into(),
+            };
+            let durable = self.log(&mut st, ev);
+            for id in changed {
+                self.broadcast_qa_item(&st, id, &Role::ALL);
+            }
+            durable
+        };
+        durable.wait().await
+    }
+
     // ---- participants and ballots -----------------------------------------
 
     /// Adds a participant under the lock; the caller waits for durability.
@@ -828,6 +955,10 @@ impl LiveSession {
                 "settings": {"qa_moderation": s.settings.qa_moderation},
             },
             "questions": questions,
+            "qa": crate::export::qa_by_upvotes(s)
+                .into_iter()
+                .map(|i| protocol::qa_item_json(i, false, true))
+                .collect::<Vec<_>>(),
             "generated_at": self.now(),
         })
     }
@@ -887,6 +1018,11 @@ impl LiveSession {
         let boards: Vec<(Role, Board)> = {
             let mut st = self.state.lock();
             Self::refresh(&mut st);
+            // Upvote counts travel with the boards' rhythm.
+            let which = usize::from(roles.contains(&Role::Audience));
+            for id in std::mem::take(&mut st.qa_dirty[which]) {
+                self.broadcast_qa_item(&st, id, roles);
+            }
             roles
                 .iter()
                 .map(|r| (*r, Self::board_for(&st, *r)))

@@ -412,9 +412,9 @@ async fn apply(conn: &Conn<'_>, msg: ClientMsg) -> Result<()> {
             choice,
         } => s.vote(participant()?, question_id, choice).await,
         ClientMsg::Retract { question_id } => s.retract(participant()?, question_id).await,
-        ClientMsg::Ask { .. } | ClientMsg::Upvote { .. } | ClientMsg::QaStatus { .. } => Err(
-            Error::bad_request("this server does not run a Q&A board yet"),
-        ),
+        ClientMsg::Ask { text, name } => s.ask(participant()?, &text, name.as_deref()).await,
+        ClientMsg::Upvote { item_id, up } => s.upvote(participant()?, item_id, up).await,
+        ClientMsg::QaStatus { item_id, status } => s.set_qa_status(item_id, &status).await,
         ClientMsg::AddQuestion { question } => s.add_question(question).await.map(drop),
         ClientMsg::UpdateQuestion {
             question_id,

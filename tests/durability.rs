@@ -185,3 +185,97 @@ async fn restarts_compact_the_journal_into_one_segment() {
     assert_eq!(segments(&dir).len(), 1, "{:?}", segments(&dir));
     assert!(verify(&dir).0);
 }
+
+/// What one phone of the crash loop has seen: its last acked choice and the
+/// one in flight when the server died.
+#[derive(Clone, Copy, Default, Debug)]
+struct PhoneState {
+    acked: Option<i64>,
+    in_flight: Option<i64>,
+}
+
+/// Phones here vote as fast as acks come back: lift the per-connection rate.
+const FAST: &[&str] = &["--rate-per-sec", "100000", "--rate-burst", "100000"];
+
+#[tokio::test]
+async fn a_crash_loop_never_loses_an_acked_vote() {
+    use rand::Rng;
+    use std::sync::{Arc, Mutex};
+
+    let dir = temp_dir();
+    let mut app = spawn_durable(&dir, FAST);
+    let (s, qid) = app.session_with_open_question(&["A", "B", "C", "D"]).await;
+    let mut tokens = Vec::new();
+    for _ in 0..16 {
+        let (_, w) = app.join(&s.code, "audience", None).await;
+        tokens.push(w["participant_token"].as_str().unwrap().to_owned());
+    }
+    let states = Arc::new(Mutex::new(vec![PhoneState::default(); tokens.len()]));
+    let acks = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    for round in 0..5 {
+        // Every phone votes again and again, each vote after the last ack.
+        let mut tasks = Vec::new();
+        for (i, token) in tokens.iter().enumerate() {
+            let (mut phone, _) = app.join(&s.code, "audience", Some(token)).await;
+            let (states, qid, acks) = (states.clone(), qid.clone(), acks.clone());
+            tasks.push(tokio::spawn(async move {
+                for n in 0.. {
+                    let choice = rand::thread_rng().gen_range(0..4i64);
+                    states.lock().unwrap()[i].in_flight = Some(choice);
+                    let msg = json!({"type": "vote", "question_id": qid, "choice": choice, "ref": format!("v{n}")});
+                    if phone.stream_send(msg).await.is_err() {
+                        return;
+                    }
+                    match phone.answer(&format!("v{n}")).await {
+                        Some(a) if a["type"] == "ack" => {
+                            let mut st = states.lock().unwrap();
+                            st[i] = PhoneState { acked: Some(choice), in_flight: None };
+                            acks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        Some(a) => panic!("vote refused: {a}"),
+                        None => return,
+                    }
+                }
+            }));
+        }
+        let wait = rand::thread_rng().gen_range(150..600);
+        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+        app.kill9();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        app = spawn_durable(&dir, FAST);
+        // Every phone's ballot is its last acked vote, or the one in flight.
+        let snapshot = states.lock().unwrap().clone();
+        let mut acked_total = 0;
+        for (i, token) in tokens.iter().enumerate() {
+            let (_, w) = app.join(&s.code, "audience", Some(token)).await;
+            let counted = w["ballots"][&qid].as_i64();
+            let st = snapshot[i];
+            assert!(
+                counted == st.acked || (st.in_flight.is_some() && counted == st.in_flight),
+                "round {round}, phone {i}: counted {counted:?}, acked {:?}, in flight {:?}",
+                st.acked,
+                st.in_flight
+            );
+            // What is counted now is what the next round starts from.
+            states.lock().unwrap()[i] = PhoneState {
+                acked: counted,
+                in_flight: None,
+            };
+            acked_total += usize::from(counted.is_some());
+        }
+        let results = app.results(&s).await;
+        assert_eq!(
+            results["questions"][0]["tally"]["voters"], acked_total,
+            "round {round}"
+        );
+        let sum: u64 = counts(&results["questions"][0]["tally"]).iter().sum();
+        assert_eq!(sum as usize, acked_total);
+    }
+    // The loop did vote under fire: many acks, each checked above.
+    assert!(
+        acks.load(std::sync::atomic::Ordering::Relaxed) > 200,
+        "{acks:?}"
+    );
+}

@@ -4,6 +4,7 @@
 //! takes the ids and times it needs, so that the live server, a journal
 //! replay and a test all reach the same state from the same inputs.
 
+pub mod qa;
 mod question;
 mod session;
 
@@ -30,6 +31,8 @@ pub struct Limits {
     pub max_questions: usize,
     /// Participants in one session.
     pub max_participants: usize,
+    /// Q&A items in one session.
+    pub max_qa_items: usize,
 }
 
 impl Default for Limits {
@@ -42,6 +45,7 @@ impl Default for Limits {
             max_translations: 20,
             max_questions: 100,
             max_participants: 100_000,
+            max_qa_items: 5_000,
         }
     }
 }

@@ -141,6 +141,8 @@ pub struct Session {
     pub qa_on_screen: bool,
     participants: Vec<Participant>,
     by_token: HashMap<String, u32>,
+    /// Questions from the room.
+    pub qa: super::qa::Board,
 }
 
 impl Session {
@@ -166,6 +168,7 @@ impl Session {
             qa_on_screen: false,
             participants: Vec::new(),
             by_token: HashMap::new(),
+            qa: super::qa::Board::default(),
         })
     }
 

@@ -214,6 +214,7 @@ impl TestApp {
         Ws {
             stream,
             next_ref: 0,
+            backlog: Default::default(),
         }
     }
 
@@ -243,6 +244,9 @@ impl TestApp {
 pub struct Ws {
     pub stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
     next_ref: u64,
+    /// Messages that arrived while `call` waited for its answer, in order;
+    /// the next waits look at them first.
+    backlog: std::collections::VecDeque<Value>,
 }
 
 pub const WAIT: Duration = Duration::from_secs(5);
@@ -294,6 +298,11 @@ impl Ws {
 
     /// Skips messages until one matches.
     pub async fn recv_until(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        while let Some(v) = self.backlog.pop_front() {
+            if pred(&v) {
+                return v;
+            }
+        }
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -318,16 +327,51 @@ impl Ws {
         .await
     }
 
+    /// Sends without panicking when the server is gone.
+    pub async fn stream_send(&mut self, v: Value) -> Result<(), ()> {
+        self.stream
+            .send(Message::Text(v.to_string().into()))
+            .await
+            .map_err(drop)
+    }
+
+    /// The ack or error for `r`; None when the socket ends first.
+    pub async fn answer(&mut self, r: &str) -> Option<Value> {
+        loop {
+            match self.next_event(WAIT).await {
+                Some(Event::Msg(v))
+                    if (v["type"] == "ack" || v["type"] == "error") && v["ref"] == r =>
+                {
+                    return Some(v)
+                }
+                Some(Event::Msg(_)) => continue,
+                Some(Event::Closed(_)) | None => return None,
+            }
+        }
+    }
+
     /// Sends a message with a fresh ref and returns the ack or error for it.
     pub async fn call(&mut self, mut msg: Value) -> Value {
         self.next_ref += 1;
         let r = format!("r{}", self.next_ref);
         msg["ref"] = json!(r);
         self.send(msg).await;
-        self.recv_until("the answer to a call", |v| {
-            (v["type"] == "ack" || v["type"] == "error") && v["ref"] == r
-        })
-        .await
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next_event(left).await {
+                Some(Event::Msg(v))
+                    if (v["type"] == "ack" || v["type"] == "error") && v["ref"] == r =>
+                {
+                    return v
+                }
+                Some(Event::Msg(v)) => self.backlog.push_back(v),
+                Some(Event::Closed(c)) => {
+                    panic!("socket closed ({c:?}) while waiting for the answer to {r}")
+                }
+                None => panic!("no answer to {r} within {WAIT:?}"),
+            }
+        }
     }
 
     pub async fn vote(&mut self, qid: &str, choice: Value) -> Value {
@@ -350,6 +394,9 @@ impl Ws {
 
     /// Asserts that no message matching `pred` arrives within `wait`.
     pub async fn assert_none(&mut self, wait: Duration, pred: impl Fn(&Value) -> bool) {
+        for v in self.backlog.drain(..) {
+            assert!(!pred(&v), "unexpected message {v}");
+        }
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());

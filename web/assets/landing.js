@@ -88,6 +88,69 @@
     });
   });
 
+  /* ------------------------------------------------------------ create from a deck file */
+
+  var deckForm = H.$('#deck-form');
+  var deckFile = H.$('#deck-file');
+  var deckError = H.$('#deck-error');
+  var deckSubmit = H.$('#deck-submit');
+
+  H.on(deckFile, 'change', function () { showError(deckError, null); });
+
+  H.on(deckForm, 'submit', function (ev) {
+    ev.preventDefault();
+    var file = deckFile.files && deckFile.files[0];
+    if (!file) {
+      showError(deckError, 'Choose a deck file first.');
+      deckFile.focus();
+      return;
+    }
+    showError(deckError, null);
+    deckSubmit.disabled = true;
+    var admin = createAdmin.value.trim();
+    var headers = { 'Accept': 'application/json', 'Content-Type': 'application/toml' };
+    if (admin) headers['Authorization'] = 'Bearer ' + admin;
+    // The file goes as it is: the server reads the TOML and says what is wrong with it.
+    fetch('/api/decks', {
+      method: 'POST',
+      headers: headers,
+      body: file,
+      credentials: 'same-origin',
+      cache: 'no-store'
+    }).then(function (res) {
+      return res.text().then(function (text) {
+        var body = null;
+        try { body = JSON.parse(text); } catch (e) { body = null; }
+        return { status: res.status, ok: res.ok, body: body };
+      });
+    }).then(function (res) {
+      deckSubmit.disabled = false;
+      var body = res.body || {};
+      if (res.status === 201 && /^\d{6}$/.test(String(body.code)) && body.moderator_token) {
+        H.rememberSession({ code: body.code, title: body.title || file.name, token: body.moderator_token });
+        window.location.href = '/' + body.code + '/moderate#token=' + encodeURIComponent(body.moderator_token);
+        return;
+      }
+      if (res.status === 401 || res.status === 403) {
+        adminDetails.open = true;
+        showError(deckError, admin
+          ? 'This admin token was refused.'
+          : 'This server only lets its admins create sessions: enter the admin token above.');
+        createAdmin.focus();
+        return;
+      }
+      var err = H.apiError(res);
+      if (res.status === 413 && /request body/.test(err.message)) {
+        showError(deckError, 'This file is larger than this server takes: is it really a deck?');
+        return;
+      }
+      showError(deckError, 'This deck has a mistake: ' + err.message);
+    }, function () {
+      deckSubmit.disabled = false;
+      showError(deckError, 'Could not reach the server. Check the connection and try again.');
+    });
+  });
+
   /* ------------------------------------------------------------ remembered sessions */
 
   function renderMine() {

@@ -1,0 +1,426 @@
+//! Decks against the real binary: a session made from a deck file over
+//! HTTP and at start (`serve --deck`, `demo --deck`), the deck downloaded
+//! back, and the errors a chair sees for a deck with a mistake.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::{spawn_app, spawn_app_with, TestApp};
+use reqwest::{header, Method, StatusCode};
+use serde_json::Value;
+
+const EXAMPLE: &str = include_str!("../decks/capacity-building.toml");
+
+fn example_path() -> String {
+    format!(
+        "{}/decks/capacity-building.toml",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// POSTs a deck (as plain text, no JSON content type) to `/api/decks`.
+async fn post_deck(app: &TestApp, deck: String, token: Option<&str>) -> (StatusCode, Value) {
+    let mut req = app
+        .http
+        .post(format!("{}/api/decks", app.base))
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(deck);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.expect("request");
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn error_of(body: &Value) -> (&str, &str) {
+    (
+        body["error"]["code"].as_str().unwrap_or_default(),
+        body["error"]["message"].as_str().unwrap_or_default(),
+    )
+}
+
+#[tokio::test]
+async fn a_deck_makes_a_session_and_comes_back_the_same() {
+    let app = spawn_app();
+    let (status, created) = post_deck(&app, EXAMPLE.to_owned(), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    // The same answer as POST /api/sessions.
+    for field in ["id", "code", "title", "moderator_token"] {
+        assert!(created[field].is_string(), "{field} in {created}");
+    }
+    let code = created["code"].as_str().unwrap();
+    let token = created["moderator_token"].as_str().unwrap();
+    assert!(created["urls"]["moderator"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/{code}/moderate#token={token}")));
+    assert!(created["title"]
+        .as_str()
+        .unwrap()
+        .starts_with("What role for capacity building"));
+
+    // The session holds the deck's questions, as drafts.
+    let (status, view) = app
+        .request(
+            Method::GET,
+            &format!("/api/sessions/{code}"),
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let questions = view["questions"].as_array().unwrap();
+    assert_eq!(questions.len(), 7);
+    assert!(questions.iter().all(|q| q["state"] == "draft"));
+    assert_eq!(questions[2]["correct"], serde_json::json!([2]));
+    assert_eq!(
+        questions[0]["translations"]["fr"]["prompt"],
+        "Où travaillez-vous sur les migrations ?"
+    );
+
+    // Download it back: a TOML attachment that reads as the same deck.
+    let resp = app
+        .http
+        .get(format!("{}/api/sessions/{code}/deck.toml", app.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        resp.headers()[header::CONTENT_TYPE],
+        "application/toml; charset=utf-8"
+    );
+    let disposition = resp.headers()[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        disposition.starts_with("attachment") && disposition.contains(".toml"),
+        "{disposition}"
+    );
+    let text = resp.text().await.unwrap();
+    let original = handsup::deck::parse(EXAMPLE).unwrap();
+    let back = handsup::deck::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(back, original, "{text}");
+
+    // And the download is the moderator's alone.
+    let (status, body) = app
+        .request(
+            Method::GET,
+            &format!("/api/sessions/{code}/deck.toml"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let (status, _) = app
+        .request(
+            Method::GET,
+            &format!("/api/sessions/{code}/deck.toml"),
+            Some("not-the-token"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = app
+        .request(
+            Method::GET,
+            "/api/sessions/000000/deck.toml",
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_deck_with_a_mistake_gets_a_precise_error() {
+    let app = spawn_app();
+
+    let (status, body) = post_deck(
+        &app,
+        "title = \"Panel\"\n\n[[question]]\nkind = single\nprompt = \"Which?\"\n".into(),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (code, message) = error_of(&body);
+    assert_eq!(code, "bad_request");
+    assert!(message.contains("line 4"), "{message}");
+
+    let one_option = r#"
+title = "Panel"
+
+[[question]]
+kind = "open"
+prompt = "What should we discuss?"
+
+[[question]]
+kind = "scale"
+prompt = "How useful was it?"
+
+[[question]]
+kind = "single"
+prompt = "Coffee or tea?"
+options = ["Coffee"]
+"#;
+    let (status, body) = post_deck(&app, one_option.into(), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (code, message) = error_of(&body);
+    assert_eq!(code, "bad_request");
+    assert!(
+        message.starts_with("question 3: options: a question needs at least 2 options"),
+        "{message}"
+    );
+
+    // Over a field's limit is too_large, as for JSON.
+    let long = format!(
+        "title = \"Panel\"\n[[question]]\nkind = \"open\"\nprompt = \"{}\"\n",
+        "x".repeat(501)
+    );
+    let (status, body) = post_deck(&app, long, None).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_of(&body).0, "too_large");
+    assert!(
+        error_of(&body).1.starts_with("question 1: prompt"),
+        "{body}"
+    );
+
+    // A body over the limit is too_large too.
+    let huge = format!("title = \"Panel\"\n# {}\n", "x".repeat(70 * 1024));
+    let (status, body) = post_deck(&app, huge, None).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(error_of(&body).0, "too_large");
+
+    // A typo is not silently dropped.
+    let (status, body) = post_deck(
+        &app,
+        "title = \"Panel\"\n[[questions]]\nkind = \"open\"\nprompt = \"x\"\n".into(),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error_of(&body).1.contains("\"questions\""), "{body}");
+
+    // Not UTF-8.
+    let resp = app
+        .http
+        .post(format!("{}/api/decks", app.base))
+        .body(vec![b't', b'=', 0xff, 0xfe])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn creating_from_a_deck_needs_the_admin_token_where_there_is_one() {
+    let app = spawn_app_with(&["--admin-token", "chair-secret"]);
+    let (status, body) = post_deck(&app, EXAMPLE.to_owned(), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let (status, body) = post_deck(&app, EXAMPLE.to_owned(), Some("guess")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = post_deck(&app, EXAMPLE.to_owned(), Some("chair-secret")).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+/// A server started by hand, killed when dropped.
+struct Server(Option<Child>);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Starts `handsup <command> <args>` and collects its stdout lines up to the
+/// one that ends the printed links.
+fn start_printing(command: &str, args: &[&str]) -> (Server, Vec<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_handsup"))
+        .arg(command)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start handsup");
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(Some(child));
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("the links were not printed; got {lines:#?}"));
+        let done = line.starts_with("phones join at");
+        lines.push(line);
+        if done {
+            return (server, lines);
+        }
+    }
+}
+
+/// The printed line that starts with `label` (after spaces), without it.
+fn printed<'a>(lines: &'a [String], label: &str) -> &'a str {
+    lines
+        .iter()
+        .find_map(|l| l.trim_start().strip_prefix(label))
+        .unwrap_or_else(|| panic!("no {label:?} line in {lines:#?}"))
+        .trim()
+}
+
+/// The app behind a server started by hand, from its printed lines.
+fn app_of(mut server: Server, lines: &[String]) -> (TestApp, String, String) {
+    let base = printed(lines, "listening on ").to_owned();
+    let moderator = printed(lines, "moderator:");
+    let (link, token) = moderator.split_once("/moderate#token=").unwrap();
+    let code = link.rsplit('/').next().unwrap().to_owned();
+    assert!(printed(lines, "projector:").ends_with(&format!("/{code}/screen")));
+    assert!(printed(lines, "audience:").ends_with(&format!("/{code}")));
+    let port = base.rsplit(':').next().unwrap().parse().unwrap();
+    let child = server.0.take().unwrap();
+    let app = TestApp {
+        base,
+        port,
+        child,
+        http: reqwest::Client::new(),
+    };
+    (app, code, token.to_owned())
+}
+
+#[tokio::test]
+async fn serve_with_a_deck_prints_the_links_of_its_session() {
+    let deck = example_path();
+    let (server, lines) = start_printing(
+        "serve",
+        &["--deck", &deck, "--in-memory", "--addr", "127.0.0.1:0"],
+    );
+    assert!(lines[0].starts_with("listening on http://127.0.0.1:"));
+    let (app, code, token) = app_of(server, &lines);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("session {code} \u{2014} What role"))),
+        "{lines:#?}"
+    );
+
+    let (status, view) = app
+        .request(
+            Method::GET,
+            &format!("/api/sessions/{code}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    let questions = view["questions"].as_array().unwrap();
+    assert_eq!(questions.len(), 7);
+    assert!(questions.iter().all(|q| q["state"] == "draft"));
+    assert_eq!(view["current"], Value::Null);
+    // The printed token is the moderator's.
+    let (status, _) = app
+        .request(
+            Method::GET,
+            &format!("/api/sessions/{code}/deck.toml"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_demo_with_a_deck_opens_its_first_question() {
+    let deck = example_path();
+    let (server, lines) = start_printing(
+        "demo",
+        &["--deck", &deck, "--in-memory", "--addr", "127.0.0.1:0"],
+    );
+    let (app, code, _) = app_of(server, &lines);
+    let (status, view) = app
+        .request(Method::GET, &format!("/api/sessions/{code}"), None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let first = &view["questions"][0];
+    assert_eq!(first["prompt"], "Where do you work on migration?");
+    assert_eq!(first["state"], "open");
+    assert_eq!(view["current"], first["id"]);
+}
+
+#[tokio::test]
+async fn serve_with_a_bad_deck_stops_and_says_why() {
+    let dir = common::temp_dir();
+    let path = dir.join("bad.toml");
+    std::fs::write(
+        &path,
+        "title = \"Panel\"\n[[question]]\nkind = \"open\"\nprompt = \"Fine\"\n\
+         [[question]]\nkind = \"ranking\"\nprompt = \"Rank\"\noptions = [\"Only\"]\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_handsup"))
+        .args(["serve", "--in-memory", "--addr", "127.0.0.1:0", "--deck"])
+        .arg(&path)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run handsup");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("question 2: options: a question needs at least 2 options"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).is_empty());
+
+    let missing = Command::new(env!("CARGO_BIN_EXE_handsup"))
+        .args(["serve", "--in-memory", "--addr", "127.0.0.1:0", "--deck"])
+        .arg(dir.join("missing.toml"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run handsup");
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read the deck"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_restart_with_the_same_deck_takes_its_session_up_again() {
+    let dir = common::temp_dir();
+    let deck = example_path();
+    let data = dir.to_str().unwrap().to_owned();
+    let args = [
+        "--deck",
+        &deck,
+        "--data-dir",
+        &data,
+        "--addr",
+        "127.0.0.1:0",
+    ];
+    let (server, lines) = start_printing("serve", &args);
+    let (mut app, code, token) = app_of(server, &lines);
+    app.terminate();
+    let (server, lines) = start_printing("serve", &args);
+    let (_app, again, token_again) = app_of(server, &lines);
+    assert_eq!((again, token_again), (code, token));
+    let _ = std::fs::remove_dir_all(dir);
+}
