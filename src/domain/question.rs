@@ -445,7 +445,8 @@ impl Kind {
                 }
                 let mut out: Vec<Word> = Vec::with_capacity(ws.len());
                 for w in ws {
-                    let spelling = collapse_spaces(&w);
+                    // Shown as typed, but composed (NFC), so equal texts look equal.
+                    let spelling: String = collapse_spaces(&w).nfc().collect();
                     if spelling.is_empty() {
                         return Err(Error::invalid_choice("a word must not be empty"));
                     }
