@@ -63,6 +63,12 @@ pub struct Config {
     #[arg(long, env = "HANDSUP_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
 
+    /// Other origins whose pages may open sockets here (comma-separated,
+    /// e.g. `https://intranet.example.org`; `*` allows any). The server's own
+    /// origin is always allowed.
+    #[arg(long, env = "HANDSUP_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
     /// Serve the pages from this folder instead of the copies built into the
     /// binary (for working on the pages).
     #[arg(long, env = "HANDSUP_WEB_DIR")]

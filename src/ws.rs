@@ -74,6 +74,14 @@ pub async fn upgrade(
         .into_response();
     }
     let host = headers.get("host").and_then(|h| h.to_str().ok());
+    if let Some(origin) = headers.get("origin") {
+        let origin = origin.to_str().unwrap_or("");
+        if !origin_allowed(origin, host, &shared.config) {
+            tracing::warn!(%peer, origin, "websocket refused: cross-site origin");
+            return Error::forbidden("this page's origin may not open a socket here")
+                .into_response();
+        }
+    }
     let join_url = format!("{}/{}", hub.base_url(host), code);
     let frame_limit = shared.config.max_frame_bytes;
     ws
@@ -89,6 +97,29 @@ pub async fn upgrade(
             hub.shared.open_sockets.fetch_add(1, Ordering::Relaxed);
             serve_socket(socket, hub.clone(), session, join_url).await;
             hub.shared.open_sockets.fetch_sub(1, Ordering::Relaxed);
+        })
+}
+
+/// A browser's socket from another site could act with the phone's stored
+/// token (cross-site websocket hijacking): only the server's own origin,
+/// the public URL's and the configured ones may connect. Clients that send
+/// no Origin (scripts, the load generator) are not browsers and pass.
+fn origin_allowed(origin: &str, host: Option<&str>, config: &crate::config::Config) -> bool {
+    let authority = |url: &str| {
+        let rest = url.split_once("://").map_or(url, |(_, r)| r);
+        rest.split('/').next().unwrap_or("").to_ascii_lowercase()
+    };
+    let given = authority(origin);
+    if host.is_some_and(|h| h.eq_ignore_ascii_case(&given)) {
+        return true;
+    }
+    config
+        .public_url
+        .iter()
+        .chain(&config.allowed_origins)
+        .any(|o| {
+            let o = o.trim();
+            o == "*" || (!o.is_empty() && authority(o) == given)
         })
 }
 

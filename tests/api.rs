@@ -611,3 +611,43 @@ async fn health_metrics_qr_and_pages_are_served() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 }
+
+async fn ws_with_origin(app: &TestApp, code: &str, origin: &str) -> Result<(), u16> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = format!("ws://127.0.0.1:{}/ws/{code}", app.port)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert("origin", origin.parse().unwrap());
+    match tokio_tungstenite::connect_async(req).await {
+        Ok(_) => Ok(()),
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Err(resp.status().as_u16()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[tokio::test]
+async fn sockets_from_another_site_are_refused() {
+    let app = spawn_app_with(&["--allowed-origins", "https://intranet.example.org"]);
+    let (s, _) = app.session_with_open_question(&["A", "B"]).await;
+    assert_eq!(
+        ws_with_origin(&app, &s.code, "https://evil.example").await,
+        Err(403)
+    );
+    assert_eq!(
+        ws_with_origin(
+            &app,
+            &s.code,
+            &format!("http://127.0.0.1:{}.evil.example", app.port)
+        )
+        .await,
+        Err(403)
+    );
+    assert_eq!(
+        ws_with_origin(&app, &s.code, &format!("http://127.0.0.1:{}", app.port)).await,
+        Ok(())
+    );
+    assert_eq!(
+        ws_with_origin(&app, &s.code, "https://intranet.example.org").await,
+        Ok(())
+    );
+}
