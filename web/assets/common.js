@@ -326,6 +326,10 @@
     this.stopped = false;
     this.nextDelay = 0;
     this.retryAt = 0;
+    // The page's socket, for add-on views: window.handsupSend(msg, cb) -> ref or null.
+    var self = this;
+    H.socket = this;
+    window.handsupSend = function (msg, cb) { return self.send(msg, cb); };
   }
 
   Socket.prototype.url = function () {
@@ -407,6 +411,10 @@
         self.setState('fatal', { reason: 'unauthorized' });
       }
       self.onMessage(msg);
+      // Lets add-on views (the Q&A) follow the same stream.
+      try {
+        document.dispatchEvent(new CustomEvent('handsup:message', { detail: msg }));
+      } catch (e) { if (window.console) console.error(e); }
     };
 
     ws.onclose = function (ev) {

@@ -1,0 +1,205 @@
+/* handsup: the moderator's Q&A panel: approve, pin, mark answered, hide; the moderation setting; the board on screen. */
+(function () {
+  'use strict';
+  var H = window.Handsup;
+  var root = H && H.$('#qa-panel');
+  if (!root) return;
+
+  var state = {
+    items: {},          // id -> item, every status but hidden
+    moderation: false,
+    onScreen: false,
+    loaded: false
+  };
+
+  /* ------------------------------------------------------------ building */
+
+  var countsText = H.el('span', { className: 'mqa-counts', id: 'qa-counts' });
+  var modToggle = H.el('input', { type: 'checkbox', id: 'qa-moderation', className: 'mqa-toggle-input' });
+  var presentBtn = H.el('button', { type: 'button', className: 'btn', id: 'qa-present', text: 'Show Q&A on screen' });
+  var list = H.el('ol', { className: 'mqa-list', id: 'qa-mod-list' });
+  var empty = H.el('p', { className: 'empty', text: 'No questions from the audience yet.' });
+
+  root.appendChild(H.el('div', { className: 'mod-section-head' }, [
+    H.el('h2', { id: 'qa-heading', text: 'Audience Q&A' }),
+    countsText
+  ]));
+  root.appendChild(H.el('div', { className: 'mqa-controls' }, [
+    H.el('label', { className: 'mqa-toggle', 'for': 'qa-moderation' }, [
+      modToggle,
+      H.el('span', { text: 'Moderate questions before they are shown' })
+    ]),
+    presentBtn
+  ]));
+  root.appendChild(list);
+  root.appendChild(empty);
+
+  /* ------------------------------------------------------------ actions */
+
+  function send(msg, onError) {
+    var ref = window.handsupSend ? window.handsupSend(msg, function (err) {
+      if (err) {
+        if (onError) onError();
+        if (err.code !== 'disconnected') H.toast(err.message || 'That did not work.', 'error');
+      }
+    }) : null;
+    if (!ref) {
+      if (onError) onError();
+      H.toast('Not connected: try again in a moment.', 'error');
+    }
+  }
+
+  H.on(modToggle, 'change', function () {
+    var wanted = modToggle.checked;
+    send({ type: 'settings', qa_moderation: wanted }, function () {
+      modToggle.checked = state.moderation;
+    });
+  });
+
+  H.on(presentBtn, 'click', function () {
+    if (state.onScreen) send({ type: 'present', question_id: null });
+    else send({ type: 'present', qa: true });
+  });
+
+  H.on(list, 'click', function (ev) {
+    var btn = ev.target.closest ? ev.target.closest('button[data-status]') : null;
+    if (!btn || !list.contains(btn)) return;
+    var li = btn.closest('li');
+    if (!li || !li.dataset.id) return;
+    send({ type: 'qa_status', item_id: li.dataset.id, status: btn.dataset.status });
+  });
+
+  /* ------------------------------------------------------------ messages */
+
+  function upsert(item) {
+    if (!item || !item.id) return;
+    if (item.status === 'hidden') delete state.items[item.id];
+    else state.items[item.id] = item;
+  }
+
+  H.on(document, 'handsup:message', function (ev) {
+    var msg = ev.detail || {};
+    switch (msg.type) {
+      case 'welcome':
+        var s = msg.session || {};
+        state.loaded = true;
+        state.items = {};
+        (Array.isArray(s.qa_items) ? s.qa_items : []).forEach(upsert);
+        state.moderation = !!(s.settings && s.settings.qa_moderation);
+        state.onScreen = !!s.qa;
+        break;
+      case 'qa_item':
+        upsert(msg.item);
+        break;
+      case 'session':
+        if (msg.settings && typeof msg.settings.qa_moderation === 'boolean') state.moderation = msg.settings.qa_moderation;
+        break;
+      case 'present':
+        state.onScreen = !!msg.qa;
+        break;
+      default:
+        return;
+    }
+    render();
+  });
+
+  /* ------------------------------------------------------------ rendering */
+
+  var rows = {};
+
+  var ORDER = { pending: 0, pinned: 1, approved: 2, answered: 3 };
+  var STATUS_TEXT = { pending: 'Awaiting approval', pinned: 'Being answered now', approved: 'Shown', answered: 'Answered' };
+
+  function sorted() {
+    var items = Object.keys(state.items).map(function (id) { return state.items[id]; });
+    items.sort(function (a, b) {
+      var r = (ORDER[a.status] === undefined ? 9 : ORDER[a.status]) - (ORDER[b.status] === undefined ? 9 : ORDER[b.status]);
+      if (r) return r;
+      // Pending ones oldest first, as they came in; the others by upvotes.
+      if (a.status !== 'pending') {
+        var c = (b.upvotes || 0) - (a.upvotes || 0);
+        if (c) return c;
+      }
+      return (a.at || 0) - (b.at || 0) || (a.id < b.id ? -1 : 1);
+    });
+    return items;
+  }
+
+  function actionButton(label, status, extra) {
+    return H.el('button', {
+      type: 'button', className: 'btn btn-small ' + (extra || 'btn-secondary'),
+      text: label, dataset: { status: status }
+    });
+  }
+
+  function makeRow(item) {
+    var r = {};
+    r.status = H.el('span', { className: 'mqa-status' });
+    r.votes = H.el('span', { className: 'mqa-votes' });
+    r.time = H.el('span', { className: 'mqa-time' });
+    r.text = H.el('p', { className: 'mqa-text' });
+    r.name = H.el('span', { className: 'mqa-name' });
+    r.approve = actionButton('Approve', 'approved', 'btn');
+    r.pin = actionButton('Pin', 'pinned');
+    r.answered = actionButton('Answered', 'answered');
+    r.hide = actionButton('Hide', 'hidden', 'btn-danger');
+    r.li = H.el('li', { className: 'mqa', dataset: { id: item.id } }, [
+      H.el('div', { className: 'mqa-head' }, [r.status, r.votes, r.name, r.time]),
+      r.text,
+      H.el('div', { className: 'mqa-actions' }, [r.approve, r.pin, r.answered, r.hide])
+    ]);
+    return r;
+  }
+
+  function timeText(at) {
+    if (typeof at !== 'number' || !isFinite(at)) return '';
+    var d = new Date(at > 1e12 ? at : at * 1000);
+    var h = d.getHours();
+    var m = d.getMinutes();
+    return (h < 10 ? '0' : '') + h + ':' + (m < 10 ? '0' : '') + m;
+  }
+
+  function render() {
+    modToggle.checked = state.moderation;
+    presentBtn.disabled = !state.loaded;
+    H.setText(presentBtn, state.onScreen ? 'Take Q&A off screen' : 'Show Q&A on screen');
+    presentBtn.classList.toggle('btn-secondary', state.onScreen);
+    root.classList.toggle('is-on-screen', state.onScreen);
+
+    var items = sorted();
+    var pending = items.filter(function (i) { return i.status === 'pending'; }).length;
+    var parts = [H.plural(items.length, 'question', 'questions')];
+    if (pending) parts.push(pending + ' awaiting approval');
+    if (state.onScreen) parts.push('on screen');
+    H.setText(countsText, parts.join(' · '));
+    empty.hidden = items.length > 0;
+
+    var seen = {};
+    items.forEach(function (item, pos) {
+      seen[item.id] = true;
+      var r = rows[item.id] || (rows[item.id] = makeRow(item));
+      r.li.dataset.status = item.status;
+      H.setText(r.status, STATUS_TEXT[item.status] || item.status);
+      r.status.dataset.status = item.status;
+      H.setText(r.votes, '▲ ' + (item.upvotes || 0));
+      r.votes.setAttribute('title', H.plural(item.upvotes || 0, 'upvote', 'upvotes'));
+      H.setText(r.name, item.name ? String(item.name) : 'Anonymous');
+      H.setText(r.time, timeText(item.at));
+      H.setText(r.text, item.text);
+      r.approve.hidden = item.status !== 'pending';
+      H.setText(r.pin, item.status === 'pinned' ? 'Unpin' : 'Pin');
+      r.pin.dataset.status = item.status === 'pinned' ? 'approved' : 'pinned';
+      H.setText(r.answered, item.status === 'answered' ? 'Reopen' : 'Answered');
+      r.answered.dataset.status = item.status === 'answered' ? 'approved' : 'answered';
+      if (list.children[pos] !== r.li) list.insertBefore(r.li, list.children[pos] || null);
+    });
+    Object.keys(rows).forEach(function (id) {
+      if (!seen[id]) {
+        if (rows[id].li.parentNode) rows[id].li.parentNode.removeChild(rows[id].li);
+        delete rows[id];
+      }
+    });
+  }
+
+  render();
+})();
