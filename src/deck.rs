@@ -202,32 +202,44 @@ fn question(v: &toml::Value, limits: &Limits) -> Result<QuestionSpec> {
             }
         }
     }
-    let json = to_json(v)?;
+    let json = to_json(v, "")?;
     let spec = parse_question_spec(&json).map_err(name_the_field)?;
     spec.validate(limits).map_err(name_the_field)?;
     Ok(spec)
 }
 
-/// TOML to the JSON the contract's parser reads.
-fn to_json(v: &toml::Value) -> Result<Value> {
+/// TOML to the JSON the contract's parser reads; `at` is where `v` is in
+/// the question (`options[1]`), for the errors.
+fn to_json(v: &toml::Value, at: &str) -> Result<Value> {
+    let join = |key: &str| {
+        if at.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{at}.{key}")
+        }
+    };
     Ok(match v {
         toml::Value::String(s) => Value::String(s.clone()),
         toml::Value::Integer(n) => Value::from(*n),
         toml::Value::Float(f) => serde_json::Number::from_f64(*f)
             .map(Value::Number)
-            .ok_or_else(|| Error::bad_request(format!("{f} is not a number a question can use")))?,
+            .ok_or_else(|| Error::bad_request(format!("{at}: {f} is not a number")))?,
         toml::Value::Boolean(b) => Value::Bool(*b),
         toml::Value::Datetime(d) => {
             return Err(Error::bad_request(format!(
-                "{d} is a date: no field of a question takes one (quote it to make it a text)"
-            )))
+            "{at}: {d} is a date, which no field of a question takes (quote it to make it a text)"
+        )))
         }
-        toml::Value::Array(items) => {
-            Value::Array(items.iter().map(to_json).collect::<Result<Vec<_>>>()?)
-        }
+        toml::Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| to_json(v, &format!("{at}[{i}]")))
+                .collect::<Result<Vec<_>>>()?,
+        ),
         toml::Value::Table(t) => Value::Object(
             t.iter()
-                .map(|(k, v)| Ok((k.clone(), to_json(v)?)))
+                .map(|(k, v)| Ok((k.clone(), to_json(v, &join(k))?)))
                 .collect::<Result<Map<_, _>>>()?,
         ),
     })
@@ -732,11 +744,41 @@ options = ["Yes"]
     #[test]
     fn dates_and_odd_shapes_are_refused() {
         let e = err("title = \"P\"\n[[question]]\nkind = \"open\"\nprompt = 1979-05-27\n");
-        assert!(e.message.starts_with("question 1: "), "{}", e.message);
+        assert!(
+            e.message
+                .starts_with("question 1: prompt: 1979-05-27 is a date"),
+            "{}",
+            e.message
+        );
+        let e = err("title = \"P\"\n[[question]]\nkind = \"scale\"\nprompt = \"x\"\nmax = nan\n");
+        assert!(
+            e.message
+                .starts_with("question 1: max: NaN is not a number"),
+            "{}",
+            e.message
+        );
         let e = err("title = \"P\"\nquestion = 3\n");
         assert_eq!(e.code, ErrorCode::BadRequest);
         let e = err("title = \"P\"\nquestion = [1]\n");
         assert!(e.message.starts_with("question 1: "), "{}", e.message);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_a_crash() {
+        let deep = format!(
+            "title = \"P\"\n[[question]]\nkind = \"open\"\nprompt = {}{}\n",
+            "[".repeat(30_000),
+            "]".repeat(30_000)
+        );
+        assert_eq!(err(&deep).code, ErrorCode::BadRequest);
+        // A dotted header nests tables as deep as a 64 KiB body allows.
+        let dotted = format!(
+            "title = \"P\"\n[[question]]\nkind = \"open\"\nprompt = \"x\"\n[question.options{}]\n",
+            ".a".repeat(32_000)
+        );
+        let e = err(&dotted);
+        assert_eq!(e.code, ErrorCode::BadRequest);
+        assert!(e.message.contains("line 5"), "{}", e.message);
     }
 
     #[test]

@@ -290,23 +290,54 @@ fn printed<'a>(lines: &'a [String], label: &str) -> &'a str {
         .trim()
 }
 
-/// The app behind a server started by hand, from its printed lines.
-fn app_of(mut server: Server, lines: &[String]) -> (TestApp, String, String) {
-    let base = printed(lines, "listening on ").to_owned();
-    let moderator = printed(lines, "moderator:");
-    let (link, token) = moderator.split_once("/moderate#token=").unwrap();
-    let code = link.rsplit('/').next().unwrap().to_owned();
-    assert!(printed(lines, "projector:").ends_with(&format!("/{code}/screen")));
-    assert!(printed(lines, "audience:").ends_with(&format!("/{code}")));
-    let port = base.rsplit(':').next().unwrap().parse().unwrap();
-    let child = server.0.take().unwrap();
-    let app = TestApp {
-        base,
-        port,
-        child,
-        http: reqwest::Client::new(),
-    };
-    (app, code, token.to_owned())
+/// A server started by hand, with what it printed.
+struct Started {
+    server: Server,
+    base: String,
+    code: String,
+    token: String,
+}
+
+impl Started {
+    /// Reads the base, the code and the moderator token from the printed links.
+    fn from(server: Server, lines: &[String]) -> Started {
+        let base = printed(lines, "listening on ").to_owned();
+        let moderator = printed(lines, "moderator:");
+        let (link, token) = moderator.split_once("/moderate#token=").unwrap();
+        let code = link.rsplit('/').next().unwrap().to_owned();
+        assert!(printed(lines, "projector:").ends_with(&format!("/{code}/screen")));
+        assert!(printed(lines, "audience:").ends_with(&format!("/{code}")));
+        Started {
+            server,
+            base,
+            code,
+            token: token.to_owned(),
+        }
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        let mut req = reqwest::Client::new().get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// Asks the server to stop (SIGTERM) and waits for it.
+    fn terminate(&mut self) {
+        if let Some(mut child) = self.server.0.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+    }
 }
 
 #[tokio::test]
@@ -317,7 +348,8 @@ async fn serve_with_a_deck_prints_the_links_of_its_session() {
         &["--deck", &deck, "--in-memory", "--addr", "127.0.0.1:0"],
     );
     assert!(lines[0].starts_with("listening on http://127.0.0.1:"));
-    let (app, code, token) = app_of(server, &lines);
+    let app = Started::from(server, &lines);
+    let (code, token) = (&app.code, &app.token);
     assert!(
         lines
             .iter()
@@ -325,14 +357,7 @@ async fn serve_with_a_deck_prints_the_links_of_its_session() {
         "{lines:#?}"
     );
 
-    let (status, view) = app
-        .request(
-            Method::GET,
-            &format!("/api/sessions/{code}"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let (status, view) = app.get(&format!("/api/sessions/{code}"), Some(token)).await;
     assert_eq!(status, StatusCode::OK, "{view}");
     let questions = view["questions"].as_array().unwrap();
     assert_eq!(questions.len(), 7);
@@ -340,12 +365,7 @@ async fn serve_with_a_deck_prints_the_links_of_its_session() {
     assert_eq!(view["current"], Value::Null);
     // The printed token is the moderator's.
     let (status, _) = app
-        .request(
-            Method::GET,
-            &format!("/api/sessions/{code}/deck.toml"),
-            Some(&token),
-            None,
-        )
+        .get(&format!("/api/sessions/{code}/deck.toml"), Some(token))
         .await;
     assert_eq!(status, StatusCode::OK);
 }
@@ -357,10 +377,8 @@ async fn the_demo_with_a_deck_opens_its_first_question() {
         "demo",
         &["--deck", &deck, "--in-memory", "--addr", "127.0.0.1:0"],
     );
-    let (app, code, _) = app_of(server, &lines);
-    let (status, view) = app
-        .request(Method::GET, &format!("/api/sessions/{code}"), None, None)
-        .await;
+    let app = Started::from(server, &lines);
+    let (status, view) = app.get(&format!("/api/sessions/{}", app.code), None).await;
     assert_eq!(status, StatusCode::OK);
     let first = &view["questions"][0];
     assert_eq!(first["prompt"], "Where do you work on migration?");
@@ -417,10 +435,10 @@ async fn a_restart_with_the_same_deck_takes_its_session_up_again() {
         "127.0.0.1:0",
     ];
     let (server, lines) = start_printing("serve", &args);
-    let (mut app, code, token) = app_of(server, &lines);
-    app.terminate();
+    let mut first = Started::from(server, &lines);
+    first.terminate();
     let (server, lines) = start_printing("serve", &args);
-    let (_app, again, token_again) = app_of(server, &lines);
-    assert_eq!((again, token_again), (code, token));
+    let again = Started::from(server, &lines);
+    assert_eq!((&again.code, &again.token), (&first.code, &first.token));
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -598,6 +598,7 @@
 
   // Runs a file action from a button, which stays disabled while it runs.
   function fileButton(node, run) {
+    if (!token) node.disabled = true;
     H.on(node, 'click', function () {
       if (node.disabled) return;
       node.disabled = true;

@@ -410,6 +410,7 @@ async fn run(args: &Args, target: Target, nofile: u64) -> Result<Report, String>
         format!("{:?}", args.mode),
     );
     report.load_nofile = nofile;
+    report.loadavg_at_start = sys::loadavg();
     let pid = args.server_pid;
     if let Some(p) = pid {
         report.server_nofile = sys::nofile_of(p);
@@ -528,6 +529,7 @@ async fn run(args: &Args, target: Target, nofile: u64) -> Result<Report, String>
     let live: Vec<usize> = (0..n).filter(|i| phones[*i].is_some()).collect();
     let cpu_server_0 = pid.and_then(|p| sys::cpu_seconds(Some(p)));
     let cpu_load_0 = sys::cpu_seconds(None);
+    let machine_0 = sys::machine_cpu();
     let vote_start = Instant::now();
     let mode = if live.is_empty() {
         Mode::Connect
@@ -618,6 +620,11 @@ async fn run(args: &Args, target: Target, nofile: u64) -> Result<Report, String>
     if let (Some(a), Some(b)) = (cpu_load_0, sys::cpu_seconds(None)) {
         report.load_cpu_s = Some(b - a);
     }
+    if let (Some(a), Some(b)) = (machine_0, sys::machine_cpu()) {
+        report.machine_busy_s = Some(b.0 - a.0);
+        report.machine_softirq_s = Some(b.1 - a.1);
+    }
+    report.audience_fanout = report::FanoutReport::of(&ctx.fanout.lock(), welcomed);
 
     // ---- what the phones' acks say the counts are, and what the server shows ----
     let mut expected = vec![0u64; args.options as usize];

@@ -2,7 +2,7 @@
 //! and its votes, each timed until the server's ack.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
@@ -59,6 +59,9 @@ pub struct Ctx {
     pub last_ack_us: AtomicU64,
     /// Tallies the phones received (the audience's coalesced tallies).
     pub phone_tallies: AtomicU64,
+    /// For each audience tally `seq`: when the first and the last phone read
+    /// it (µs since `epoch`), and how many did.
+    pub fanout: Mutex<HashMap<u64, (u64, u64, u32)>>,
     /// Sockets the server closed or broke while the run still needed them.
     pub dropped: AtomicU64,
     /// The latest acked choice of each phone, or `NO_BALLOT`.
@@ -96,6 +99,7 @@ impl Ctx {
             first_send_us: AtomicU64::new(u64::MAX),
             last_ack_us: AtomicU64::new(0),
             phone_tallies: AtomicU64::new(0),
+            fanout: Mutex::new(HashMap::new()),
             dropped: AtomicU64::new(0),
             ballots: (0..phones).map(|_| AtomicU8::new(NO_BALLOT)).collect(),
             closing: AtomicBool::new(false),
@@ -104,6 +108,19 @@ impl Ctx {
 
     pub fn error(&self, code: &str) {
         *self.errors.lock().entry(code.to_owned()).or_insert(0) += 1;
+    }
+
+    /// A phone read an audience tally.
+    fn phone_tally(&self, frame: &str) {
+        self.phone_tallies.fetch_add(1, Ordering::Relaxed);
+        if let Some(seq) = tally_seq(frame) {
+            let now = self.since_epoch_us(Instant::now());
+            let mut f = self.fanout.lock();
+            let e = f.entry(seq).or_insert((now, now, 0));
+            e.0 = e.0.min(now);
+            e.1 = e.1.max(now);
+            e.2 += 1;
+        }
     }
 
     pub fn since_epoch_us(&self, at: Instant) -> u64 {
@@ -160,6 +177,16 @@ impl Rng {
     pub fn chance(&mut self, p: f64) -> bool {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p && p > 0.0
     }
+}
+
+/// The `seq` of a tally frame, read without parsing the whole frame.
+fn tally_seq(frame: &str) -> Option<u64> {
+    let at = frame.find(r#""seq":"#)? + 6;
+    let digits = &frame[at..];
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    digits[..end].parse().ok()
 }
 
 /// The fields of a server message a phone looks at.
@@ -340,7 +367,7 @@ pub async fn run_phone(
                 Some(Ok(Message::Text(t))) => {
                     let t = t.as_str();
                     if t.starts_with(r#"{"type":"tally""#) {
-                        ctx.phone_tallies.fetch_add(1, Ordering::Relaxed);
+                        ctx.phone_tally(t);
                         continue;
                     }
                     let Ok(m) = serde_json::from_str::<Incoming>(t) else {
@@ -378,7 +405,7 @@ pub async fn run_phone(
                             }
                         }
                         "tally" => {
-                            ctx.phone_tallies.fetch_add(1, Ordering::Relaxed);
+                            ctx.phone_tally(t);
                             false
                         }
                         _ => false,

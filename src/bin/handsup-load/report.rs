@@ -70,6 +70,41 @@ pub struct ProjectorReport {
     pub seq_regressions: u64,
 }
 
+/// How long one audience tally took to reach every phone: from the first
+/// phone reading it to the last.
+#[derive(Debug, Default, Serialize)]
+pub struct FanoutReport {
+    /// Audience tallies that reached at least half of the phones.
+    pub publications: usize,
+    /// The most phones one of them reached.
+    pub phones_max: u32,
+    pub spread_p50_ms: f64,
+    pub spread_p90_ms: f64,
+    pub spread_max_ms: f64,
+}
+
+impl FanoutReport {
+    pub fn of(seen: &std::collections::HashMap<u64, (u64, u64, u32)>, phones: u64) -> Option<Self> {
+        let mut spreads: Vec<f64> = seen
+            .values()
+            .filter(|(_, _, n)| *n as u64 * 2 >= phones)
+            .map(|(first, last, _)| (last - first) as f64 / 1000.0)
+            .collect();
+        if spreads.is_empty() {
+            return None;
+        }
+        spreads.sort_by(f64::total_cmp);
+        let at = |q: f64| spreads[((spreads.len() - 1) as f64 * q).round() as usize];
+        Some(FanoutReport {
+            publications: spreads.len(),
+            phones_max: seen.values().map(|v| v.2).max().unwrap_or(0),
+            spread_p50_ms: at(0.5),
+            spread_p90_ms: at(0.9),
+            spread_max_ms: at(1.0),
+        })
+    }
+}
+
 #[derive(Debug, Default, Serialize)]
 pub struct Report {
     pub label: String,
@@ -89,7 +124,16 @@ pub struct Report {
     /// CPU seconds used during the voting (and its wait for acks).
     pub server_cpu_s: Option<f64>,
     pub load_cpu_s: Option<f64>,
+    /// The whole machine's busy CPU seconds (all processes and the kernel,
+    /// of which softirq: loopback networking) during the voting: what is
+    /// neither server nor generator is other work on the machine.
+    pub machine_busy_s: Option<f64>,
+    pub machine_softirq_s: Option<f64>,
+    /// The one-minute load average when the run started.
+    pub loadavg_at_start: Option<f64>,
     pub vote_phase_s: f64,
+    /// The spread of the audience's tally fan-out, as the phones read it.
+    pub audience_fanout: Option<FanoutReport>,
     pub projector: ProjectorReport,
     pub moderator_tallies: usize,
     pub moderator_exact: bool,
@@ -351,10 +395,13 @@ impl Report {
         if let (Some(cpu), true) = (self.server_cpu_s, self.vote_phase_s > 0.0) {
             let _ = writeln!(
                 s,
-                "CPU             server {:.1} s, generator {:.1} s over {:.1} s of voting",
+                "CPU             server {:.1} s, generator {:.1} s, whole machine {:.1} s (softirq {:.1} s) over {:.1} s of voting; load average {:.2} at start",
                 cpu,
                 self.load_cpu_s.unwrap_or(0.0),
-                self.vote_phase_s
+                self.machine_busy_s.unwrap_or(0.0),
+                self.machine_softirq_s.unwrap_or(0.0),
+                self.vote_phase_s,
+                self.loadavg_at_start.unwrap_or(0.0)
             );
         }
         let p = &self.projector;
@@ -374,6 +421,17 @@ impl Report {
             "tallies         moderator {}, phones {}",
             self.moderator_tallies, self.phone_tallies
         );
+        if let Some(f) = &self.audience_fanout {
+            let _ = writeln!(
+                s,
+                "audience fan-out {} tallies reached up to {} phones each, first to last phone: p50 {} / p90 {} / max {} ms",
+                f.publications,
+                f.phones_max,
+                fmt_ms(f.spread_p50_ms),
+                fmt_ms(f.spread_p90_ms),
+                fmt_ms(f.spread_max_ms)
+            );
+        }
         let _ = writeln!(
             s,
             "final           expected {:?} ({} voters), server {:?} ({} voters): {}",

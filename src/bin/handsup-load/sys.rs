@@ -49,3 +49,28 @@ pub fn cpu_seconds(pid: Option<u32>) -> Option<f64> {
 pub fn cpus() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
+
+/// The machine's CPU time so far, from `/proc/stat`: (busy, softirq) seconds
+/// over all processors. Busy is everything but idle and iowait.
+pub fn machine_cpu() -> Option<(f64, f64)> {
+    let text = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = text.lines().next()?.strip_prefix("cpu ")?;
+    let v: Vec<f64> = line
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal ...
+    let total: f64 = v.iter().take(8).sum();
+    let idle = v.get(3)? + v.get(4)?;
+    Some(((total - idle) / 100.0, v.get(6)? / 100.0))
+}
+
+/// The one-minute load average.
+pub fn loadavg() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
