@@ -468,6 +468,20 @@ mod tests {
         }
     }
 
+    /// A session with one open question and one participant.
+    fn open_with_one_participant() -> (Session, Uuid, u32) {
+        let mut s = session();
+        let q = s
+            .add_question(Uuid::new_v4(), spec(), &Limits::default())
+            .unwrap()
+            .id;
+        let p = s
+            .join(Uuid::new_v4(), "t".into(), 0, &Limits::default())
+            .unwrap();
+        s.open(q, 0, None).unwrap();
+        (s, q, p)
+    }
+
     fn counts(s: &Session, q: Uuid) -> Vec<u64> {
         match &s.question(q).unwrap().tally().body {
             crate::domain::TallyBody::Counts(c) => c.clone(),
@@ -493,15 +507,7 @@ mod tests {
 
     #[test]
     fn a_new_vote_replaces_the_old_ballot() {
-        let mut s = session();
-        let q = s
-            .add_question(Uuid::new_v4(), spec(), &Limits::default())
-            .unwrap()
-            .id;
-        let p = s
-            .join(Uuid::new_v4(), "t".into(), 0, &Limits::default())
-            .unwrap();
-        s.open(q, 0, None).unwrap();
+        let (mut s, q, p) = open_with_one_participant();
         assert_eq!(
             s.vote(p, q, RawChoice::Int(0), E).unwrap(),
             VoteOutcome::Cast
@@ -519,15 +525,7 @@ mod tests {
 
     #[test]
     fn an_invalid_vote_leaves_the_ballot_as_it_was() {
-        let mut s = session();
-        let q = s
-            .add_question(Uuid::new_v4(), spec(), &Limits::default())
-            .unwrap()
-            .id;
-        let p = s
-            .join(Uuid::new_v4(), "t".into(), 0, &Limits::default())
-            .unwrap();
-        s.open(q, 0, None).unwrap();
+        let (mut s, q, p) = open_with_one_participant();
         s.vote(p, q, RawChoice::Int(1), E).unwrap();
         assert!(s.vote(p, q, RawChoice::Int(7), E).is_err());
         assert_eq!(counts(&s, q), vec![0, 1, 0]);
@@ -535,15 +533,7 @@ mod tests {
 
     #[test]
     fn a_closed_question_freezes_and_a_reopened_one_keeps_its_ballots() {
-        let mut s = session();
-        let q = s
-            .add_question(Uuid::new_v4(), spec(), &Limits::default())
-            .unwrap()
-            .id;
-        let p = s
-            .join(Uuid::new_v4(), "t".into(), 0, &Limits::default())
-            .unwrap();
-        s.open(q, 0, None).unwrap();
+        let (mut s, q, p) = open_with_one_participant();
         s.vote(p, q, RawChoice::Int(1), E).unwrap();
         s.close(q).unwrap();
         assert_eq!(
