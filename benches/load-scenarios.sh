@@ -7,7 +7,8 @@
 #   benches/load-scenarios.sh rate-2000 burst # some of them
 #
 # Environment: BIN (where the two binaries are; default target/release),
-# OUT (where reports go; default target/load-results).
+# OUT (where reports go; default target/load-results); NO_WAIT_QUIET=1 skips
+# waiting for the machine to be idle before each run.
 # Every scenario is bounded: at most 19,500 phones, at most 60 s of voting,
 # and handsup-load stops itself after --max-seconds.
 set -euo pipefail
@@ -36,11 +37,28 @@ stop_server() {
     wait "$SERVER_PID" 2>/dev/null || true
 }
 
+# Waits (up to 10 minutes) until the machine is quiet: under 10% busy over
+# 3 s, so that other work does not skew the figures.
+wait_quiet() {
+    for _ in $(seq 200); do
+        local a b
+        a=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6; exit}' /proc/stat)
+        sleep 3
+        b=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6; exit}' /proc/stat)
+        if awk -v a="$a" -v b="$b" 'BEGIN{split(a,x," ");split(b,y," ");
+            busy=y[1]-x[1]; idle=y[2]-x[2]; exit !(busy/(busy+idle) < 0.10)}'; then
+            return
+        fi
+    done
+    echo "the machine stayed busy; running anyway" >&2
+}
+
 # load NAME [handsup-load flags...]: one run against the server started last.
 load() {
     local name=$1
     shift
     echo "== $name" >&2
+    [ -n "${NO_WAIT_QUIET:-}" ] || wait_quiet
     "$BIN/handsup-load" --url "http://127.0.0.1:$PORT" --server-pid "$SERVER_PID" \
         --label "$name" --json "$OUT/$name.json" "$@" | tee "$OUT/$name.txt" || true
 }

@@ -442,6 +442,7 @@ async fn run(args: &Args, target: Target, nofile: u64) -> Result<Report, String>
     ));
     sleep(Duration::from_millis(200)).await;
     let rss_before = pid.and_then(sys::rss_kib);
+    let connect_cpu_0 = pid.and_then(|p| sys::cpu_seconds(Some(p)));
 
     // ---- phones connect ------------------------------------------------------
     let n = args.phones;
@@ -500,6 +501,9 @@ async fn run(args: &Args, target: Target, nofile: u64) -> Result<Report, String>
         (last_welcome.max(connect_start) - connect_start).as_secs_f64(),
         args.connect_rate,
     );
+    if let (Some(a), Some(b)) = (connect_cpu_0, pid.and_then(|p| sys::cpu_seconds(Some(p)))) {
+        report.connect.server_cpu_s = Some(b - a);
+    }
     // The projector's audience count should reach every phone welcomed.
     let presence_deadline = Instant::now() + Duration::from_secs(3);
     projector
@@ -523,6 +527,9 @@ async fn run(args: &Args, target: Target, nofile: u64) -> Result<Report, String>
         stop();
         report.held_s = args.hold;
         report.dropped_while_holding = ctx.dropped.load(Ordering::Relaxed);
+        if let (Some(p), Some(r)) = (pid, report.server_rss.as_mut()) {
+            r.after_hold_kib = sys::rss_kib(p);
+        }
     }
 
     // ---- voting ----------------------------------------------------------------
@@ -623,6 +630,11 @@ async fn run(args: &Args, target: Target, nofile: u64) -> Result<Report, String>
     if let (Some(a), Some(b)) = (machine_0, sys::machine_cpu()) {
         report.machine_busy_s = Some(b.0 - a.0);
         report.machine_softirq_s = Some(b.1 - a.1);
+        if let (Some(server), Some(load)) = (report.server_cpu_s, report.load_cpu_s) {
+            // Softirq time is charged to whichever process it interrupted:
+            // it is part of the processes' own times already.
+            report.others_cpu_s = Some((b.0 - a.0) - server - load);
+        }
     }
     report.audience_fanout = report::FanoutReport::of(&ctx.fanout.lock(), welcomed);
 

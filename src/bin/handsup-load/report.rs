@@ -26,6 +26,8 @@ pub struct ConnectReport {
     pub setup: Summary,
     /// hello sent to welcome read.
     pub hello_welcome: Summary,
+    /// The server's CPU seconds while the phones connected.
+    pub server_cpu_s: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -33,6 +35,8 @@ pub struct RssReport {
     pub before_kib: u64,
     pub after_kib: u64,
     pub per_phone_kib: f64,
+    /// After `--hold` seconds of idle phones.
+    pub after_hold_kib: Option<u64>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -124,11 +128,13 @@ pub struct Report {
     /// CPU seconds used during the voting (and its wait for acks).
     pub server_cpu_s: Option<f64>,
     pub load_cpu_s: Option<f64>,
-    /// The whole machine's busy CPU seconds (all processes and the kernel,
-    /// of which softirq: loopback networking) during the voting: what is
-    /// neither server nor generator is other work on the machine.
+    /// The whole machine's busy CPU seconds during the voting, and of them
+    /// softirq (loopback networking, charged to the processes it interrupted).
     pub machine_busy_s: Option<f64>,
     pub machine_softirq_s: Option<f64>,
+    /// Busy CPU seconds that were neither the server nor the generator:
+    /// other work on the machine, which skews the figures.
+    pub others_cpu_s: Option<f64>,
     /// The one-minute load average when the run started.
     pub loadavg_at_start: Option<f64>,
     pub vote_phase_s: f64,
@@ -202,6 +208,7 @@ impl Report {
             requested_rate: requested,
             setup: ctx.connect_lat.summary(),
             hello_welcome: ctx.welcome_lat.summary(),
+            server_cpu_s: None,
         };
     }
 
@@ -210,6 +217,7 @@ impl Report {
             before_kib,
             after_kib,
             per_phone_kib: after_kib.saturating_sub(before_kib) as f64 / phones.max(1) as f64,
+            after_hold_kib: None,
         });
     }
 
@@ -359,13 +367,25 @@ impl Report {
             },
             c.elapsed_s
         );
+        if let Some(cpu) = c.server_cpu_s {
+            let _ = writeln!(
+                s,
+                "connect CPU     server {cpu:.2} s: {:.0} µs per phone",
+                cpu * 1e6 / c.welcomed.max(1) as f64
+            );
+        }
         let _ = writeln!(s, "connect+upgrade {}", c.setup.line());
         let _ = writeln!(s, "hello->welcome  {}", c.hello_welcome.line());
         if let Some(r) = &self.server_rss {
             let _ = writeln!(
                 s,
-                "server RSS      {} KiB before, {} KiB after: {:.2} KiB per phone",
-                r.before_kib, r.after_kib, r.per_phone_kib
+                "server RSS      {} KiB before, {} KiB after: {:.2} KiB per phone{}",
+                r.before_kib,
+                r.after_kib,
+                r.per_phone_kib,
+                r.after_hold_kib
+                    .map(|k| format!("; {k} KiB after the hold"))
+                    .unwrap_or_default()
             );
         }
         if let Some(n) = self.server_nofile {
@@ -392,14 +412,14 @@ impl Report {
             );
             let _ = writeln!(s, "vote->ack       {}", v.ack.line());
         }
-        if let (Some(cpu), true) = (self.server_cpu_s, self.vote_phase_s > 0.0) {
+        if let (Some(cpu), Some(_)) = (self.server_cpu_s, &self.votes) {
             let _ = writeln!(
                 s,
-                "CPU             server {:.1} s, generator {:.1} s, whole machine {:.1} s (softirq {:.1} s) over {:.1} s of voting; load average {:.2} at start",
+                "CPU             server {:.1} s, generator {:.1} s (softirq within them {:.1} s), other work {:.1} s over {:.1} s of voting; load average {:.2} at start",
                 cpu,
                 self.load_cpu_s.unwrap_or(0.0),
-                self.machine_busy_s.unwrap_or(0.0),
                 self.machine_softirq_s.unwrap_or(0.0),
+                self.others_cpu_s.unwrap_or(0.0),
                 self.vote_phase_s,
                 self.loadavg_at_start.unwrap_or(0.0)
             );
