@@ -94,9 +94,8 @@ pub async fn upgrade(
         .max_message_size(frame_limit * 2)
         .max_frame_size(frame_limit * 2)
         .on_upgrade(move |socket| async move {
-            hub.shared.open_sockets.fetch_add(1, Ordering::Relaxed);
+            let _open = OpenSocket::count(hub.clone());
             serve_socket(socket, hub.clone(), session, join_url).await;
-            hub.shared.open_sockets.fetch_sub(1, Ordering::Relaxed);
         })
 }
 
@@ -121,6 +120,23 @@ fn origin_allowed(origin: &str, host: Option<&str>, config: &crate::config::Conf
             let o = o.trim();
             o == "*" || (!o.is_empty() && authority(o) == given)
         })
+}
+
+/// Counts a socket as open for as long as it lives, whatever way its task
+/// ends (even by a panic), so the connection cap never leaks.
+struct OpenSocket(Arc<Hub>);
+
+impl OpenSocket {
+    fn count(hub: Arc<Hub>) -> OpenSocket {
+        hub.shared.open_sockets.fetch_add(1, Ordering::Relaxed);
+        OpenSocket(hub)
+    }
+}
+
+impl Drop for OpenSocket {
+    fn drop(&mut self) {
+        self.0.shared.open_sockets.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 type Sink = SplitSink<WebSocket, Message>;
@@ -181,14 +197,17 @@ async fn serve_socket(
         outbox: &outbox,
         bucket: Bucket::new(hub.shared.config.rate_per_sec, hub.shared.config.rate_burst),
     };
-    read_loop(conn, &mut stream, &mut writer, &last_seen).await;
+    let writer_done = read_loop(conn, &mut stream, &mut writer, &last_seen).await;
 
     session.detach(conn_id);
     outbox.close(crate::outbox::CLOSE_NORMAL);
     // Let the writer send what is queued and the close, then read until the
     // peer's close arrives (a clean close handshake), within the grace.
     let _ = timeout(CLOSE_GRACE, async {
-        let _ = (&mut writer).await;
+        // A finished task must not be awaited again.
+        if !writer_done {
+            let _ = (&mut writer).await;
+        }
         while let Some(Ok(_)) = stream.next().await {}
     })
     .await;
@@ -353,33 +372,34 @@ struct Conn<'a> {
     bucket: Bucket,
 }
 
+/// Reads until the peer or the writer ends; true if the writer ended.
 async fn read_loop(
     mut conn: Conn<'_>,
     stream: &mut Stream,
     writer: &mut tokio::task::JoinHandle<()>,
     last_seen: &AtomicI64,
-) {
+) -> bool {
     let shared = &conn.hub.shared;
     loop {
         let msg = tokio::select! {
             m = stream.next() => m,
-            _ = &mut *writer => return,
+            _ = &mut *writer => return true,
         };
         last_seen.store(shared.clock.now_ms(), Ordering::Relaxed);
         match msg {
-            None => return,
+            None => return false,
             Some(Err(e)) => {
                 let text = e.to_string();
                 if text.contains("too long") || text.contains("Space limit") {
                     conn.outbox.close(CLOSE_TOO_BIG);
                 }
                 tracing::debug!(error = %text, "socket read failed");
-                return;
+                return false;
             }
             Some(Ok(Message::Text(t))) => {
                 if t.len() > shared.config.max_frame_bytes {
                     conn.outbox.close(CLOSE_TOO_BIG);
-                    return;
+                    return false;
                 }
                 shared
                     .metrics
@@ -395,7 +415,7 @@ async fn read_loop(
                     Take::Flood => {
                         tracing::warn!(code = %conn.session.code, "closing a flooding connection");
                         conn.outbox.close(CLOSE_FLOOD);
-                        return;
+                        return false;
                     }
                 };
                 conn.outbox.push(reply);

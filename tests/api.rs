@@ -651,3 +651,38 @@ async fn sockets_from_another_site_are_refused() {
         Ok(())
     );
 }
+
+#[tokio::test]
+async fn sockets_closed_by_the_server_free_their_place_under_the_cap() {
+    let app = spawn_app_with(&["--max-connections", "3"]);
+    for round in 0..3 {
+        let (s, qid) = app.session_with_open_question(&["A", "B"]).await;
+        let mut phones = Vec::new();
+        for _ in 0..3 {
+            phones.push(app.join(&s.code, "audience", None).await.0);
+        }
+        assert_eq!(phones[0].vote(&qid, json!(0)).await["type"], "ack");
+        // The server closes them all: the session ends.
+        let (status, _) = app
+            .request(
+                Method::DELETE,
+                &format!("/api/sessions/{}", s.code),
+                Some(&s.token),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        for p in phones.iter_mut() {
+            assert_eq!(p.closed().await, Some(1000), "round {round}");
+        }
+        drop(phones);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (_, Value::String(metrics)) = app.request(Method::GET, "/metrics", None, None).await else {
+        panic!("metrics are text")
+    };
+    assert!(
+        metrics.contains("handsup_connections{role=\"audience\"} 0"),
+        "{metrics}"
+    );
+}
