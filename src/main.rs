@@ -37,15 +37,27 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
+/// Binds with a deep accept queue: when a whole room joins at once (or
+/// reconnects after the Wi-Fi drops), a short queue overflows and each
+/// overflow costs a phone a one-second SYN retry.
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(4096)
+}
+
 async fn serve(mut config: Config, demo: bool) -> Result<(), Box<dyn std::error::Error>> {
     // A deck with a mistake stops the start, before anything listens.
     let deck = match &config.deck {
         Some(path) => Some(handsup::deck::load(path, &config.limits())?),
         None => None,
     };
-    let listener = TcpListener::bind(config.addr)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
+    let listener = listen(config.addr).map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
     let local = listener.local_addr()?;
     // With port 0 the links must carry the port actually bound.
     config.addr = local;
