@@ -16,6 +16,7 @@
 //! arrive.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
@@ -35,6 +36,9 @@ use crate::outbox::{Close, Outbox, CLOSE_NORMAL};
 use crate::protocol::{
     self, choice_json, question_spec_json, Presentation, QuestionAction, Role, TallyOut,
 };
+
+/// Audience groups, published in turn across the audience interval.
+const AUDIENCE_GROUPS: usize = 10;
 
 /// One tally frame on a board.
 #[derive(Clone, Debug)]
@@ -106,7 +110,14 @@ pub struct LiveSession {
     dirty: Notify,
     moderator_board: watch::Sender<Arc<Board>>,
     projector_board: watch::Sender<Arc<Board>>,
-    audience_board: watch::Sender<Arc<Board>>,
+    /// Phones are split into groups, each with its board, published one after
+    /// another across the interval: a room's worth of tally frames is spread
+    /// over the second instead of leaving all at once.
+    audience_boards: Vec<watch::Sender<Arc<Board>>>,
+    /// Something changed that phones may see since the audience cycle began.
+    audience_pending: AtomicBool,
+    /// Wakes the audience publisher.
+    audience_wake: Notify,
     /// Cancelled when the session is deleted or the server stops.
     pub ended: CancellationToken,
 }
@@ -134,17 +145,21 @@ impl LiveSession {
             dirty: Notify::new(),
             moderator_board: board(),
             projector_board: board(),
-            audience_board: board(),
+            audience_boards: (0..AUDIENCE_GROUPS).map(|_| board()).collect(),
+            audience_pending: AtomicBool::new(false),
+            audience_wake: Notify::new(),
         });
         tokio::spawn(live.clone().publisher());
+        tokio::spawn(live.clone().audience_publisher());
         live
     }
 
-    fn board(&self, role: Role) -> &watch::Sender<Arc<Board>> {
+    /// The board a connection watches.
+    fn board(&self, role: Role, conn_id: u64) -> &watch::Sender<Arc<Board>> {
         match role {
             Role::Moderator => &self.moderator_board,
             Role::Projector => &self.projector_board,
-            Role::Audience => &self.audience_board,
+            Role::Audience => &self.audience_boards[(conn_id % AUDIENCE_GROUPS as u64) as usize],
         }
     }
 
@@ -228,7 +243,7 @@ impl LiveSession {
         drop(st);
         self.shared.metrics.connected(role);
         self.dirty.notify_one();
-        let mut board = self.board(role).subscribe();
+        let mut board = self.board(role, conn_id).subscribe();
         board.mark_changed();
         Ok(Attached {
             conn_id,
@@ -1012,48 +1027,62 @@ impl LiveSession {
         Board { tallies, presence }
     }
 
-    /// Puts a new board up for the roles given, waking their writers only if
-    /// something on it moved.
-    fn publish(&self, roles: &[Role]) {
-        let boards: Vec<(Role, Board)> = {
+    /// Puts a board up, waking its writers only if something on it moved.
+    fn put_up(sender: &watch::Sender<Arc<Board>>, board: Board) {
+        sender.send_if_modified(|old| {
+            let same = old.tallies.len() == board.tallies.len()
+                && old
+                    .tallies
+                    .iter()
+                    .zip(&board.tallies)
+                    .all(|(a, b)| a.question_id == b.question_id && a.seq == b.seq)
+                && old.presence.as_ref().map(|p| p.0) == board.presence.as_ref().map(|p| p.0);
+            if !same {
+                *old = Arc::new(board);
+            }
+            !same
+        });
+    }
+
+    /// Refreshes the tallies and puts up the moderator's and projector's boards.
+    fn publish_staff(&self) {
+        let staff = [Role::Moderator, Role::Projector];
+        let (moderator, projector) = {
             let mut st = self.state.lock();
             Self::refresh(&mut st);
             // Upvote counts travel with the boards' rhythm.
-            let which = usize::from(roles.contains(&Role::Audience));
-            for id in std::mem::take(&mut st.qa_dirty[which]) {
-                self.broadcast_qa_item(&st, id, roles);
+            for id in std::mem::take(&mut st.qa_dirty[0]) {
+                self.broadcast_qa_item(&st, id, &staff);
             }
-            roles
-                .iter()
-                .map(|r| (*r, Self::board_for(&st, *r)))
-                .collect()
+            (Self::board_for(&st, Role::Moderator), Self::board_for(&st, Role::Projector))
         };
-        for (role, board) in boards {
-            self.board(role).send_if_modified(|old| {
-                let same = old.tallies.len() == board.tallies.len()
-                    && old
-                        .tallies
-                        .iter()
-                        .zip(&board.tallies)
-                        .all(|(a, b)| a.question_id == b.question_id && a.seq == b.seq)
-                    && old.presence.as_ref().map(|p| p.0) == board.presence.as_ref().map(|p| p.0);
-                if !same {
-                    *old = Arc::new(board);
+        Self::put_up(&self.moderator_board, moderator);
+        Self::put_up(&self.projector_board, projector);
+    }
+
+    /// Refreshes the tallies and puts up one audience group's board; the
+    /// first group of a cycle also carries the upvote counts.
+    fn publish_audience_group(&self, group: usize) {
+        let board = {
+            let mut st = self.state.lock();
+            Self::refresh(&mut st);
+            if group == 0 {
+                for id in std::mem::take(&mut st.qa_dirty[1]) {
+                    self.broadcast_qa_item(&st, id, &[Role::Audience]);
                 }
-                !same
-            });
-        }
+            }
+            Self::board_for(&st, Role::Audience)
+        };
+        Self::put_up(&self.audience_boards[group], board);
     }
 
     /// Coalesces changes into at most one board per interval for staff
-    /// (moderator, projector) and for the audience, publishing at once when
-    /// the last board is older than the interval.
+    /// (moderator, projector), publishing at once when the last board is
+    /// older than the interval; tells the audience publisher too.
     async fn publisher(self: Arc<Self>) {
         let staff_every = self.shared.config.staff_tally_interval();
-        let audience_every = self.shared.config.audience_tally_interval();
-        let start = Instant::now();
-        let (mut last_staff, mut last_audience) = (start, start);
-        let (mut staff_due, mut audience_due): (Option<Instant>, Option<Instant>) = (None, None);
+        let mut last_staff = Instant::now();
+        let mut staff_due: Option<Instant> = None;
         let far = || Instant::now() + std::time::Duration::from_secs(3600);
         loop {
             tokio::select! {
@@ -1061,17 +1090,41 @@ impl LiveSession {
                 _ = self.dirty.notified() => {
                     let now = Instant::now();
                     staff_due.get_or_insert((last_staff + staff_every).max(now));
-                    audience_due.get_or_insert((last_audience + audience_every).max(now));
+                    self.audience_pending.store(true, Ordering::Release);
+                    self.audience_wake.notify_one();
                 }
                 _ = sleep_until(staff_due.unwrap_or_else(far)), if staff_due.is_some() => {
                     staff_due = None;
                     last_staff = Instant::now();
-                    self.publish(&[Role::Moderator, Role::Projector]);
+                    self.publish_staff();
                 }
-                _ = sleep_until(audience_due.unwrap_or_else(far)), if audience_due.is_some() => {
-                    audience_due = None;
-                    last_audience = Instant::now();
-                    self.publish(&[Role::Audience]);
+            }
+        }
+    }
+
+    /// Publishes to the phones in cycles of one interval: group k at k/G of
+    /// the way through. Each group gets at most one board per interval, and a
+    /// change reaches every group within one interval, since a cycle runs
+    /// again whenever something changed during the last one.
+    async fn audience_publisher(self: Arc<Self>) {
+        let every = self.shared.config.audience_tally_interval();
+        loop {
+            tokio::select! {
+                _ = self.ended.cancelled() => return,
+                _ = self.audience_wake.notified() => {}
+            }
+            while self.audience_pending.swap(false, Ordering::AcqRel) {
+                let start = Instant::now();
+                for group in 0..AUDIENCE_GROUPS {
+                    let slot = start + every * group as u32 / AUDIENCE_GROUPS as u32;
+                    tokio::select! {
+                        _ = self.ended.cancelled() => return,
+                        _ = sleep_until(slot) => self.publish_audience_group(group),
+                    }
+                }
+                tokio::select! {
+                    _ = self.ended.cancelled() => return,
+                    _ = sleep_until(start + every) => {}
                 }
             }
         }
