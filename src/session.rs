@@ -38,7 +38,7 @@ use crate::protocol::{
 };
 
 /// Audience groups, published in turn across the audience interval.
-const AUDIENCE_GROUPS: usize = 10;
+const AUDIENCE_GROUPS: usize = 50;
 
 /// One tally frame on a board.
 #[derive(Clone, Debug)]
