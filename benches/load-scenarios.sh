@@ -97,9 +97,12 @@ scenario() {
         stop_server
         ;;
     burst)
-        start_server --in-memory
+        local dir
+        dir=$(mktemp -d)
+        start_server --data-dir "$dir"
         load "$1" --phones 19500 --burst
         stop_server
+        rm -rf "$dir"
         ;;
     burst-revote)
         start_server --in-memory
