@@ -69,6 +69,28 @@ pub struct Config {
     #[arg(long, env = "HANDSUP_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
+    /// New websockets one client address may open a second, sustained.
+    #[arg(long, env = "HANDSUP_IP_CONNECTIONS_PER_SEC", default_value_t = 50)]
+    pub ip_connections_per_sec: u32,
+
+    /// New websockets one client address may open at once (a room behind
+    /// one NAT reconnecting after the Wi-Fi drops).
+    #[arg(long, env = "HANDSUP_IP_CONNECTIONS_BURST", default_value_t = 1000)]
+    pub ip_connections_burst: u32,
+
+    /// New participants one client address may create a second, sustained.
+    #[arg(long, env = "HANDSUP_IP_PARTICIPANTS_PER_SEC", default_value_t = 20)]
+    pub ip_participants_per_sec: u32,
+
+    /// New participants one client address may create at once.
+    #[arg(long, env = "HANDSUP_IP_PARTICIPANTS_BURST", default_value_t = 500)]
+    pub ip_participants_burst: u32,
+
+    /// Reverse proxies whose `X-Forwarded-For` names the client (comma-separated
+    /// addresses); without them the peer address is the client's.
+    #[arg(long, env = "HANDSUP_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
     /// Serve the pages from this folder instead of the copies built into the
     /// binary (for working on the pages).
     #[arg(long, env = "HANDSUP_WEB_DIR")]

@@ -325,8 +325,20 @@ async fn present(
     ))
 }
 
-async fn join(State(hub): State<Arc<Hub>>, Path(code): Path<String>) -> Result<Response> {
+async fn join(
+    State(hub): State<Arc<Hub>>,
+    Path(code): Path<String>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Response> {
     let s = hub.get(&code)?;
+    let ip = crate::rate::client_ip(peer, &headers, &hub.shared.config.trusted_proxies);
+    if !hub.shared.ip_participants.allow(ip) {
+        return Err(Error::new(
+            crate::error::ErrorCode::RateLimited,
+            "too many new participants from this address; retry shortly",
+        ));
+    }
     let (id, token) = s.join().await?;
     Ok((
         StatusCode::CREATED,

@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::journal::{self, Journal};
 use crate::metrics::Metrics;
 use crate::outbox::CLOSE_GOING_AWAY;
+use crate::rate::PerIp;
 use crate::session::LiveSession;
 
 /// Wall-clock milliseconds that advance with tokio's clock, so that timers
@@ -72,6 +73,10 @@ pub struct Shared {
     pub open_sockets: AtomicUsize,
     /// Where changes are made durable; None with `--in-memory`.
     pub journal: Option<Journal>,
+    /// New sockets per client address.
+    pub ip_connections: PerIp,
+    /// New participants per client address.
+    pub ip_participants: PerIp,
 }
 
 /// A fresh secret: 256 bits from the operating system's CSPRNG, URL-safe.
@@ -126,6 +131,9 @@ impl Hub {
 
     fn with_journal(config: Config, journal: Option<Journal>) -> Hub {
         let lan_addr = lan_address();
+        let ip_connections = PerIp::new(config.ip_connections_per_sec, config.ip_connections_burst);
+        let ip_participants =
+            PerIp::new(config.ip_participants_per_sec, config.ip_participants_burst);
         Hub {
             sessions: DashMap::new(),
             shared: Arc::new(Shared {
@@ -136,6 +144,8 @@ impl Hub {
                 shutdown: CancellationToken::new(),
                 lan_addr,
                 open_sockets: AtomicUsize::new(0),
+                ip_connections,
+                ip_participants,
                 journal,
             }),
         }

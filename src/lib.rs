@@ -32,6 +32,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod protocol;
 pub mod qr;
+pub mod rate;
 pub mod session;
 pub mod web;
 pub mod ws;

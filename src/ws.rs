@@ -22,6 +22,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::hub::Hub;
 use crate::outbox::{Close, Next, Outbox};
 use crate::protocol::{self, ClientMsg, Hello, Role};
+use crate::rate::{Bucket, Take};
 use crate::session::{board_news, Attached, LiveSession};
 
 const CLOSE_TOO_BIG: Close = Close {
@@ -73,6 +74,15 @@ pub async fn upgrade(
         )
         .into_response();
     }
+    let ip = crate::rate::client_ip(peer, &headers, &shared.config.trusted_proxies);
+    if !shared.ip_connections.allow(ip) {
+        tracing::warn!(%ip, "connection refused: too many new connections from this address");
+        return Error::new(
+            ErrorCode::RateLimited,
+            "too many new connections from this address; retry shortly",
+        )
+        .into_response();
+    }
     let host = headers.get("host").and_then(|h| h.to_str().ok());
     if let Some(origin) = headers.get("origin") {
         let origin = origin.to_str().unwrap_or("");
@@ -95,7 +105,7 @@ pub async fn upgrade(
         .max_frame_size(frame_limit * 2)
         .on_upgrade(move |socket| async move {
             let _open = OpenSocket::count(hub.clone());
-            serve_socket(socket, hub.clone(), session, join_url).await;
+            serve_socket(socket, hub.clone(), session, join_url, ip).await;
         })
 }
 
@@ -163,12 +173,29 @@ async fn serve_socket(
     hub: Arc<Hub>,
     session: Arc<LiveSession>,
     join_url: String,
+    ip: std::net::IpAddr,
 ) {
     let (mut sink, mut stream) = socket.split();
     let Some(hello) = read_hello(&hub, &session, &mut sink, &mut stream).await else {
         return;
     };
-    let attached = match session.attach(hello.role, hello.token.as_deref(), &join_url) {
+    // A phone that brings no known token becomes a new participant: that is
+    // what the per-address limit counts, not a phone coming back.
+    let joins = hello.role == Role::Audience
+        && hello
+            .token
+            .as_deref()
+            .and_then(|t| session.participant_by_token(t))
+            .is_none();
+    let attached = if joins && !hub.shared.ip_participants.allow(ip) {
+        Err(Error::new(
+            ErrorCode::RateLimited,
+            "too many new participants from this address; retry shortly",
+        ))
+    } else {
+        session.attach(hello.role, hello.token.as_deref(), &join_url)
+    };
+    let attached = match attached {
         Ok(a) => a,
         Err(e) => {
             let _ = sink
@@ -319,46 +346,6 @@ async fn write_loop(mut sink: Sink, att: Attached, hub: Arc<Hub>, last_seen: Arc
         };
         if result.is_err() {
             return;
-        }
-    }
-}
-
-/// A token bucket that may run into debt: a message finding no token is
-/// refused, and a debt past the burst again is sustained flooding.
-struct Bucket {
-    tokens: f64,
-    rate: f64,
-    burst: f64,
-    at: Instant,
-}
-
-enum Take {
-    Ok,
-    Limited,
-    Flood,
-}
-
-impl Bucket {
-    fn new(rate: u32, burst: u32) -> Bucket {
-        Bucket {
-            tokens: burst as f64,
-            rate: rate as f64,
-            burst: burst as f64,
-            at: Instant::now(),
-        }
-    }
-
-    fn take(&mut self) -> Take {
-        let now = Instant::now();
-        let refill = now.duration_since(self.at).as_secs_f64() * self.rate;
-        self.at = now;
-        self.tokens = (self.tokens + refill).min(self.burst) - 1.0;
-        if self.tokens >= 0.0 {
-            Take::Ok
-        } else if self.tokens < -2.0 * self.burst {
-            Take::Flood
-        } else {
-            Take::Limited
         }
     }
 }

@@ -257,6 +257,14 @@ pub enum Event {
 }
 
 impl Ws {
+    pub fn from_stream(stream: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Ws {
+        Ws {
+            stream,
+            next_ref: 0,
+            backlog: Default::default(),
+        }
+    }
+
     pub async fn send(&mut self, v: Value) {
         self.stream
             .send(Message::Text(v.to_string().into()))
