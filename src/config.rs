@@ -91,6 +91,11 @@ pub struct Config {
     #[arg(long, env = "HANDSUP_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<std::net::IpAddr>,
 
+    /// Other origins whose pages may embed these pages in a frame
+    /// (comma-separated, e.g. `https://stream.example.org`).
+    #[arg(long, env = "HANDSUP_FRAME_ANCESTORS", value_delimiter = ',')]
+    pub frame_ancestors: Vec<String>,
+
     /// Serve the pages from this folder instead of the copies built into the
     /// binary (for working on the pages).
     #[arg(long, env = "HANDSUP_WEB_DIR")]

@@ -498,25 +498,56 @@ async fn not_found() -> Response {
 }
 
 /// The security headers every response carries.
-fn security_headers(router: Router) -> Router {
-    let csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-               connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'self'";
-    let set = |name: &'static str, value: &'static str| {
-        SetResponseHeaderLayer::if_not_present(
-            header::HeaderName::from_static(name),
-            HeaderValue::from_static(value),
+fn security_headers(router: Router, frame_ancestors: &[String]) -> Router {
+    // Who may frame the pages: this origin, plus those configured (a venue's
+    // streaming overlay embedding the projector, say).
+    let ancestors = std::iter::once("'self'".to_owned())
+        .chain(
+            frame_ancestors
+                .iter()
+                .map(|a| a.trim().to_owned())
+                .filter(|a| {
+                    !a.is_empty()
+                        && a.chars()
+                            .all(|c| c.is_ascii_graphic() && c != ';' && c != ',')
+                }),
         )
+        .collect::<Vec<_>>()
+        .join(" ");
+    let csp = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors {ancestors}"
+    );
+    let set = |name: &'static str, value: HeaderValue| {
+        SetResponseHeaderLayer::if_not_present(header::HeaderName::from_static(name), value)
     };
+    let mut router = router
+        .layer(set(
+            "content-security-policy",
+            HeaderValue::from_str(&csp).unwrap_or(HeaderValue::from_static("default-src 'self'")),
+        ))
+        .layer(set(
+            "x-content-type-options",
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(set(
+            "referrer-policy",
+            HeaderValue::from_static("no-referrer"),
+        ));
+    // The older header knows only one origin: send it when no other is allowed.
+    if frame_ancestors.is_empty() {
+        router = router.layer(set(
+            "x-frame-options",
+            HeaderValue::from_static("SAMEORIGIN"),
+        ));
+    }
     router
-        .layer(set("content-security-policy", csp))
-        .layer(set("x-content-type-options", "nosniff"))
-        .layer(set("referrer-policy", "no-referrer"))
-        .layer(set("x-frame-options", "SAMEORIGIN"))
 }
 
 /// The whole HTTP side: API, socket and pages.
 pub fn app(hub: Arc<Hub>) -> Router {
     let limit = hub.shared.config.max_body_bytes;
+    let frame_ancestors = hub.shared.config.frame_ancestors.clone();
     let api = Router::new()
         .route("/sessions", post(create_session))
         .route(
@@ -556,5 +587,5 @@ pub fn app(hub: Arc<Hub>) -> Router {
         // Pages and API answers shrink about fourfold: it matters on venue Wi-Fi.
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(hub);
-    security_headers(router)
+    security_headers(router, &frame_ancestors)
 }

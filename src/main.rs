@@ -57,7 +57,8 @@ async fn serve(mut config: Config, demo: bool) -> Result<(), Box<dyn std::error:
         Some(path) => Some(handsup::deck::load(path, &config.limits())?),
         None => None,
     };
-    let listener = listen(config.addr).map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
+    let listener =
+        listen(config.addr).map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
     let local = listener.local_addr()?;
     // With port 0 the links must carry the port actually bound.
     config.addr = local;

@@ -1054,7 +1054,10 @@ impl LiveSession {
             for id in std::mem::take(&mut st.qa_dirty[0]) {
                 self.broadcast_qa_item(&st, id, &staff);
             }
-            (Self::board_for(&st, Role::Moderator), Self::board_for(&st, Role::Projector))
+            (
+                Self::board_for(&st, Role::Moderator),
+                Self::board_for(&st, Role::Projector),
+            )
         };
         Self::put_up(&self.moderator_board, moderator);
         Self::put_up(&self.projector_board, projector);

@@ -662,6 +662,15 @@ async fn sockets_closed_by_the_server_free_their_place_under_the_cap() {
             phones.push(app.join(&s.code, "audience", None).await.0);
         }
         assert_eq!(phones[0].vote(&qid, json!(0)).await["type"], "ack");
+        // A fourth is refused, clearly.
+        let err =
+            tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{}/ws/{}", app.port, s.code))
+                .await
+                .unwrap_err();
+        match err {
+            tokio_tungstenite::tungstenite::Error::Http(resp) => assert_eq!(resp.status(), 503),
+            other => panic!("expected 503, got {other:?}"),
+        }
         // The server closes them all: the session ends.
         let (status, _) = app
             .request(
@@ -685,4 +694,37 @@ async fn sockets_closed_by_the_server_free_their_place_under_the_cap() {
         metrics.contains("handsup_connections{role=\"audience\"} 0"),
         "{metrics}"
     );
+}
+
+#[tokio::test]
+async fn the_projector_may_be_framed_by_a_configured_origin_only() {
+    let app = spawn_app_with(&["--frame-ancestors", "https://stream.example.org"]);
+    let (s, _) = app.session_with_open_question(&["A", "B"]).await;
+    let resp = app
+        .http
+        .get(format!("{}/{}/screen", app.base, s.code))
+        .send()
+        .await
+        .unwrap();
+    let csp = resp.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("frame-ancestors 'self' https://stream.example.org"),
+        "{csp}"
+    );
+    assert!(resp.headers().get("x-frame-options").is_none());
+    let plain = spawn_app();
+    let resp = plain
+        .http
+        .get(format!("{}/", plain.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .ends_with("frame-ancestors 'self'"));
+    assert_eq!(resp.headers()["x-frame-options"], "SAMEORIGIN");
 }
