@@ -97,24 +97,29 @@ pub fn is_code(code: &str) -> bool {
     code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// The first private IPv4 address of this machine, if any.
-pub fn lan_address() -> Option<IpAddr> {
-    let addrs = if_addrs::get_if_addrs().ok()?;
-    let mut candidates: Vec<IpAddr> = addrs
+/// This machine's IPv4 addresses that phones on a local network could
+/// reach, private ranges (a venue network or a laptop hotspot) first.
+pub fn lan_addresses() -> Vec<IpAddr> {
+    let Ok(addrs) = if_addrs::get_if_addrs() else {
+        return Vec::new();
+    };
+    let mut found: Vec<IpAddr> = addrs
         .into_iter()
         .filter(|i| !i.is_loopback())
         .map(|i| i.ip())
-        .filter(|ip| match ip {
-            IpAddr::V4(v4) => !v4.is_link_local(),
-            IpAddr::V6(_) => false,
-        })
+        .filter(|ip| matches!(ip, IpAddr::V4(v4) if !v4.is_link_local()))
         .collect();
-    // Prefer the private ranges a venue network or hotspot hands out.
-    candidates.sort_by_key(|ip| match ip {
+    found.sort_by_key(|ip| match ip {
         IpAddr::V4(v4) if v4.is_private() => 0,
         _ => 1,
     });
-    candidates.into_iter().next()
+    found.dedup();
+    found
+}
+
+/// The address links and QR codes use when none is configured.
+pub fn lan_address() -> Option<IpAddr> {
+    lan_addresses().into_iter().next()
 }
 
 pub struct Hub {

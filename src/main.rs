@@ -79,8 +79,8 @@ async fn serve(mut config: Config, demo: bool) -> Result<(), Box<dyn std::error:
         .map_err(|e| format!("cannot open the journal: {e}"))?;
     // Tests and scripts read this first line to find the port.
     println!("listening on http://{local}");
-    if let Some(lan) = hub.shared.lan_addr {
-        if local.ip().is_unspecified() {
+    if local.ip().is_unspecified() {
+        for lan in handsup::hub::lan_addresses() {
             println!(
                 "phones on this network can reach http://{lan}:{}",
                 local.port()
