@@ -165,3 +165,37 @@ async fn a_projector_that_stops_reading_slows_no_one_and_catches_up() {
     let t = stalled.tally_where(&qid, |t| counts(t) == expected).await;
     assert_eq!(t["voters"], 40);
 }
+
+#[tokio::test]
+async fn a_phone_that_answers_no_ping_is_reaped() {
+    let app = spawn_app_with(&["--ping-interval-s", "1", "--pong-timeout-s", "2"]);
+    let (s, _) = app.session_with_open_question(&["A", "B"]).await;
+    let (silent, _) = app.join(&s.code, "audience", None).await;
+    let (mut alive, _) = app.join(&s.code, "audience", None).await;
+    // The silent phone reads nothing, so it never answers a ping; the live one does.
+    let metric = || async {
+        let (_, v) = app.request(Method::GET, "/metrics", None, None).await;
+        v.as_str()
+            .unwrap()
+            .lines()
+            .find(|l| l.starts_with("handsup_connections{role=\"audience\"}"))
+            .unwrap()
+            .to_owned()
+    };
+    assert!(metric().await.ends_with(" 2"));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
+    loop {
+        // Reading keeps the live phone answering pings.
+        alive
+            .assert_none(Duration::from_millis(200), |v| v["type"] == "ended")
+            .await;
+        if metric().await.ends_with(" 1") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the silent phone was not reaped"
+        );
+    }
+    drop(silent);
+}
