@@ -41,7 +41,8 @@
     endedText: H.$('#ended-text'),
     codeLabel: H.$('#code-label')
   };
-  H.setText(ui.codeLabel, 'Session ' + H.spacedCode(code));
+  function codeLabel() { H.setText(ui.codeLabel, H.t('Session {code}', { code: H.spacedCode(code) })); }
+  codeLabel();
 
   /* ------------------------------------------------------------ pending votes */
 
@@ -126,8 +127,8 @@
         delete state.pending[qid];
         savePending();
         state.errors[qid] = err.code === 'not_open'
-          ? 'Voting is closed: this vote was not counted.'
-          : 'Not counted: ' + (err.message || err.code);
+          ? H.t('Voting is closed: this vote was not counted.')
+          : H.t('Not counted: {reason}', { reason: err.message || err.code });
         state.drafts[qid] = null;
       }
     }
@@ -326,8 +327,10 @@
     state.pending = {};
     savePending();
     if (reason === 'notfound') {
-      H.setText(ui.endedTitle, 'No session with code ' + H.spacedCode(code));
-      H.setText(ui.endedText, 'Check the code on the screen and try again.');
+      ui.endedTitle.removeAttribute('data-i18n');
+      ui.endedText.removeAttribute('data-i18n');
+      H.setText(ui.endedTitle, H.t('No session with code {code}', { code: H.spacedCode(code) }));
+      H.setText(ui.endedText, H.t('Check the code on the screen and try again.'));
     }
     ui.main.hidden = true;
     ui.ended.hidden = false;
@@ -357,6 +360,7 @@
 
   function wantedLanguages() { return H.preferredLanguages(); }
 
+  // The picker offers the interface languages and any language a question is translated into.
   function renderLanguagePicker() {
     var tags = {};
     state.questions.list.forEach(function (q) {
@@ -368,22 +372,9 @@
     var key = list.join(',');
     if (key === langTags) return;
     langTags = key;
-    H.clear(ui.lang);
-    if (!list.length) { ui.lang.hidden = true; return; }
-    var chosen = H.store.get('handsup:lang') || '';
-    ui.lang.appendChild(H.el('option', { value: '', text: 'Language' }));
-    ui.lang.appendChild(H.el('option', { value: 'original', text: 'Original' }));
-    list.forEach(function (t) {
-      ui.lang.appendChild(H.el('option', { value: t, text: H.languageName(t) }));
-    });
-    ui.lang.value = chosen;
-    ui.lang.hidden = false;
+    H.i18n.setExtra(list);
   }
-  H.on(ui.lang, 'change', function () {
-    if (ui.lang.value) H.store.set('handsup:lang', ui.lang.value);
-    else H.store.remove('handsup:lang');
-    render();
-  });
+  H.i18n.onChange(function () { codeLabel(); render(); });
 
   function render() {
     if (state.ended) return;
@@ -406,7 +397,7 @@
     var keep = {};
     shown.forEach(function (q, i) {
       var loc = H.localize(q, wanted);
-      var defKey = H.definitionKey(q) + '|' + loc.lang;
+      var defKey = H.definitionKey(q) + '|' + loc.lang + '|' + H.i18n.lang;
       var view = views[q.id];
       if (!view || view.defKey !== defKey) {
         if (view && view.el.parentNode) view.el.parentNode.removeChild(view.el);
@@ -434,18 +425,18 @@
     var p = state.pending[qid];
     var err = state.errors[qid];
     if (q.state === 'closed') {
-      if (p) return 'Voting is closed: your last change was not sent.';
+      if (p) return H.t('Voting is closed: your last change was not sent.');
       var verdict = quizVerdict(q);
-      return 'Voting is closed' + (verdict ? '. ' + verdict : '.');
+      return verdict ? H.t('Voting is closed. {verdict}', { verdict: verdict }) : H.t('Voting is closed.');
     }
     if (err) return err;
     if (p) {
-      if (p.status === 'sending') return 'Sending…';
-      return 'Saved on this phone: it will be sent as soon as the connection is back.';
+      if (p.status === 'sending') return H.t('Sending…');
+      return H.t('Saved on this phone: it will be sent as soon as the connection is back.');
     }
     if (hasBallot(qid)) {
-      if (q.kind === 'open' || q.kind === 'wordcloud') return 'Your answer is counted.';
-      return 'Your vote is counted.';
+      if (q.kind === 'open' || q.kind === 'wordcloud') return H.t('Your answer is counted.');
+      return H.t('Your vote is counted.');
     }
     return '';
   }
@@ -456,13 +447,13 @@
     var picks = Array.isArray(mine) ? mine : [mine];
     var right = picks.length === q.correct.length && picks.every(function (i) { return q.correct.indexOf(i) !== -1; });
     var answer = q.correct.map(H.letter).join(', ');
-    return right ? 'You got it right!' : 'The answer was ' + answer + '.';
+    return right ? H.t('You got it right!') : H.t('The answer was {answer}.', { answer: answer });
   }
 
   function tagFor(qid) {
     var p = state.pending[qid];
-    if (p) return p.status === 'sending' ? 'sending…' : 'saved, not sent yet';
-    return hasBallot(qid) ? 'counted ✓' : '';
+    if (p) return p.status === 'sending' ? H.t('sending…') : H.t('saved, not sent yet');
+    return hasBallot(qid) ? H.t('counted ✓') : '';
   }
 
   /* ------------------------------------------------------------ question view */
@@ -475,17 +466,20 @@
     this.prompt = H.el('h2', { className: 'q-prompt', text: loc.prompt });
     this.stateBadge = H.el('span', { className: 'q-state' });
     this.timer = H.el('span', { className: 'q-timer', hidden: true });
+    // The countdown read out at a few steps only, not every second.
+    this.timerLive = H.el('span', { className: 'visually-hidden', role: 'timer', 'aria-live': 'polite', 'aria-atomic': 'true' });
+    this.timerStep = null;
     this.hint = H.el('p', { className: 'q-hint' });
     this.body = H.el('div', { className: 'q-body' });
     this.status = H.el('p', { className: 'q-status', role: 'status', 'aria-live': 'polite' });
     this.resultsBox = H.el('div');
     this.voters = H.el('p', { className: 'q-voters' });
     this.results = new H.Results(this.resultsBox);
-    this.resultsSection = H.el('section', { className: 'q-results', hidden: true, 'aria-label': 'Results' }, [
-      H.el('h3', { text: 'Results' }), this.voters, this.resultsBox
+    this.resultsSection = H.el('section', { className: 'q-results', hidden: true, 'aria-label': H.t('Results') }, [
+      H.el('h3', { text: H.t('Results') }), this.voters, this.resultsBox
     ]);
     this.el = H.el('section', { className: 'q', lang: loc.lang || undefined, dataset: { qid: q.id, kind: q.kind } }, [
-      H.el('div', { className: 'q-meta' }, [this.stateBadge, this.timer]),
+      H.el('div', { className: 'q-meta' }, [this.stateBadge, this.timer, this.timerLive]),
       this.prompt,
       this.hint,
       this.body,
@@ -499,7 +493,7 @@
   QuestionView.prototype.update = function (q) {
     this.q = q;
     this.el.dataset.state = q.state;
-    H.setText(this.stateBadge, q.state === 'open' ? 'Voting open' : 'Voting closed');
+    H.setText(this.stateBadge, q.state === 'open' ? H.t('Voting open') : H.t('Voting closed'));
     this.refresh(q);
     H.setText(this.status, statusFor(q));
     this.status.dataset.tone = state.errors[q.id] ? 'bad' : (state.pending[q.id] ? 'busy' : (hasBallot(q.id) ? 'ok' : ''));
@@ -508,7 +502,7 @@
     this.resultsSection.hidden = !showResults;
     if (showResults) {
       var voters = tally && typeof tally.voters === 'number' ? tally.voters : 0;
-      H.setText(this.voters, voters === 1 ? '1 person answered' : voters + ' people answered');
+      H.setText(this.voters, H.t(voters === 1 ? '{n} person answered' : '{n} people answered', { n: voters }));
       this.results.update(q, this.loc, tally, {
         showCorrect: q.state === 'closed' && Array.isArray(q.correct)
       });
@@ -521,15 +515,23 @@
     if (q.state === 'open' && typeof q.closes_at === 'number') {
       var left = q.closes_at - H.clock.now();
       this.timer.hidden = false;
-      H.setText(this.timer, left > 0 ? 'closes in ' + H.formatRemaining(left) : 'closing…');
+      H.setText(this.timer, left > 0 ? H.t('closes in {time}', { time: H.formatRemaining(left) }) : H.t('closing…'));
       this.timer.classList.toggle('is-urgent', left < 10000);
+      var secs = Math.ceil(left / 1000);
+      var step = secs <= 0 ? 0 : secs <= 10 ? 10 : secs <= 30 ? 30 : secs <= 60 ? 60 : null;
+      if (step !== this.timerStep) {
+        this.timerStep = step;
+        H.setText(this.timerLive, step === null ? '' : step === 0 ? H.t('closing…') : H.t('closes in {time}', { time: H.formatRemaining(step * 1000) }));
+      }
     } else {
       this.timer.hidden = true;
+      this.timerStep = null;
+      H.setText(this.timerLive, '');
     }
   };
 
   function unsupported(view) {
-    view.body.appendChild(H.el('p', { text: 'This kind of question cannot be answered on this page yet.' }));
+    view.body.appendChild(H.el('p', { text: H.t('This kind of question cannot be answered on this page yet.') }));
     return function () {};
   }
 
@@ -590,7 +592,7 @@
       view.body.appendChild(set.grid);
       return function (cur) {
         H.setText(view.hint, cur.state === 'open'
-          ? (selectionOf(cur.id) !== null ? 'Tap another card to change, or yours again to take it back.' : 'Tap a card to vote.')
+          ? (selectionOf(cur.id) !== null ? H.t('Tap another card to change, or yours again to take it back.') : H.t('Tap a card to vote.'))
           : '');
         set.update(cur);
       };
@@ -614,7 +616,7 @@
         ]));
       }
       return function (cur) {
-        H.setText(view.hint, cur.state === 'open' ? 'Tap a number.' : '');
+        H.setText(view.hint, cur.state === 'open' ? H.t('Tap a number.') : '');
         set.update(cur);
       };
     },
@@ -623,7 +625,7 @@
       var n = loc.options.length;
       var maxChoices = typeof q.max_choices === 'number' && q.max_choices > 0 ? Math.min(q.max_choices, n) : n;
       var grid = H.el('div', { className: 'cards cards-choice cards-toggle' });
-      var submitBtn = H.el('button', { type: 'button', className: 'btn btn-block submit', text: 'Submit' });
+      var submitBtn = H.el('button', { type: 'button', className: 'btn btn-block submit', text: H.t('Submit') });
       var cards = loc.options.map(function (o, i) {
         var b = H.el('button', {
           type: 'button', className: 'card', 'aria-pressed': 'false', dataset: { choice: String(i) }
@@ -640,7 +642,7 @@
           var at = sel.indexOf(i);
           if (at !== -1) sel.splice(at, 1);
           else if (sel.length >= maxChoices) {
-            H.setText(view.hint, 'You can choose at most ' + maxChoices + '. Untick one first.');
+            H.setText(view.hint, H.t('You can choose at most {n}. Untick one first.', { n: maxChoices }));
             view.hint.classList.add('is-warning');
             return;
           } else sel.push(i);
@@ -681,7 +683,7 @@
         var isDirty = dirty(cur.id);
         view.hint.classList.remove('is-warning');
         H.setText(view.hint, open
-          ? (maxChoices >= n ? 'Choose all that apply, then Submit.' : 'Choose up to ' + maxChoices + ', then Submit.')
+          ? (maxChoices >= n ? H.t('Choose all that apply, then Submit.') : H.t('Choose up to {n}, then Submit.', { n: maxChoices }))
           : '');
         grid.classList.toggle('has-selection', sel.length > 0);
         cards.forEach(function (b, i) {
@@ -696,16 +698,16 @@
         var p = state.pending[cur.id];
         submitBtn.hidden = !open;
         if (p && p.status === 'sending' && !isDirty) {
-          H.setText(submitBtn, 'Sending…');
+          H.setText(submitBtn, H.t('Sending…'));
           submitBtn.disabled = true;
         } else if (isDirty && !sel.length) {
-          H.setText(submitBtn, 'Take back my vote');
+          H.setText(submitBtn, H.t('Take back my vote'));
           submitBtn.disabled = false;
         } else if (isDirty) {
-          H.setText(submitBtn, confirmed(cur.id).length ? 'Change my vote' : 'Submit');
+          H.setText(submitBtn, confirmed(cur.id).length ? H.t('Change my vote') : H.t('Submit'));
           submitBtn.disabled = false;
         } else {
-          H.setText(submitBtn, hasBallot(cur.id) && !p ? 'Counted ✓' : 'Submit');
+          H.setText(submitBtn, hasBallot(cur.id) && !p ? H.t('Counted ✓') : H.t('Submit'));
           submitBtn.disabled = true;
         }
       };
@@ -719,12 +721,12 @@
         var input = H.el('input', {
           type: 'text', maxlength: '40', autocomplete: 'off', autocapitalize: 'none',
           enterkeyhint: i === maxWords - 1 ? 'send' : 'next',
-          'aria-label': 'Word ' + (i + 1), placeholder: maxWords > 1 ? 'Word ' + (i + 1) : 'Your word'
+          'aria-label': H.t('Word {n}', { n: i + 1 }), placeholder: maxWords > 1 ? H.t('Word {n}', { n: i + 1 }) : H.t('Your word')
         });
         inputs.push(input);
         form.appendChild(input);
       }
-      var submitBtn = H.el('button', { type: 'submit', className: 'btn btn-block submit', text: 'Send' });
+      var submitBtn = H.el('button', { type: 'submit', className: 'btn btn-block submit', text: H.t('Send') });
       form.appendChild(submitBtn);
       function values() {
         var seen = {};
@@ -758,14 +760,14 @@
           });
         }
         inputs.forEach(function (inp) { inp.disabled = !open; });
-        H.setText(view.hint, open ? (maxWords === 1 ? 'One word or a short phrase.' : 'Up to ' + maxWords + ' words or short phrases.') : '');
+        H.setText(view.hint, open ? (maxWords === 1 ? H.t('One word or a short phrase.') : H.t('Up to {n} words or short phrases.', { n: maxWords })) : '');
         submitBtn.hidden = !open;
         var p = state.pending[cur.id];
-        if (p && p.status === 'sending' && !edited) { H.setText(submitBtn, 'Sending…'); submitBtn.disabled = true; }
-        else if (!edited && hasBallot(cur.id)) { H.setText(submitBtn, 'Sent ✓'); submitBtn.disabled = true; }
+        if (p && p.status === 'sending' && !edited) { H.setText(submitBtn, H.t('Sending…')); submitBtn.disabled = true; }
+        else if (!edited && hasBallot(cur.id)) { H.setText(submitBtn, H.t('Sent ✓')); submitBtn.disabled = true; }
         else {
           var words = values();
-          H.setText(submitBtn, !words.length && hasBallot(cur.id) ? 'Take back my words' : 'Send');
+          H.setText(submitBtn, !words.length && hasBallot(cur.id) ? H.t('Take back my words') : H.t('Send'));
           submitBtn.disabled = !words.length && !hasBallot(cur.id);
         }
       };
@@ -773,9 +775,9 @@
 
     open: function (view) {
       var form = H.el('form', { className: 'open-form', novalidate: true });
-      var area = H.el('textarea', { maxlength: '280', rows: '4', 'aria-label': 'Your answer', placeholder: 'Your answer' });
+      var area = H.el('textarea', { maxlength: '280', rows: '4', 'aria-label': H.t('Your answer'), placeholder: H.t('Your answer') });
       var counter = H.el('span', { className: 'counter', 'aria-hidden': 'true' });
-      var submitBtn = H.el('button', { type: 'submit', className: 'btn btn-block submit', text: 'Send' });
+      var submitBtn = H.el('button', { type: 'submit', className: 'btn btn-block submit', text: H.t('Send') });
       form.appendChild(area);
       form.appendChild(counter);
       form.appendChild(submitBtn);
@@ -804,10 +806,10 @@
         submitBtn.hidden = !open;
         var p = state.pending[cur.id];
         var text = area.value.trim();
-        if (p && p.status === 'sending' && !edited) { H.setText(submitBtn, 'Sending…'); submitBtn.disabled = true; }
-        else if (!edited && hasBallot(cur.id)) { H.setText(submitBtn, 'Sent ✓'); submitBtn.disabled = true; }
+        if (p && p.status === 'sending' && !edited) { H.setText(submitBtn, H.t('Sending…')); submitBtn.disabled = true; }
+        else if (!edited && hasBallot(cur.id)) { H.setText(submitBtn, H.t('Sent ✓')); submitBtn.disabled = true; }
         else {
-          H.setText(submitBtn, !text && hasBallot(cur.id) ? 'Take back my answer' : (hasBallot(cur.id) ? 'Replace my answer' : 'Send'));
+          H.setText(submitBtn, !text && hasBallot(cur.id) ? H.t('Take back my answer') : (hasBallot(cur.id) ? H.t('Replace my answer') : H.t('Send')));
           submitBtn.disabled = !text && !hasBallot(cur.id);
         }
       };
@@ -817,9 +819,9 @@
       var n = loc.options.length;
       var grid = H.el('div', { className: 'cards cards-choice cards-rank' });
       var tools = H.el('div', { className: 'rank-tools' });
-      var undoBtn = H.el('button', { type: 'button', className: 'btn btn-secondary', text: 'Undo' });
-      var clearBtn = H.el('button', { type: 'button', className: 'btn btn-secondary', text: 'Start again' });
-      var submitBtn = H.el('button', { type: 'button', className: 'btn btn-block submit', text: 'Submit ranking' });
+      var undoBtn = H.el('button', { type: 'button', className: 'btn btn-secondary', text: H.t('Undo') });
+      var clearBtn = H.el('button', { type: 'button', className: 'btn btn-secondary', text: H.t('Start again') });
+      var submitBtn = H.el('button', { type: 'button', className: 'btn btn-block submit', text: H.t('Submit ranking') });
       tools.appendChild(undoBtn);
       tools.appendChild(clearBtn);
       function confirmed(qid) {
@@ -880,14 +882,14 @@
         var o = order(cur.id);
         var edited = !!draftOf(cur.id) && o.join(',') !== confirmed(cur.id).join(',');
         H.setText(view.hint, open
-          ? (o.length === n ? 'Your order is set.' : 'Tap the options from best to worst (' + o.length + ' of ' + n + ').')
+          ? (o.length === n ? H.t('Your order is set.') : H.t('Tap the options from best to worst ({done} of {n}).', { done: o.length, n: n }))
           : '');
         cards.forEach(function (c, i) {
           var pos = o.indexOf(i);
           c.b.classList.toggle('is-selected', pos !== -1);
           c.b.disabled = !open;
           H.setText(c.rank, pos !== -1 ? String(pos + 1) : '');
-          c.b.setAttribute('aria-label', H.letter(i) + ' ' + H.optionLabel(loc.options[i]) + (pos !== -1 ? ', ranked ' + (pos + 1) : ''));
+          c.b.setAttribute('aria-label', H.letter(i) + ' ' + H.optionLabel(loc.options[i]) + (pos !== -1 ? H.t(', ranked {n}', { n: pos + 1 }) : ''));
         });
         grid.classList.toggle('has-selection', o.length > 0);
         tools.hidden = !open;
@@ -895,9 +897,9 @@
         clearBtn.disabled = !o.length;
         submitBtn.hidden = !open;
         var p = state.pending[cur.id];
-        if (p && p.status === 'sending' && !edited) { H.setText(submitBtn, 'Sending…'); submitBtn.disabled = true; }
-        else if (!edited && hasBallot(cur.id)) { H.setText(submitBtn, 'Counted ✓'); submitBtn.disabled = true; }
-        else { H.setText(submitBtn, 'Submit ranking'); submitBtn.disabled = o.length !== n; }
+        if (p && p.status === 'sending' && !edited) { H.setText(submitBtn, H.t('Sending…')); submitBtn.disabled = true; }
+        else if (!edited && hasBallot(cur.id)) { H.setText(submitBtn, H.t('Counted ✓')); submitBtn.disabled = true; }
+        else { H.setText(submitBtn, H.t('Submit ranking')); submitBtn.disabled = o.length !== n; }
       };
     }
   };

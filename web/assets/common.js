@@ -236,6 +236,130 @@
     return tag;
   };
 
+  /* ------------------------------------------------------ interface language */
+
+  /* The interface text. A key is the English text itself, so English needs no
+   * catalogue: a missing key (or a missing catalogue) shows the English. The
+   * other languages are flat files in /assets/i18n/ (see its README); only the
+   * chosen one is fetched. Placeholders look like {n}. */
+  var I18N = {
+    // The languages of the interface: add a code here once its file exists.
+    LANGS: ['en', 'fr', 'es'],
+    NAMES: { en: 'English', fr: 'Français', es: 'Español' },
+    lang: 'en',
+    dict: {},
+    listeners: [],
+    extra: [],
+    pickers: []
+  };
+  H.i18n = I18N;
+
+  H.t = function (key, params) {
+    var s = Object.prototype.hasOwnProperty.call(I18N.dict, key) && typeof I18N.dict[key] === 'string' && I18N.dict[key]
+      ? I18N.dict[key] : key;
+    if (params) {
+      s = s.replace(/\{(\w+)\}/g, function (m, name) {
+        return Object.prototype.hasOwnProperty.call(params, name) ? String(params[name]) : m;
+      });
+    }
+    return s;
+  };
+
+  // The interface language in a list of wanted tags, or null.
+  I18N.match = function (tag) {
+    var primary = String(tag || '').toLowerCase().split('-')[0];
+    return I18N.LANGS.indexOf(primary) !== -1 ? primary : null;
+  };
+
+  // The chosen language (handsup:lang), else the browser's first supported one, else English.
+  I18N.pick = function () {
+    var wanted = H.preferredLanguages();
+    for (var i = 0; i < wanted.length; i++) {
+      var m = I18N.match(wanted[i]);
+      if (m) return m;
+    }
+    return 'en';
+  };
+
+  I18N.onChange = function (fn) { I18N.listeners.push(fn); };
+
+  // Sets the static text of the page: [data-i18n] elements (their English text is the key)
+  // and data-i18n-attr="placeholder aria-label title alt" for those attributes.
+  I18N.apply = function (root) {
+    H.$$('[data-i18n]', root).forEach(function (node) {
+      if (node.i18nKey === undefined) node.i18nKey = node.textContent.replace(/\s+/g, ' ').trim();
+      H.setText(node, H.t(node.i18nKey));
+    });
+    H.$$('[data-i18n-attr]', root).forEach(function (node) {
+      if (!node.i18nAttrs) {
+        node.i18nAttrs = {};
+        node.getAttribute('data-i18n-attr').split(/\s+/).forEach(function (a) {
+          if (a && node.hasAttribute(a)) node.i18nAttrs[a] = node.getAttribute(a);
+        });
+      }
+      Object.keys(node.i18nAttrs).forEach(function (a) { node.setAttribute(a, H.t(node.i18nAttrs[a])); });
+    });
+  };
+
+  var loadSeq = 0;
+  // Switches the interface to lang (fetching its catalogue), then tells the views.
+  I18N.use = function (lang) {
+    lang = I18N.match(lang) || 'en';
+    var seq = ++loadSeq;
+    var got = lang === 'en' ? Promise.resolve({}) : fetch('/assets/i18n/' + lang + '.json', { credentials: 'same-origin' })
+      .then(function (res) { return res.ok ? res.json() : {}; })
+      .catch(function () { return {}; });
+    return got.then(function (dict) {
+      if (seq !== loadSeq) return;
+      I18N.lang = lang;
+      I18N.dict = dict && typeof dict === 'object' ? dict : {};
+      document.documentElement.lang = lang;
+      I18N.apply(document);
+      I18N.pickers.forEach(fillPicker);
+      I18N.listeners.forEach(function (fn) { try { fn(lang); } catch (e) { if (window.console) console.error(e); } });
+    });
+  };
+
+  // Question languages that are not interface languages (from the questions' translations).
+  I18N.setExtra = function (tags) {
+    var extra = (tags || []).filter(function (t) { return I18N.LANGS.indexOf(String(t).toLowerCase()) === -1; }).sort();
+    if (extra.join(',') === I18N.extra.join(',')) return;
+    I18N.extra = extra;
+    I18N.pickers.forEach(fillPicker);
+  };
+
+  function fillPicker(select) {
+    var chosen = H.store.get('handsup:lang') || I18N.lang;
+    H.clear(select);
+    I18N.LANGS.concat(I18N.extra).forEach(function (tag) {
+      select.appendChild(H.el('option', { value: tag, lang: tag, text: I18N.NAMES[tag] || H.languageName(tag) }));
+    });
+    select.value = chosen;
+    if (select.value !== chosen) select.value = I18N.lang;
+  }
+
+  // A language picker in select (a <select> with a <label>); the choice is kept in handsup:lang.
+  I18N.picker = function (select) {
+    if (!select) return;
+    I18N.pickers.push(select);
+    fillPicker(select);
+    select.hidden = false;
+    H.on(select, 'change', function () {
+      H.store.set('handsup:lang', select.value);
+      I18N.use(I18N.pick());
+    });
+  };
+
+  // Every page: start in the language of this device (English is there at once).
+  I18N.start = function () {
+    H.$$('select[data-i18n-picker]').forEach(I18N.picker);
+    var lang = I18N.pick();
+    if (lang === 'en') { document.documentElement.lang = 'en'; I18N.apply(document); return; }
+    I18N.use(lang);
+  };
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', I18N.start);
+  else I18N.start();
+
   H.optionLabel = function (opt) {
     if (typeof opt === 'string') return opt;
     if (opt && typeof opt === 'object') return String(opt.label || opt.text || '');
@@ -526,6 +650,7 @@
       fatal: 'Disconnected',
       ended: 'Ended'
     }[state] || state;
+    label = H.t(label);
     node.dataset.state = state;
     H.setText(node, extra || label);
     node.setAttribute('title', extra || label);
@@ -541,7 +666,7 @@
     }
     var t = H.el('div', { className: 'toast toast-' + (kind || 'info') }, [
       H.el('span', { className: 'toast-text', text: message }),
-      H.el('button', { type: 'button', className: 'toast-close', 'aria-label': 'Dismiss', text: '×' })
+      H.el('button', { type: 'button', className: 'toast-close', 'aria-label': H.t('Dismiss'), text: '×' })
     ]);
     function dismiss() { if (t.parentNode) t.parentNode.removeChild(t); }
     H.on(t.lastChild, 'click', dismiss);
@@ -579,19 +704,24 @@
 
   /* ------------------------------------------------------ results rendering */
 
-  /* new H.Results(container) ; .update(question, localized, tally, opts)
+  /* new H.Results(container, {layout: 'spiral'|'flow'}) ; .update(question, localized, tally, opts)
    * opts: {showCorrect: bool, compact: bool}
    * Rows are kept between updates so CSS width transitions animate. */
-  function Results(container) {
+  function Results(container, options) {
     this.root = container;
     this.key = null;
     this.rows = [];
     this.extra = null;
+    this.cloud = null;
+    // layout: 'spiral' lays word clouds out as a real cloud (the projector); else a wrapped line of words.
+    this.layout = options && options.layout === 'spiral' ? 'spiral' : 'flow';
   }
 
   function numberOr(n, d) { return typeof n === 'number' && isFinite(n) ? n : d; }
 
   Results.prototype.reset = function () {
+    if (this.cloud) this.cloud.destroy();
+    this.cloud = null;
     H.clear(this.root);
     this.rows = [];
     this.key = null;
@@ -602,7 +732,7 @@
     opts = opts || {};
     var kind = q.kind;
     var options = loc ? loc.options : (q.options || []);
-    var key = kind + '|' + q.id + '|' + JSON.stringify(options) + '|' + q.min + '|' + q.max + '|' + JSON.stringify(q.colours || null);
+    var key = kind + '|' + H.i18n.lang + '|' + q.id + '|' + JSON.stringify(options) + '|' + q.min + '|' + q.max + '|' + JSON.stringify(q.colours || null);
     if (key !== this.key) {
       this.reset();
       this.key = key;
@@ -620,7 +750,7 @@
     var fill = H.el('span', { className: 'res-fill' });
     var count = H.el('b', { className: 'res-count' });
     var pct = H.el('span', { className: 'res-pct' });
-    var mark = H.el('span', { className: 'res-correct', hidden: true, text: '✓ correct' });
+    var mark = H.el('span', { className: 'res-correct', hidden: true, text: H.t('✓ correct') });
     var labelNode = H.el('span', { className: 'res-label' });
     var letterNode = letter ? H.el('span', { className: 'res-letter', text: letter }) : null;
     var row = H.el('div', { className: 'res-row' }, [
@@ -713,7 +843,7 @@
       marker.hidden = false;
       var n = max - min + 1;
       marker.style.left = (((mean - min + 0.5) / n) * 100) + '%';
-      H.setText(this.extra.meanText, 'average ' + (Math.round(mean * 10) / 10));
+      H.setText(this.extra.meanText, H.t('average {n}', { n: Math.round(mean * 10) / 10 }));
     }
   };
 
@@ -735,7 +865,7 @@
       var s = numberOr(scores[r.index], 0);
       r.fill.style.width = (maxScore ? Math.round((s / maxScore) * 100) : 0) + '%';
       H.setText(r.count, (pos + 1) + '.');
-      H.setText(r.pct, H.plural(s, 'point', 'points'));
+      H.setText(r.pct, H.t(s === 1 ? '{n} point' : '{n} points', { n: s }));
       if (self.root.children[pos] !== r.row) self.root.insertBefore(r.row, self.root.children[pos] || null);
     });
   };
@@ -748,6 +878,11 @@
 
   Results.prototype.words = function (tally) {
     var words = tally && Array.isArray(tally.words) ? tally.words.slice(0, 100) : [];
+    if (this.layout === 'spiral') {
+      if (!this.cloud) this.cloud = new Cloud(this.root);
+      this.cloud.render(words);
+      return;
+    }
     H.clear(this.root);
     if (!words.length) return;
     var top = 1;
@@ -764,6 +899,249 @@
       cloud.appendChild(span);
     });
     this.root.appendChild(cloud);
+  };
+
+  /* ------------------------------------------------------ spiral word cloud */
+
+  /* The projector's word cloud: words sized by count (square root scale), the
+   * most frequent in the middle, each placed on an Archimedean spiral clear of
+   * the words already placed. A word keeps its place between tallies while it
+   * still fits there; only new words and words that grew into a neighbour are
+   * placed again. Elements are kept and updated in place, so CSS transitions
+   * move and resize them without flicker. */
+
+  // The form under which the server counts a word: trimmed, inner spaces collapsed, lower case, NFC.
+  H.normaliseWord = function (s) {
+    s = String(s === undefined || s === null ? '' : s).replace(/\s+/g, ' ').trim().toLowerCase();
+    return typeof s.normalize === 'function' ? s.normalize('NFC') : s;
+  };
+
+  var CLOUD_LINE = 1.1;      // line-height of a word, as in the CSS
+  var CLOUD_MARGIN = 2;      // px kept free along the edges of the field
+
+  // Space kept around a word's box, as a share of its font size.
+  function gapX(size) { return 0.22 * size + 2; }
+  function gapY(size) { return 0.06 * size + 2; }
+
+  function Cloud(root) {
+    var self = this;
+    this.root = root;
+    this.field = H.el('div', { className: 'cloud-field' });
+    this.probe = H.el('div', { className: 'cloud-probe', 'aria-hidden': 'true' });
+    this.field.appendChild(this.probe);
+    root.appendChild(this.field);
+    this.nodes = {};       // key -> {el, text, colour}
+    this.spots = {};       // key -> {x, y}: centre of the word, in px from the field's centre
+    this.widths = {};      // 'text|size' -> {w, h} measured in the page's own font
+    this.words = [];
+    this.size = '';
+    this.frame = null;
+    if (typeof window.ResizeObserver === 'function') {
+      this.observer = new window.ResizeObserver(function () {
+        var size = self.field.clientWidth + 'x' + self.field.clientHeight;
+        if (size === self.size || self.frame) return;
+        self.frame = window.requestAnimationFrame(function () {
+          self.frame = null;
+          self.render(self.words);
+        });
+      });
+      this.observer.observe(this.field);
+    }
+  }
+
+  Cloud.prototype.destroy = function () {
+    if (this.observer) this.observer.disconnect();
+    if (this.frame) window.cancelAnimationFrame(this.frame);
+    this.observer = null;
+    this.frame = null;
+  };
+
+  // Box sizes of the words at the given font sizes, measured in one layout pass.
+  Cloud.prototype.measure = function (items, sizes) {
+    var self = this;
+    var wanted = [];
+    if (Object.keys(this.widths).length > 4000) this.widths = {};
+    items.forEach(function (it, i) {
+      var id = it.text + '|' + sizes[i];
+      if (!self.widths[id] && wanted.indexOf(id) === -1) wanted.push(id);
+    });
+    if (wanted.length) {
+      H.clear(this.probe);
+      var spans = wanted.map(function (id) {
+        var cut = id.lastIndexOf('|');
+        var span = H.el('span', { text: id.slice(0, cut) });
+        span.style.fontSize = id.slice(cut + 1) + 'px';
+        self.probe.appendChild(span);
+        return span;
+      });
+      spans.forEach(function (span, i) {
+        var r = span.getBoundingClientRect();
+        self.widths[wanted[i]] = { w: r.width, h: r.height };
+      });
+      H.clear(this.probe);
+    }
+    return items.map(function (it, i) { return self.widths[it.text + '|' + sizes[i]]; });
+  };
+
+  function overlaps(a, b) {
+    return a.l < b.r && b.l < a.r && a.t < b.b && b.t < a.b;
+  }
+
+  // Index of a box in placed that a overlaps, or -1.
+  function collide(a, placed, hint) {
+    if (hint >= 0 && hint < placed.length && overlaps(a, placed[hint])) return hint;
+    for (var i = 0; i < placed.length; i++) if (overlaps(a, placed[i])) return i;
+    return -1;
+  }
+
+  // One layout attempt at fixed font sizes. Returns null when a word finds no room
+  // (unless dropping is allowed, then the words that do not fit are left out).
+  function placeWords(items, sizes, boxes, W, Hh, spots, step, allowDrop) {
+    var placed = [];           // collision boxes, gaps included
+    var out = [];
+    var fresh = [];
+    function box(cx, cy, i) {
+      var w = boxes[i].w;
+      var h = boxes[i].h;
+      var gx = gapX(sizes[i]) / 2;
+      var gy = gapY(sizes[i]) / 2;
+      return {
+        l: cx - w / 2 - gx, r: cx + w / 2 + gx, t: cy - h / 2 - gy, b: cy + h / 2 + gy,
+        inside: cx - w / 2 >= CLOUD_MARGIN && cx + w / 2 <= W - CLOUD_MARGIN &&
+          cy - h / 2 >= CLOUD_MARGIN && cy + h / 2 <= Hh - CLOUD_MARGIN
+      };
+    }
+    // Words already on screen stay where they are when they still fit there.
+    items.forEach(function (it, i) {
+      var spot = spots[it.key];
+      if (spot) {
+        var b = box(W / 2 + spot.x, Hh / 2 + spot.y, i);
+        if (b.inside && collide(b, placed, -1) === -1) {
+          placed.push(b);
+          out[i] = { x: spot.x, y: spot.y };
+          return;
+        }
+      }
+      fresh.push(i);
+    });
+    // The others walk out from the middle on a spiral flattened to the field's shape.
+    var spacing = step * 1.6;
+    var a = spacing / (2 * Math.PI);
+    var ey = Hh / W;
+    var maxR = Math.sqrt(2) * W / 2 + spacing;
+    for (var n = 0; n < fresh.length; n++) {
+      var i = fresh[n];
+      var turn = (Math.abs(hashText(items[i].key)) % 628) / 100;
+      var t = 0;
+      var hint = -1;
+      var found = null;
+      for (;;) {
+        var r = a * t;
+        if (r > maxR) break;
+        var x = W / 2 + r * Math.cos(t + turn);
+        var y = Hh / 2 + r * ey * Math.sin(t + turn);
+        var b = box(x, y, i);
+        if (b.inside) {
+          hint = collide(b, placed, hint);
+          if (hint === -1) { found = b; break; }
+        }
+        t += step / Math.max(r, step);
+      }
+      if (!found) {
+        if (!allowDrop) return null;
+        continue;
+      }
+      placed.push(found);
+      out[i] = { x: x - W / 2, y: y - Hh / 2 };
+    }
+    return out;
+  }
+
+  Cloud.prototype.render = function (words) {
+    var self = this;
+    this.words = words;
+    var W = this.field.clientWidth;
+    var Hh = this.field.clientHeight;
+    this.size = W + 'x' + Hh;
+    // Not laid out while hidden: the resize observer calls again once there is room.
+    if (W < 60 || Hh < 40) return;
+
+    // One item per normalised word; the server already merges them, this only guards.
+    var byKey = {};
+    var items = [];
+    words.forEach(function (w) {
+      var text = String(w && w.text !== undefined ? w.text : '').replace(/\s+/g, ' ').trim();
+      var key = H.normaliseWord(text);
+      if (!key) return;
+      var count = Math.max(0, numberOr(w.count, 0));
+      if (byKey[key]) { byKey[key].count += count; return; }
+      byKey[key] = { key: key, text: text, count: count };
+      items.push(byKey[key]);
+    });
+    items.sort(function (a, b) { return b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0); });
+
+    var layout = items.length ? this.layout(items, W, Hh) : { spots: [], sizes: [] };
+
+    // Update in place: no element is rebuilt, so moves and size changes animate.
+    var keep = {};
+    items.forEach(function (it, i) {
+      var spot = layout.spots[i];
+      if (!spot) return;
+      keep[it.key] = true;
+      self.spots[it.key] = spot;
+      var node = self.nodes[it.key];
+      if (!node) {
+        node = { el: H.el('span', { className: 'cloud-word cloud-c' + (Math.abs(hashText(it.key)) % 6) }) };
+        self.nodes[it.key] = node;
+        self.field.appendChild(node.el);
+      }
+      H.setText(node.el, it.text);
+      node.el.setAttribute('title', String(it.count));
+      node.el.dataset.count = String(it.count);
+      node.el.style.fontSize = layout.sizes[i] + 'px';
+      node.el.style.transform = 'translate(' + (W / 2 + spot.x).toFixed(1) + 'px,' +
+        (Hh / 2 + spot.y).toFixed(1) + 'px) translate(-50%,-50%)';
+    });
+    Object.keys(this.nodes).forEach(function (key) {
+      if (keep[key]) return;
+      var el = self.nodes[key].el;
+      if (el.parentNode) el.parentNode.removeChild(el);
+      delete self.nodes[key];
+      delete self.spots[key];
+    });
+    this.field.classList.toggle('is-empty', !items.length);
+  };
+
+  // Font sizes and centres for items (sorted by count, most first) in a W x Hh field.
+  Cloud.prototype.layout = function (items, W, Hh) {
+    var maxF = Math.min(Hh * 0.2, W * 0.1);
+    var minF = Math.max(12, Math.min(maxF * 0.3, Hh * 0.045));
+    var top = items[0].count || 1;
+    var ref = this.measure(items, items.map(function () { return 100; }));
+    var base = [];
+    var area = 0;
+    items.forEach(function (it, i) {
+      var s = minF + (maxF - minF) * Math.sqrt(Math.max(0, it.count) / top);
+      // A long word is made smaller until it fits across the field.
+      s = Math.min(s, 100 * (W - 2 * CLOUD_MARGIN - 4) / Math.max(1, ref[i].w));
+      s = Math.min(s, 100 * (Hh - 2 * CLOUD_MARGIN - 4) / Math.max(1, ref[i].h));
+      // Never larger than a word counted more often.
+      if (i > 0) s = Math.min(s, base[i - 1]);
+      base.push(s);
+      area += (ref[i].w * s / 100 + gapX(s)) * (ref[i].h * s / 100 + gapY(s));
+    });
+    // Start from sizes that can fill about half the field, then shrink until all fit.
+    var k = Math.min(1, Math.sqrt((0.62 * W * Hh) / Math.max(1, area)));
+    var attempts = 14;
+    for (var n = 0; n < attempts; n++) {
+      var sizes = base.map(function (s) { return Math.max(6, Math.floor(s * k * 2) / 2); });
+      var boxes = this.measure(items, sizes);
+      var step = Math.max(3, Math.min(10, sizes[sizes.length - 1] * 0.3));
+      var spots = placeWords(items, sizes, boxes, W, Hh, this.spots, step, n === attempts - 1);
+      if (spots) return { spots: spots, sizes: sizes };
+      k *= 0.88;
+    }
+    return { spots: [], sizes: [] };
   };
 
   Results.prototype.entries = function (tally) {
@@ -831,9 +1209,9 @@
   };
 
   H.stateText = function (q) {
-    if (q.state === 'open') return 'Voting open';
-    if (q.state === 'closed') return 'Voting closed';
-    return 'Draft';
+    if (q.state === 'open') return H.t('Voting open');
+    if (q.state === 'closed') return H.t('Voting closed');
+    return H.t('Draft');
   };
 
   // A ticker shared by countdowns: calls every registered fn about 4 times a second.

@@ -26,14 +26,14 @@
     ev.preventDefault();
     var code = joinCode.value.replace(/\D/g, '');
     if (code.length !== 6) {
-      showError(joinError, 'The code has 6 digits.');
+      showError(joinError, H.t('The code has 6 digits.'));
       joinCode.focus();
       return;
     }
     showError(joinError, null);
     H.api('GET', '/api/sessions/' + code).then(function (res) {
       if (res.status === 404) {
-        showError(joinError, 'No session with code ' + H.spacedCode(code) + '. Check the code on the screen.');
+        showError(joinError, H.t('No session with code {code}. Check the code on the screen.', { code: H.spacedCode(code) }));
         return;
       }
       window.location.href = '/' + code;
@@ -49,12 +49,12 @@
     ev.preventDefault();
     var title = createTitle.value.trim();
     if (!title) {
-      showError(createError, 'Give the session a title.');
+      showError(createError, H.t('Give the session a title.'));
       createTitle.focus();
       return;
     }
     if (title.length > 200) {
-      showError(createError, 'The title is longer than 200 characters.');
+      showError(createError, H.t('The title is longer than 200 characters.'));
       return;
     }
     showError(createError, null);
@@ -65,7 +65,7 @@
       var body = res.body || {};
       if (res.status === 201 || (res.ok && body.code)) {
         if (!/^\d{6}$/.test(String(body.code)) || !body.moderator_token) {
-          showError(createError, 'The server gave an unexpected answer.');
+          showError(createError, H.t('The server gave an unexpected answer.'));
           return;
         }
         H.rememberSession({ code: body.code, title: body.title || title, token: body.moderator_token });
@@ -76,15 +76,15 @@
       if (res.status === 401 || res.status === 403) {
         adminDetails.open = true;
         showError(createError, admin
-          ? 'This admin token was refused.'
-          : 'This server only lets its admins create sessions: enter the admin token.');
+          ? H.t('This admin token was refused.')
+          : H.t('This server only lets its admins create sessions: enter the admin token.'));
         createAdmin.focus();
         return;
       }
       showError(createError, H.apiError(res).message);
     }, function () {
       createSubmit.disabled = false;
-      showError(createError, 'Could not reach the server. Check the connection and try again.');
+      showError(createError, H.t('Could not reach the server. Check the connection and try again.'));
     });
   });
 
@@ -101,7 +101,7 @@
     ev.preventDefault();
     var file = deckFile.files && deckFile.files[0];
     if (!file) {
-      showError(deckError, 'Choose a deck file first.');
+      showError(deckError, H.t('Choose a deck file first.'));
       deckFile.focus();
       return;
     }
@@ -134,20 +134,20 @@
       if (res.status === 401 || res.status === 403) {
         adminDetails.open = true;
         showError(deckError, admin
-          ? 'This admin token was refused.'
-          : 'This server only lets its admins create sessions: enter the admin token above.');
+          ? H.t('This admin token was refused.')
+          : H.t('This server only lets its admins create sessions: enter the admin token above.'));
         createAdmin.focus();
         return;
       }
       var err = H.apiError(res);
       if (res.status === 413 && /request body/.test(err.message)) {
-        showError(deckError, 'This file is larger than this server takes: is it really a deck?');
+        showError(deckError, H.t('This file is larger than this server takes: is it really a deck?'));
         return;
       }
-      showError(deckError, 'This deck has a mistake: ' + err.message);
+      showError(deckError, H.t('This deck has a mistake: {error}', { error: err.message }));
     }, function () {
       deckSubmit.disabled = false;
-      showError(deckError, 'Could not reach the server. Check the connection and try again.');
+      showError(deckError, H.t('Could not reach the server. Check the connection and try again.'));
     });
   });
 
@@ -163,9 +163,9 @@
       var consoleLink = H.el('a', {
         className: 'mine-title',
         href: '/' + s.code + '/moderate#token=' + encodeURIComponent(s.token),
-        text: s.title || 'Untitled session'
+        text: s.title || H.t('Untitled session')
       });
-      var forget = H.el('button', { type: 'button', className: 'btn btn-secondary btn-small', text: 'Forget' });
+      var forget = H.el('button', { type: 'button', className: 'btn btn-secondary btn-small', text: H.t('Forget') });
       H.on(forget, 'click', function () {
         var rest = H.store.getJSON('handsup:sessions', []).filter(function (x) { return x && x.code !== s.code; });
         H.store.setJSON('handsup:sessions', rest);
@@ -177,14 +177,15 @@
           consoleLink,
           H.el('span', {
             className: 'mine-meta',
-            text: 'Code ' + H.spacedCode(s.code) + (when && !isNaN(when) ? ' · ' + when.toLocaleString() : '')
+            text: H.t('Code {code}', { code: H.spacedCode(s.code) }) + (when && !isNaN(when) ? ' · ' + when.toLocaleString() : '')
           })
         ]),
-        H.el('a', { className: 'btn btn-secondary btn-small', href: '/' + s.code + '/screen', target: '_blank', rel: 'noopener', text: 'Screen' }),
+        H.el('a', { className: 'btn btn-secondary btn-small', href: '/' + s.code + '/screen', target: '_blank', rel: 'noopener', text: H.t('Screen') }),
         forget
       ]));
     });
   }
 
   renderMine();
+  H.i18n.onChange(renderMine);
 })();

@@ -69,7 +69,9 @@
   function fatal(title, text) {
     ui.main.hidden = true;
     ui.fatal.hidden = false;
+    ui.fatalTitle.removeAttribute('data-i18n');
     H.setText(ui.fatalTitle, title);
+    if (text) ui.fatalText.removeAttribute('data-i18n');
     if (text) H.setText(ui.fatalText, text);
   }
 
@@ -82,17 +84,17 @@
     onState: function (s, info) {
       H.connectionBadge(ui.conn, s);
       if (s === 'fatal' && info.reason === 'unauthorized') {
-        fatal('Invalid moderator link');
+        fatal(H.t('Invalid moderator link'));
       }
       if (s === 'ended') {
-        fatal('This session has ended', 'It was deleted. Its questions and results are gone.');
+        fatal(H.t('This session has ended'), H.t('It was deleted. Its questions and results are gone.'));
       }
       if (s === 'waiting' && !state.loaded && sock.failures >= 3) {
         // An unknown code refuses the upgrade: find out whether the session exists at all.
         H.api('GET', '/api/sessions/' + code).then(function (res) {
           if (res.status === 404) {
             sock.stop();
-            fatal('No session with code ' + H.spacedCode(code), 'It may have been deleted, or the link is wrong.');
+            fatal(H.t('No session with code {code}', { code: H.spacedCode(code) }), H.t('It may have been deleted, or the link is wrong.'));
           }
         }, function () { /* offline: keep trying */ });
       }
@@ -143,7 +145,7 @@
   }
 
   function errorText(err) {
-    var text = err.message || 'Something went wrong';
+    var text = err.message || H.t('Something went wrong');
     return err.code ? text + ' (' + err.code + ')' : text;
   }
 
@@ -151,13 +153,13 @@
   function act(msg, done) {
     var ref = sock.send(msg, function (err, reply) {
       if (err) {
-        if (err.code === 'disconnected') H.toast('Connection lost before the server confirmed. Check the result when it reconnects.', 'error');
+        if (err.code === 'disconnected') H.toast(H.t('Connection lost before the server confirmed. Check the result when it reconnects.'), 'error');
         else H.toast(errorText(err), 'error');
         return;
       }
       if (done) done(reply);
     });
-    if (!ref) H.toast('Not connected to the server right now: try again in a moment.', 'error');
+    if (!ref) H.toast(H.t('Not connected to the server right now: try again in a moment.'), 'error');
     return ref;
   }
 
@@ -169,12 +171,12 @@
     H.setText(ui.title, state.title || 'handsup');
     document.title = (state.title ? state.title + ' · ' : '') + 'moderator · handsup';
     H.setText(ui.people, state.audience);
-    H.setText(ui.peopleLabel, state.audience === 1 ? 'person connected' : 'people connected');
+    H.setText(ui.peopleLabel, state.audience === 1 ? H.t('person connected') : H.t('people connected'));
 
     var cur = state.current ? state.questions.get(state.current) : null;
     if (cur) H.setText(ui.presentingText, (state.questions.indexOf(cur.id) + 1) + '. ' + cur.prompt);
-    else if (state.qa) H.setText(ui.presentingText, 'the Q&A board');
-    else H.setText(ui.presentingText, 'nothing (join instructions)');
+    else if (state.qa) H.setText(ui.presentingText, H.t('the Q&A board'));
+    else H.setText(ui.presentingText, H.t('nothing (join instructions)'));
     ui.clearScreen.hidden = !cur && !state.qa;
 
     var list = state.questions.list;
@@ -205,8 +207,8 @@
     this.num = H.el('span', { className: 'mq-num' });
     this.kind = H.el('span', { className: 'mq-kind' });
     this.state = H.el('span', { className: 'mq-state' });
-    this.onScreen = H.el('span', { className: 'mq-flag mq-flag-screen', text: 'On screen', hidden: true });
-    this.visible = H.el('span', { className: 'mq-flag mq-flag-results', text: 'Results shown', hidden: true });
+    this.onScreen = H.el('span', { className: 'mq-flag mq-flag-screen', text: H.t('On screen'), hidden: true });
+    this.visible = H.el('span', { className: 'mq-flag mq-flag-results', text: H.t('Results shown'), hidden: true });
     this.timer = H.el('span', { className: 'mq-timer', hidden: true });
     this.prompt = H.el('p', { className: 'mq-prompt' });
     this.settings = H.el('p', { className: 'mq-settings' });
@@ -216,22 +218,22 @@
     this.defKey = null;
 
     this.btn = {
-      present: button('present', 'Show on screen', 'btn'),
-      open: button('open', 'Open voting', 'btn'),
-      close: button('close', 'Close voting'),
-      reveal: button('reveal', 'Reveal results'),
-      hide: button('hide', 'Hide results'),
-      reset: button('reset', 'Reset votes', 'btn-danger'),
-      edit: button('edit', 'Edit'),
+      present: button('present', H.t('Show on screen'), 'btn'),
+      open: button('open', H.t('Open voting'), 'btn'),
+      close: button('close', H.t('Close voting')),
+      reveal: button('reveal', H.t('Reveal results')),
+      hide: button('hide', H.t('Hide results')),
+      reset: button('reset', H.t('Reset votes'), 'btn-danger'),
+      edit: button('edit', H.t('Edit')),
       up: button('up', '↑'),
       down: button('down', '↓'),
-      del: button('delete', 'Delete', 'btn-danger')
+      del: button('delete', H.t('Delete'), 'btn-danger')
     };
-    this.btn.up.setAttribute('aria-label', 'Move up');
-    this.btn.down.setAttribute('aria-label', 'Move down');
+    this.btn.up.setAttribute('aria-label', H.t('Move up'));
+    this.btn.down.setAttribute('aria-label', H.t('Move down'));
     this.duration = H.el('input', {
       type: 'number', min: '5', max: '3600', step: '5', className: 'mq-duration',
-      placeholder: 'timer s', 'aria-label': 'Timer in seconds (optional)', inputmode: 'numeric'
+      placeholder: H.t('timer s'), 'aria-label': H.t('Timer in seconds (optional)'), inputmode: 'numeric'
     });
     var b = this.btn;
     var actions = H.el('div', { className: 'mq-actions' }, [
@@ -282,12 +284,12 @@
         act({ type: action, question_id: id });
         break;
       case 'reset':
-        if (window.confirm('Delete all votes of "' + q.prompt.slice(0, 80) + '"? This cannot be undone.')) {
+        if (window.confirm(H.t('Delete all votes of "{q}"? This cannot be undone.', { q: q.prompt.slice(0, 80) }))) {
           act({ type: 'reset', question_id: id }, function () { H.toast('Votes deleted.', 'ok'); });
         }
         break;
       case 'delete':
-        if (window.confirm('Delete the question "' + q.prompt.slice(0, 80) + '" and its votes?')) {
+        if (window.confirm(H.t('Delete the question "{q}" and its votes?', { q: q.prompt.slice(0, 80) }))) {
           act({ type: 'delete_question', question_id: id });
         }
         break;
@@ -309,15 +311,15 @@
   function settingsText(q) {
     var opts = Array.isArray(q.options) ? q.options.length : 0;
     switch (q.kind) {
-      case 'single': return opts + ' options' + (Array.isArray(q.correct) && q.correct.length ? ' · quiz' : '');
+      case 'single': return H.t('{n} options', { n: opts }) + (Array.isArray(q.correct) && q.correct.length ? ' · ' + H.t('quiz') : '');
       case 'multiple':
-        return opts + ' options · up to ' + (q.max_choices || opts) + ' choices' +
-          (Array.isArray(q.correct) && q.correct.length ? ' · quiz' : '');
+        return H.t('{n} options · up to {max} choices', { n: opts, max: q.max_choices || opts }) +
+          (Array.isArray(q.correct) && q.correct.length ? ' · ' + H.t('quiz') : '');
       case 'scale':
-        return 'from ' + q.min + (q.min_label ? ' (' + q.min_label + ')' : '') + ' to ' + q.max + (q.max_label ? ' (' + q.max_label + ')' : '');
-      case 'wordcloud': return 'up to ' + (q.max_words || 3) + ' words each';
-      case 'open': return 'free text, 280 characters';
-      case 'ranking': return opts + ' options to rank';
+        return H.t('from {min} to {max}', { min: q.min + (q.min_label ? ' (' + q.min_label + ')' : ''), max: q.max + (q.max_label ? ' (' + q.max_label + ')' : '') });
+      case 'wordcloud': return H.t('up to {n} words each', { n: q.max_words || 3 });
+      case 'open': return H.t('free text, 280 characters');
+      case 'ranking': return H.t('{n} options to rank', { n: opts });
     }
     return '';
   }
@@ -330,7 +332,7 @@
     el.classList.toggle('is-editing', state.editing === q.id);
     H.setText(this.num, (index + 1) + '.');
     H.setText(this.kind, H.KIND_NAMES[q.kind] || q.kind);
-    H.setText(this.state, q.state === 'open' ? 'Open' : q.state === 'closed' ? 'Closed' : 'Draft');
+    H.setText(this.state, q.state === 'open' ? H.t('Open') : q.state === 'closed' ? H.t('Closed') : H.t('Draft'));
     this.state.dataset.state = q.state;
     this.onScreen.hidden = state.current !== q.id;
     this.visible.hidden = !q.results_visible;
@@ -345,7 +347,7 @@
 
     var tally = state.tallies.get(q.id);
     var voters = tally && typeof tally.voters === 'number' ? tally.voters : 0;
-    H.setText(this.voters, q.state === 'draft' && !tally ? 'Not opened yet' : (voters === 1 ? '1 voter' : voters + ' voters'));
+    H.setText(this.voters, q.state === 'draft' && !tally ? H.t('Not opened yet') : H.t(voters === 1 ? '{n} voter' : '{n} voters', { n: voters }));
     this.voters.dataset.voters = String(voters);
     if (q.state !== 'draft' || tally) {
       this.resultsBox.hidden = false;
@@ -355,10 +357,10 @@
     }
 
     var b = this.btn;
-    H.setText(b.present, state.current === q.id ? 'Remove from screen' : 'Show on screen');
+    H.setText(b.present, state.current === q.id ? H.t('Remove from screen') : H.t('Show on screen'));
     b.open.hidden = q.state === 'open';
     this.duration.hidden = q.state === 'open';
-    H.setText(b.open, q.state === 'closed' ? 'Reopen voting' : 'Open voting');
+    H.setText(b.open, q.state === 'closed' ? H.t('Reopen voting') : H.t('Open voting'));
     b.close.hidden = q.state !== 'open';
     b.reveal.hidden = !!q.results_visible;
     b.hide.hidden = !q.results_visible;
@@ -374,7 +376,7 @@
     if (q && q.state === 'open' && typeof q.closes_at === 'number') {
       var left = q.closes_at - H.clock.now();
       this.timer.hidden = false;
-      H.setText(this.timer, left > 0 ? 'closes in ' + H.formatRemaining(left) : 'closing…');
+      H.setText(this.timer, left > 0 ? H.t('closes in {time}', { time: H.formatRemaining(left) }) : H.t('closing…'));
     } else {
       this.timer.hidden = true;
     }
@@ -444,22 +446,22 @@
   function buildSpec() {
     var kind = ui.kind.value;
     var prompt = ui.prompt.value.trim();
-    if (!prompt) { ui.prompt.focus(); return formError('Type the question.'); }
-    if (prompt.length > 500) return formError('The question is longer than 500 characters.');
+    if (!prompt) { ui.prompt.focus(); return formError(H.t('Type the question.')); }
+    if (prompt.length > 500) return formError(H.t('The question is longer than 500 characters.'));
     var spec = { kind: kind, prompt: prompt };
     if (kind === 'single' || kind === 'multiple' || kind === 'ranking') {
       var options = optionLines();
-      if (options.length < 2) { ui.options.focus(); return formError('Give at least two options, one per line.'); }
-      if (options.length > 12) return formError('At most 12 options.');
+      if (options.length < 2) { ui.options.focus(); return formError(H.t('Give at least two options, one per line.')); }
+      if (options.length > 12) return formError(H.t('At most 12 options.'));
       for (var i = 0; i < options.length; i++) {
-        if (options[i].length > 200) return formError('Option ' + H.letter(i) + ' is longer than 200 characters.');
+        if (options[i].length > 200) return formError(H.t('Option {letter} is longer than 200 characters.', { letter: H.letter(i) }));
       }
       spec.options = options;
     }
     if (kind === 'multiple') {
       var mc = intOf(ui.maxChoices);
       if (mc !== null) {
-        if (isNaN(mc) || mc < 1 || mc > spec.options.length) return formError('"At most this many choices" must be between 1 and ' + spec.options.length + '.');
+        if (isNaN(mc) || mc < 1 || mc > spec.options.length) return formError(H.t('"At most this many choices" must be between 1 and {n}.', { n: spec.options.length }));
         spec.max_choices = mc;
       }
     }
@@ -472,9 +474,9 @@
       var min = intOf(ui.min), max = intOf(ui.max);
       if (min === null) min = 1;
       if (max === null) max = 5;
-      if (isNaN(min) || isNaN(max)) return formError('The scale needs whole numbers.');
+      if (isNaN(min) || isNaN(max)) return formError(H.t('The scale needs whole numbers.'));
       if (max <= min) return formError('"To" must be larger than "From".');
-      if (max - min > 10) return formError('A scale has at most 11 steps.');
+      if (max - min > 10) return formError(H.t('A scale has at most 11 steps.'));
       spec.min = min;
       spec.max = max;
       if (ui.minLabel.value.trim()) spec.min_label = ui.minLabel.value.trim();
@@ -483,7 +485,7 @@
     if (kind === 'wordcloud') {
       var mw = intOf(ui.maxWords);
       if (mw !== null) {
-        if (isNaN(mw) || mw < 1 || mw > 10) return formError('Words per person: 1 to 10.');
+        if (isNaN(mw) || mw < 1 || mw > 10) return formError(H.t('Words per person: 1 to 10.'));
         spec.max_words = mw;
       }
     }
@@ -503,8 +505,8 @@
     ui.min.value = '1';
     ui.max.value = '5';
     ui.maxWords.value = '3';
-    H.setText(ui.formTitle, 'Add a question');
-    H.setText(ui.submit, 'Add question');
+    H.setText(ui.formTitle, H.t('Add a question'));
+    H.setText(ui.submit, H.t('Add question'));
     ui.cancel.hidden = true;
     ui.form.classList.remove('is-editing');
     formError(null);
@@ -525,8 +527,8 @@
     ui.maxWords.value = typeof q.max_words === 'number' ? String(q.max_words) : '3';
     kindChanged();
     renderCorrect(Array.isArray(q.correct) ? q.correct : []);
-    H.setText(ui.formTitle, 'Edit question ' + (state.questions.indexOf(q.id) + 1));
-    H.setText(ui.submit, 'Save changes');
+    H.setText(ui.formTitle, H.t('Edit question {n}', { n: state.questions.indexOf(q.id) + 1 }));
+    H.setText(ui.submit, H.t('Save changes'));
     ui.cancel.hidden = false;
     ui.form.classList.add('is-editing');
     formError(null);
@@ -554,12 +556,12 @@
         H.toast(errorText(err), 'error');
         return;
       }
-      H.toast(editing ? 'Question saved.' : 'Question added.', 'ok');
+      H.toast(editing ? H.t('Question saved.') : H.t('Question added.'), 'ok');
       resetForm();
     });
     if (!ref) {
       ui.submit.disabled = false;
-      H.toast('Not connected to the server right now: try again in a moment.', 'error');
+      H.toast(H.t('Not connected to the server right now: try again in a moment.'), 'error');
     }
   });
 
@@ -580,7 +582,7 @@
         throw H.apiError({ status: res.status, body: body });
       });
     }, function () {
-      throw { code: 'network', message: 'Could not reach the server. Check the connection and try again.' };
+      throw { code: 'network', message: H.t('Could not reach the server. Check the connection and try again.') };
     });
   }
 
@@ -695,12 +697,12 @@
         break;
       case 'o':
       case 'O':
-        if (!cur) { H.toast('Nothing is on screen.', 'info'); return; }
+        if (!cur) { H.toast(H.t('Nothing is on screen.'), 'info'); return; }
         act({ type: cur.state === 'open' ? 'close' : 'open', question_id: cur.id });
         break;
       case 'r':
       case 'R':
-        if (!cur) { H.toast('Nothing is on screen.', 'info'); return; }
+        if (!cur) { H.toast(H.t('Nothing is on screen.'), 'info'); return; }
         act({ type: cur.results_visible ? 'hide' : 'reveal', question_id: cur.id });
         break;
     }
@@ -708,9 +710,20 @@
 
   /* ------------------------------------------------------------ start */
 
+  // Another interface language: rebuild the question rows and the form's texts.
+  H.i18n.onChange(function () {
+    Object.keys(items).forEach(function (id) {
+      if (items[id].el.parentNode) items[id].el.parentNode.removeChild(items[id].el);
+      delete items[id];
+    });
+    H.setText(ui.formTitle, state.editing ? H.t('Edit question {n}', { n: state.questions.indexOf(state.editing) + 1 }) : H.t('Add a question'));
+    H.setText(ui.submit, H.t(state.editing ? H.t('Save changes') : H.t('Add question')));
+    render();
+  });
+
   resetForm();
   if (!token) {
-    fatal('Invalid moderator link', 'This link has no moderator token. Use the full link you got when the session was created.');
+    fatal(H.t('Invalid moderator link'), H.t('This link has no moderator token. Use the full link you got when the session was created.'));
     H.connectionBadge(ui.conn, 'fatal');
     return;
   }

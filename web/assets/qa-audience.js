@@ -32,14 +32,14 @@
 
   /* ------------------------------------------------------------ building */
 
-  var tabs = H.el('div', { className: 'qa-tabs', role: 'tablist', 'aria-label': 'Sections', hidden: true });
+  var tabs = H.el('div', { className: 'qa-tabs', role: 'tablist', 'aria-label': 'Sections', 'data-i18n-attr': 'aria-label', hidden: true });
   var tabPolls = H.el('button', {
-    type: 'button', className: 'qa-tab', role: 'tab', id: 'tab-polls', 'aria-controls': 'questions', text: 'Polls'
+    type: 'button', className: 'qa-tab', role: 'tab', id: 'tab-polls', 'aria-controls': 'questions', 'data-i18n': '', text: 'Polls'
   });
   var tabQaCount = H.el('span', { className: 'qa-tab-count' });
   var tabQa = H.el('button', {
     type: 'button', className: 'qa-tab', role: 'tab', id: 'tab-qa', 'aria-controls': 'qa'
-  }, ['Questions', tabQaCount]);
+  }, [H.el('span', { 'data-i18n': '', text: 'Questions' }), tabQaCount]);
   tabs.appendChild(tabPolls);
   tabs.appendChild(tabQa);
   var main = H.$('#main');
@@ -47,17 +47,17 @@
 
   var textArea = H.el('textarea', {
     id: 'qa-text', className: 'qa-text-input', rows: '3', maxlength: String(MAX_TEXT),
-    placeholder: 'Type your question…', autocomplete: 'off'
+    placeholder: 'Type your question…', 'data-i18n-attr': 'placeholder', autocomplete: 'off'
   });
   var counter = H.el('span', { className: 'qa-counter', id: 'qa-counter', 'aria-live': 'polite', text: '0 / ' + MAX_TEXT });
   var nameInput = H.el('input', {
     id: 'qa-name', className: 'qa-name-input', type: 'text', maxlength: String(MAX_NAME),
-    autocomplete: 'nickname', placeholder: 'Anonymous'
+    autocomplete: 'nickname', placeholder: 'Anonymous', 'data-i18n-attr': 'placeholder'
   });
-  var sendBtn = H.el('button', { type: 'submit', className: 'btn btn-block qa-send', id: 'qa-send', text: 'Send question' });
+  var sendBtn = H.el('button', { type: 'submit', className: 'btn btn-block qa-send', id: 'qa-send', 'data-i18n': '', text: 'Send question' });
   var formStatus = H.el('p', { className: 'qa-form-status', id: 'qa-form-status', role: 'status' });
   var form = H.el('form', { className: 'qa-ask', id: 'qa-ask', novalidate: true }, [
-    H.el('label', { 'for': 'qa-text', text: 'Ask the speakers a question' }),
+    H.el('label', { 'for': 'qa-text', 'data-i18n': '', text: 'Ask the speakers a question' }),
     textArea,
     H.el('div', { className: 'qa-ask-row' }, [counter]),
     H.el('label', { 'for': 'qa-name' }, ['Your name ', H.el('span', { className: 'hint', text: 'optional: leave empty to stay anonymous' })]),
@@ -110,8 +110,8 @@
     ev.preventDefault();
     var text = textArea.value.trim();
     var name = nameInput.value.trim();
-    if (!text) { say('Type a question first.', 'bad'); return; }
-    if (charCount(text) > MAX_TEXT) { say('At most ' + MAX_TEXT + ' characters.', 'bad'); return; }
+    if (!text) { say(H.t('Type a question first.'), 'bad'); return; }
+    if (charCount(text) > MAX_TEXT) { say(H.t('At most {n} characters.', { n: MAX_TEXT }), 'bad'); return; }
     var msg = { type: 'ask', text: text };
     if (name) msg.name = Array.from(name).slice(0, MAX_NAME).join('');
     state.sending = true;
@@ -121,19 +121,19 @@
       state.sending = false;
       if (err) {
         say(err.code === 'disconnected'
-          ? 'The connection dropped before the question was received. Send it again.'
-          : (err.message || 'The question was not accepted.'), 'bad');
+          ? H.t('The connection dropped before the question was received. Send it again.')
+          : (err.message || H.t('The question was not accepted.')), 'bad');
       } else {
         textArea.value = '';
         say(state.moderation
-          ? 'Sent. It appears for everyone once the moderator approves it.'
-          : 'Sent. Thank you!', 'ok');
+          ? H.t('Sent. It appears for everyone once the moderator approves it.')
+          : H.t('Sent. Thank you!'), 'ok');
       }
       updateCounter();
     }) : null;
     if (!ref) {
       state.sending = false;
-      say('Not connected right now. Your question is kept here: send it again in a moment.', 'bad');
+      say(H.t('Not connected right now. Your question is kept here: send it again in a moment.'), 'bad');
       updateCounter();
     }
   });
@@ -157,7 +157,7 @@
     var ref = window.handsupSend ? window.handsupSend({ type: up ? 'upvote' : 'unupvote', item_id: id }, function (err) {
       if (err) {
         undo();
-        if (err.code !== 'disconnected') H.toast(err.message || 'The upvote was not counted.', 'error');
+        if (err.code !== 'disconnected') H.toast(err.message || H.t('The upvote was not counted.'), 'error');
         return;
       }
       entry.acked = true;
@@ -168,7 +168,7 @@
     }) : null;
     if (!ref) {
       undo();
-      H.toast('Not connected right now: try again in a moment.', 'error');
+      H.toast(H.t('Not connected right now: try again in a moment.'), 'error');
     }
     function undo() {
       if (state.delta[id] === entry) delete state.delta[id];
@@ -284,9 +284,9 @@
   }
 
   function badgeText(item) {
-    if (item.status === 'pinned') return 'Being answered now';
-    if (item.status === 'pending') return 'Awaiting moderation';
-    if (item.status === 'answered') return 'Answered';
+    if (item.status === 'pinned') return H.t('Being answered now');
+    if (item.status === 'pending') return H.t('Awaiting moderation');
+    if (item.status === 'answered') return H.t('Answered');
     return '';
   }
 
@@ -314,7 +314,7 @@
       r.li.dataset.status = item.status;
       r.li.classList.toggle('is-mine', !!item.mine);
       H.setText(r.text, item.text);
-      var who = item.name ? String(item.name) : 'Anonymous';
+      var who = item.name ? String(item.name) : H.t('Anonymous');
       H.setText(r.name, item.mine ? who + ' (you)' : who);
       var badge = badgeText(item);
       H.setText(r.badge, badge);
@@ -323,7 +323,7 @@
       var mine = !!state.upvoted[item.id];
       H.setText(r.count, String(n));
       r.vote.setAttribute('aria-pressed', mine ? 'true' : 'false');
-      r.vote.setAttribute('aria-label', (mine ? 'Take back your upvote' : 'Upvote') + ', ' + H.plural(n, 'upvote', 'upvotes'));
+      r.vote.setAttribute('aria-label', H.t(mine ? 'Take back your upvote' : 'Upvote') + ', ' + H.t(n === 1 ? '{n} upvote' : '{n} upvotes', { n: n }));
       r.vote.hidden = item.status === 'pending';
       r.vote.disabled = item.status === 'answered' && !mine;
       if (list.children[pos] !== r.li) list.insertBefore(r.li, list.children[pos] || null);
@@ -336,6 +336,7 @@
     });
   }
 
+  H.i18n.onChange(render);
   updateCounter();
   render();
 })();

@@ -18,16 +18,16 @@
   var modToggle = H.el('input', { type: 'checkbox', id: 'qa-moderation', className: 'mqa-toggle-input' });
   var presentBtn = H.el('button', { type: 'button', className: 'btn', id: 'qa-present', text: 'Show Q&A on screen' });
   var list = H.el('ol', { className: 'mqa-list', id: 'qa-mod-list' });
-  var empty = H.el('p', { className: 'empty', text: 'No questions from the audience yet.' });
+  var empty = H.el('p', { className: 'empty', 'data-i18n': '', text: 'No questions from the audience yet.' });
 
   root.appendChild(H.el('div', { className: 'mod-section-head' }, [
-    H.el('h2', { id: 'qa-heading', text: 'Audience Q&A' }),
+    H.el('h2', { id: 'qa-heading', 'data-i18n': '', text: 'Audience Q&A' }),
     countsText
   ]));
   root.appendChild(H.el('div', { className: 'mqa-controls' }, [
     H.el('label', { className: 'mqa-toggle', 'for': 'qa-moderation' }, [
       modToggle,
-      H.el('span', { text: 'Moderate questions before they are shown' })
+      H.el('span', { 'data-i18n': '', text: 'Moderate questions before they are shown' })
     ]),
     presentBtn
   ]));
@@ -40,12 +40,12 @@
     var ref = window.handsupSend ? window.handsupSend(msg, function (err) {
       if (err) {
         if (onError) onError();
-        if (err.code !== 'disconnected') H.toast(err.message || 'That did not work.', 'error');
+        if (err.code !== 'disconnected') H.toast(err.message || H.t('That did not work.'), 'error');
       }
     }) : null;
     if (!ref) {
       if (onError) onError();
-      H.toast('Not connected: try again in a moment.', 'error');
+      H.toast(H.t('Not connected: try again in a moment.'), 'error');
     }
   }
 
@@ -128,7 +128,7 @@
   function actionButton(label, status, extra) {
     return H.el('button', {
       type: 'button', className: 'btn btn-small ' + (extra || 'btn-secondary'),
-      text: label, dataset: { status: status }
+      text: label, 'data-i18n': '', dataset: { status: status }
     });
   }
 
@@ -162,15 +162,15 @@
   function render() {
     modToggle.checked = state.moderation;
     presentBtn.disabled = !state.loaded;
-    H.setText(presentBtn, state.onScreen ? 'Take Q&A off screen' : 'Show Q&A on screen');
+    H.setText(presentBtn, H.t(state.onScreen ? 'Take Q&A off screen' : 'Show Q&A on screen'));
     presentBtn.classList.toggle('btn-secondary', state.onScreen);
     root.classList.toggle('is-on-screen', state.onScreen);
 
     var items = sorted();
     var pending = items.filter(function (i) { return i.status === 'pending'; }).length;
-    var parts = [H.plural(items.length, 'question', 'questions')];
-    if (pending) parts.push(pending + ' awaiting approval');
-    if (state.onScreen) parts.push('on screen');
+    var parts = [H.t(items.length === 1 ? '{n} question' : '{n} questions', { n: items.length })];
+    if (pending) parts.push(H.t('{n} awaiting approval', { n: pending }));
+    if (state.onScreen) parts.push(H.t('on screen'));
     H.setText(countsText, parts.join(' · '));
     empty.hidden = items.length > 0;
 
@@ -179,17 +179,19 @@
       seen[item.id] = true;
       var r = rows[item.id] || (rows[item.id] = makeRow(item));
       r.li.dataset.status = item.status;
-      H.setText(r.status, STATUS_TEXT[item.status] || item.status);
+      H.setText(r.status, H.t(STATUS_TEXT[item.status] || item.status));
       r.status.dataset.status = item.status;
       H.setText(r.votes, '▲ ' + (item.upvotes || 0));
       r.votes.setAttribute('title', H.plural(item.upvotes || 0, 'upvote', 'upvotes'));
-      H.setText(r.name, item.name ? String(item.name) : 'Anonymous');
+      H.setText(r.name, item.name ? String(item.name) : H.t('Anonymous'));
       H.setText(r.time, timeText(item.at));
       H.setText(r.text, item.text);
       r.approve.hidden = item.status !== 'pending';
-      H.setText(r.pin, item.status === 'pinned' ? 'Unpin' : 'Pin');
+      r.pin.removeAttribute('data-i18n');
+      H.setText(r.pin, item.status === 'pinned' ? H.t('Unpin') : H.t('Pin'));
       r.pin.dataset.status = item.status === 'pinned' ? 'approved' : 'pinned';
-      H.setText(r.answered, item.status === 'answered' ? 'Reopen' : 'Answered');
+      r.answered.removeAttribute('data-i18n');
+      H.setText(r.answered, item.status === 'answered' ? H.t('Reopen') : H.t('Answered'));
       r.answered.dataset.status = item.status === 'answered' ? 'approved' : 'answered';
       if (list.children[pos] !== r.li) list.insertBefore(r.li, list.children[pos] || null);
     });
@@ -201,5 +203,6 @@
     });
   }
 
+  H.i18n.onChange(render);
   render();
 })();

@@ -82,7 +82,7 @@
       H.setText(c.countLabel, n === 1 ? 'upvote' : 'upvotes');
       H.setText(c.text, item.text);
       c.text.classList.toggle('is-long', String(item.text).length > 180);
-      H.setText(c.name, item.name ? String(item.name) : 'Anonymous');
+      H.setText(c.name, item.name ? String(item.name) : H.t('Anonymous'));
       c.label.hidden = item.status !== 'pinned';
       c.li.dataset.status = item.status;
       if (board.children[pos] !== c.li) board.insertBefore(c.li, board.children[pos] || null);
@@ -97,7 +97,7 @@
 
     empty.hidden = list.length > 0;
     var rest = list.length - top.length;
-    H.setText(more, rest > 0 ? '+ ' + H.plural(rest, 'more question', 'more questions') : '');
+    H.setText(more, rest > 0 ? H.t(rest === 1 ? '+ {n} more question' : '+ {n} more questions', { n: rest }) : '');
     more.hidden = rest <= 0;
 
     if (!visible) return;

@@ -14,12 +14,15 @@
     return e;
   }
 
+  function tr(key, params) { return window.Handsup ? window.Handsup.t(key, params) : key; }
+
   function press(key) {
     document.dispatchEvent(new KeyboardEvent('keydown', { key: key, bubbles: true }));
   }
 
   var panel = el('section', 'remote');
   panel.setAttribute('aria-label', 'Remote control');
+  panel.setAttribute('data-i18n-attr', 'aria-label');
   var status = el('p', 'remote-status');
   status.setAttribute('aria-live', 'polite');
   var grid = el('div', 'remote-grid');
@@ -31,6 +34,7 @@
   ];
   buttons.forEach(function (b) {
     var button = el('button', 'remote-btn ' + b[2], b[0]);
+    button.setAttribute('data-i18n', '');
     button.type = 'button';
     button.addEventListener('click', function () { press(b[1]); });
     grid.appendChild(button);
@@ -45,22 +49,22 @@
   function setMode(on) {
     document.body.classList.toggle('remote-mode', on);
     toggle.setAttribute('aria-pressed', on ? 'true' : 'false');
-    toggle.textContent = on ? 'Full console' : 'Remote';
+    toggle.textContent = on ? tr('Full console') : tr('Remote');
     try { localStorage.setItem('handsup:remote', on ? '1' : '0'); } catch (e) { /* private mode */ }
   }
 
   function render() {
     var q = state.current && state.questions[state.current];
     if (!q) {
-      status.textContent = 'On screen: join instructions. Press Next to show the first question.';
+      status.textContent = tr('On screen: join instructions. Press Next to show the first question.');
       return;
     }
     var n = state.order.indexOf(q.id) + 1;
     var voters = state.voters[q.id] || 0;
-    status.textContent = 'On screen: ' + n + '. ' + q.prompt + ' \u2014 ' +
-      (q.state === 'open' ? 'voting open' : q.state === 'closed' ? 'voting closed' : 'not opened') +
-      ', ' + voters + (voters === 1 ? ' voter' : ' voters') +
-      (q.results_visible ? ', results shown' : '');
+    status.textContent = tr('On screen: {n}. {prompt}', { n: n, prompt: q.prompt }) + ' \u2014 ' +
+      tr(q.state === 'open' ? 'voting open' : q.state === 'closed' ? 'voting closed' : 'not opened') +
+      ', ' + tr(voters === 1 ? '{n} voter' : '{n} voters', { n: voters }) +
+      (q.results_visible ? ', ' + tr('results shown') : '');
   }
 
   document.addEventListener('handsup:message', function (ev) {
@@ -104,6 +108,13 @@
     var top = document.querySelector('.mod-top');
     if (top) top.appendChild(toggle);
     document.body.appendChild(panel);
+    if (window.Handsup) {
+      window.Handsup.i18n.apply(panel);
+      window.Handsup.i18n.onChange(function () {
+        toggle.textContent = document.body.classList.contains('remote-mode') ? tr('Full console') : tr('Remote');
+        render();
+      });
+    }
     toggle.addEventListener('click', function () {
       setMode(!document.body.classList.contains('remote-mode'));
     });

@@ -41,7 +41,7 @@
     fullscreen: H.$('#fullscreen')
   };
 
-  var results = new H.Results(ui.qResults);
+  var results = new H.Results(ui.qResults, { layout: 'spiral' });
   var shownKey = null;
 
   ui.qr.src = '/api/sessions/' + code + '/qr.svg';
@@ -122,7 +122,7 @@
 
   function render() {
     H.setText(ui.people, state.audience);
-    H.setText(ui.peopleLabel, state.audience === 1 ? 'person connected' : 'people connected');
+    H.setText(ui.peopleLabel, H.t(state.audience === 1 ? 'person connected' : 'people connected'));
     document.title = (state.title ? state.title + ' · ' : '') + 'handsup screen';
     H.setText(ui.wTitle, state.title || 'handsup');
 
@@ -144,7 +144,7 @@
   }
 
   function renderQuestion(q) {
-    var key = q.id + '|' + H.definitionKey(q);
+    var key = q.id + '|' + H.i18n.lang + '|' + H.definitionKey(q);
     if (key !== shownKey) {
       shownKey = key;
       results.reset();
@@ -166,9 +166,9 @@
     ui.qVoters.hidden = !visible;
     if (visible) {
       var voters = tally && typeof tally.voters === 'number' ? tally.voters : 0;
-      H.setText(ui.qVoters, voters === 1 ? '1 vote' : voters + ' votes');
+      H.setText(ui.qVoters, H.t(voters === 1 ? '{n} vote' : '{n} votes', { n: voters }));
       if (q.kind === 'open' || q.kind === 'wordcloud') {
-        H.setText(ui.qVoters, voters === 1 ? '1 person answered' : voters + ' people answered');
+        H.setText(ui.qVoters, H.t(voters === 1 ? '{n} person answered' : '{n} people answered', { n: voters }));
       }
       results.update(q, null, tally, { showCorrect: q.state === 'closed' && Array.isArray(q.correct) });
     }
@@ -204,11 +204,11 @@
       });
       var extra = '';
       if (q.kind === 'multiple' && typeof q.max_choices === 'number' && q.max_choices < options.length) {
-        extra = 'Choose up to ' + q.max_choices + '.';
+        extra = H.t('Choose up to {n}.', { n: q.max_choices });
       } else if (q.kind === 'multiple') {
-        extra = 'Choose all that apply.';
+        extra = H.t('Choose all that apply.');
       } else if (q.kind === 'ranking') {
-        extra = 'Rank them from best to worst on your phone.';
+        extra = H.t('Rank them from best to worst on your phone.');
       }
       if (extra) ui.qOptions.appendChild(H.el('p', { className: 'opt-note', text: extra }));
     } else if (q.kind === 'scale') {
@@ -223,9 +223,9 @@
       ]));
     } else if (q.kind === 'wordcloud') {
       var n = typeof q.max_words === 'number' ? q.max_words : 3;
-      ui.qOptions.appendChild(H.el('p', { className: 'opt-note', text: n === 1 ? 'Send one word from your phone.' : 'Send up to ' + n + ' words from your phone.' }));
+      ui.qOptions.appendChild(H.el('p', { className: 'opt-note', text: n === 1 ? H.t('Send one word from your phone.') : H.t('Send up to {n} words from your phone.', { n: n }) }));
     } else if (q.kind === 'open') {
-      ui.qOptions.appendChild(H.el('p', { className: 'opt-note', text: 'Answer on your phone.' }));
+      ui.qOptions.appendChild(H.el('p', { className: 'opt-note', text: H.t('Answer on your phone.') }));
     }
   }
 
@@ -277,6 +277,7 @@
   H.on(document, 'keydown', wake);
   wake();
 
+  H.i18n.onChange(function () { shownKey = null; render(); });
   H.watchNetwork(sock);
   sock.start();
   render();
