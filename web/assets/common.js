@@ -52,6 +52,16 @@
 
   H.on = function (node, ev, fn, opts) { node.addEventListener(ev, fn, opts || false); };
 
+  // Removes from the page, and forgets, the list rows ({li}) whose id was not
+  // seen in the render that just ran.
+  H.dropUnseen = function (rows, seen) {
+    Object.keys(rows).forEach(function (id) {
+      if (seen[id]) return;
+      if (rows[id].li.parentNode) rows[id].li.parentNode.removeChild(rows[id].li);
+      delete rows[id];
+    });
+  };
+
   /* ------------------------------------------------------ storage */
 
   H.store = {

@@ -328,12 +328,7 @@
       r.vote.disabled = item.status === 'answered' && !mine;
       if (list.children[pos] !== r.li) list.insertBefore(r.li, list.children[pos] || null);
     });
-    Object.keys(rows).forEach(function (id) {
-      if (!seen[id]) {
-        if (rows[id].li.parentNode) rows[id].li.parentNode.removeChild(rows[id].li);
-        delete rows[id];
-      }
-    });
+    H.dropUnseen(rows, seen);
   }
 
   H.i18n.onChange(render);

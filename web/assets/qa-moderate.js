@@ -195,12 +195,7 @@
       r.answered.dataset.status = item.status === 'answered' ? 'approved' : 'answered';
       if (list.children[pos] !== r.li) list.insertBefore(r.li, list.children[pos] || null);
     });
-    Object.keys(rows).forEach(function (id) {
-      if (!seen[id]) {
-        if (rows[id].li.parentNode) rows[id].li.parentNode.removeChild(rows[id].li);
-        delete rows[id];
-      }
-    });
+    H.dropUnseen(rows, seen);
   }
 
   H.i18n.onChange(render);
