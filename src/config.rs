@@ -53,6 +53,12 @@ pub struct Config {
     #[arg(long, env = "HANDSUP_IN_MEMORY")]
     pub in_memory: bool,
 
+    /// Cluster mode: keep sessions in this Redis (e.g. `redis://10.0.0.5:6379`)
+    /// and share them with every node started with the same URL. The node
+    /// then keeps no journal of its own.
+    #[arg(long = "redis", env = "HANDSUP_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
     /// The address phones use to reach this server, for links and QR codes
     /// (e.g. `https://vote.example.org`). Without it, links use the address the
     /// browser used, or the machine's LAN address when that was loopback.

@@ -483,7 +483,7 @@ async fn download(
     UrlPath(code): UrlPath<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let s = crate::http::moderated(&hub, &code, &headers)?;
+    let s = crate::http::moderated(&hub, &code, &headers).await?;
     let body = s.read(|session, _| to_toml(session));
     Ok((
         [

@@ -66,18 +66,26 @@ fn host(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The session of `{code}`, for a caller holding its moderator token.
-pub(crate) fn moderated(hub: &Hub, code: &str, headers: &HeaderMap) -> Result<Arc<LiveSession>> {
-    let s = hub.get(code)?;
+pub(crate) async fn moderated(
+    hub: &Hub,
+    code: &str,
+    headers: &HeaderMap,
+) -> Result<Arc<LiveSession>> {
+    let s = hub.get(code).await?;
     s.check_moderator(bearer(headers))?;
     Ok(s)
 }
 
 /// The session of `{code}` and the participant whose token is presented.
-fn participant(hub: &Hub, code: &str, headers: &HeaderMap) -> Result<(Arc<LiveSession>, u32)> {
-    let s = hub.get(code)?;
+async fn participant(
+    hub: &Hub,
+    code: &str,
+    headers: &HeaderMap,
+) -> Result<(Arc<LiveSession>, u32)> {
+    let s = hub.get(code).await?;
     let token =
         bearer(headers).ok_or_else(|| Error::unauthorized("a participant token is required"))?;
-    match s.participant_by_token(token) {
+    match s.find_participant(token).await? {
         Some(p) => Ok((s, p)),
         None if s.check_moderator(Some(token)).is_ok() => {
             Err(Error::forbidden("the moderator does not vote"))
@@ -181,7 +189,7 @@ async fn get_session(
     Path(code): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>> {
-    let s = hub.get(&code)?;
+    let s = hub.get(&code).await?;
     let join = format!("{}/{}", hub.base_url(host(&headers)), code);
     // The moderator's token shows the moderator's view (drafts, answers).
     let moderator = s.check_moderator(bearer(&headers)).is_ok();
@@ -208,7 +216,7 @@ async fn patch_session(
     headers: HeaderMap,
     Body(p): Body<Patch>,
 ) -> Result<Json<Value>> {
-    let s = moderated(&hub, &code, &headers)?;
+    let s = moderated(&hub, &code, &headers).await?;
     s.update(p.title, p.settings.and_then(|s| s.qa_moderation))
         .await?;
     let join = format!("{}/{}", hub.base_url(host(&headers)), code);
@@ -220,7 +228,7 @@ async fn delete_session(
     Path(code): Path<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode> {
-    moderated(&hub, &code, &headers)?;
+    moderated(&hub, &code, &headers).await?;
     hub.delete(&code).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -231,7 +239,7 @@ async fn add_question(
     headers: HeaderMap,
     Body(spec): Body<Value>,
 ) -> Result<Response> {
-    let s = moderated(&hub, &code, &headers)?;
+    let s = moderated(&hub, &code, &headers).await?;
     let view = s
         .add_question(protocol::parse_question_spec(&spec)?)
         .await?;
@@ -244,7 +252,7 @@ async fn update_question(
     headers: HeaderMap,
     Body(spec): Body<Value>,
 ) -> Result<Json<Value>> {
-    let s = moderated(&hub, &code, &headers)?;
+    let s = moderated(&hub, &code, &headers).await?;
     let qid = parse_uuid(&qid, "question")?;
     Ok(Json(
         s.update_question(qid, protocol::parse_question_spec(&spec)?)
@@ -257,7 +265,7 @@ async fn delete_question(
     Path((code, qid)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<StatusCode> {
-    let s = moderated(&hub, &code, &headers)?;
+    let s = moderated(&hub, &code, &headers).await?;
     s.delete_question(parse_uuid(&qid, "question")?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -276,7 +284,7 @@ async fn question_action(
     headers: HeaderMap,
     Body(body): Body<ActionBody>,
 ) -> Result<Json<Value>> {
-    let s = moderated(&hub, &code, &headers)?;
+    let s = moderated(&hub, &code, &headers).await?;
     let qid = parse_uuid(&qid, "question")?;
     if action == "move" {
         let index = body
@@ -312,7 +320,7 @@ async fn present(
     headers: HeaderMap,
     Body(p): Body<PresentBody>,
 ) -> Result<Json<Value>> {
-    let s = moderated(&hub, &code, &headers)?;
+    let s = moderated(&hub, &code, &headers).await?;
     let p = if p.qa {
         Presentation::Qa
     } else {
@@ -331,7 +339,7 @@ async fn join(
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let s = hub.get(&code)?;
+    let s = hub.get(&code).await?;
     let ip = crate::rate::client_ip(peer, &headers, &hub.shared.config.trusted_proxies);
     if !hub.shared.ip_participants.allow(ip) {
         return Err(Error::new(
@@ -359,7 +367,7 @@ async fn put_ballot(
     headers: HeaderMap,
     Body(b): Body<BallotBody>,
 ) -> Result<Json<Value>> {
-    let (s, p) = participant(&hub, &code, &headers)?;
+    let (s, p) = participant(&hub, &code, &headers).await?;
     let qid = parse_uuid(&qid, "question")?;
     let choice = protocol::raw_choice(&b.choice.unwrap_or(Value::Null))?;
     s.vote(p, qid, choice).await?;
@@ -371,7 +379,7 @@ async fn delete_ballot(
     Path((code, qid)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<StatusCode> {
-    let (s, p) = participant(&hub, &code, &headers)?;
+    let (s, p) = participant(&hub, &code, &headers).await?;
     s.retract(p, parse_uuid(&qid, "question")?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -381,7 +389,9 @@ async fn results(
     Path(code): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>> {
-    Ok(Json(moderated(&hub, &code, &headers)?.results()))
+    Ok(Json(
+        moderated(&hub, &code, &headers).await?.results().await?,
+    ))
 }
 
 pub(crate) fn attachment(name: String) -> HeaderValue {
@@ -394,8 +404,10 @@ async fn export_csv(
     Path(code): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let s = moderated(&hub, &code, &headers)?;
-    let body = s.read(|session, _| crate::export::csv(session));
+    let s = moderated(&hub, &code, &headers).await?;
+    let body = s
+        .read_whole(|session, _| crate::export::csv(session))
+        .await?;
     Ok((
         [
             (
@@ -418,9 +430,11 @@ async fn report(
     Path(code): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let s = moderated(&hub, &code, &headers)?;
+    let s = moderated(&hub, &code, &headers).await?;
     let now = s.now_ms();
-    let body = s.read(|session, digest| crate::export::report(session, digest, now));
+    let body = s
+        .read_whole(|session, digest| crate::export::report(session, digest, now))
+        .await?;
     Ok((
         [
             (
@@ -446,7 +460,7 @@ async fn qr(
     Path(code): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    hub.get(&code)?;
+    hub.get(&code).await?;
     let url = format!("{}/{}", hub.base_url(host(&headers)), code);
     let svg = crate::qr::svg(&url)?;
     Ok((

@@ -14,6 +14,7 @@ use rand::{Rng, RngCore};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::domain::{Limits, QuestionSpec, Session, Settings};
 use crate::error::{Error, Result};
@@ -71,8 +72,10 @@ pub struct Shared {
     pub lan_addr: Option<IpAddr>,
     /// Websockets open now, against `config.max_connections`.
     pub open_sockets: AtomicUsize,
-    /// Where changes are made durable; None with `--in-memory`.
+    /// Where changes are made durable; None with `--in-memory` or `--redis`.
     pub journal: Option<Journal>,
+    /// Cluster mode: the Redis every node shares.
+    pub cluster: Option<Arc<Cluster>>,
     /// New sockets per client address.
     pub ip_connections: PerIp,
     /// New participants per client address.
@@ -125,16 +128,22 @@ pub fn lan_address() -> Option<IpAddr> {
 pub struct Hub {
     sessions: DashMap<String, Arc<LiveSession>>,
     pub shared: Arc<Shared>,
+    /// Cluster mode: one session is loaded from Redis at a time.
+    loading: tokio::sync::Mutex<()>,
 }
 
 impl Hub {
     /// A hub with nothing in it and no journal, whatever the configuration
     /// says (for tests).
     pub fn new(config: Config) -> Hub {
-        Self::with_journal(config, None)
+        Self::with_journal(config, None, None)
     }
 
-    fn with_journal(config: Config, journal: Option<Journal>) -> Hub {
+    fn with_journal(
+        config: Config,
+        journal: Option<Journal>,
+        cluster: Option<Arc<Cluster>>,
+    ) -> Hub {
         let lan_addr = lan_address();
         let ip_connections = PerIp::new(config.ip_connections_per_sec, config.ip_connections_burst);
         let ip_participants =
@@ -152,7 +161,9 @@ impl Hub {
                 ip_connections,
                 ip_participants,
                 journal,
+                cluster,
             }),
+            loading: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -160,6 +171,14 @@ impl Hub {
     /// damaged tail), closes the questions whose timer ran out while the
     /// server was down, and compacts what was read into a fresh segment.
     pub async fn open(config: Config) -> std::io::Result<Arc<Hub>> {
+        if let Some(url) = &config.redis_url {
+            let cluster = Cluster::connect(url)
+                .map_err(|e| std::io::Error::other(format!("cannot use the Redis URL: {e}")))?;
+            tracing::info!("cluster mode: sessions live in Redis and are shared with other nodes");
+            let hub = Arc::new(Hub::with_journal(config, None, Some(cluster.clone())));
+            cluster.listen(Arc::downgrade(&hub));
+            return Ok(hub);
+        }
         if config.in_memory {
             return Ok(Arc::new(Hub::new(config)));
         }
@@ -185,7 +204,7 @@ impl Hub {
         let (compact_tx, mut compact_rx) = tokio::sync::mpsc::unbounded_channel();
         let segment_limit = config.journal_segment_mb.max(1) * 1024 * 1024;
         let j = Journal::start(&dir, replay.last_segment, segment_limit, compact_tx)?;
-        let hub = Arc::new(Hub::with_journal(config, Some(j)));
+        let hub = Arc::new(Hub::with_journal(config, Some(j), None));
         for (code, r) in replay.sessions {
             let open_timers: Vec<(Uuid, i64)> = r
                 .session
@@ -264,6 +283,9 @@ impl Hub {
                 .add_question(Uuid::new_v4(), spec, limits)
                 .map_err(|e| Error::new(e.code, format!("questions[{i}]: {}", e.message)))?;
         }
+        if let Some(c) = &self.shared.cluster {
+            return self.create_shared(c, session).await;
+        }
         for _ in 0..100 {
             let code = format!("{:06}", OsRng.gen_range(0..1_000_000u32));
             if let Entry::Vacant(slot) = self.sessions.entry(code.clone()) {
@@ -277,21 +299,138 @@ impl Hub {
                 return Ok(live);
             }
         }
-        Err(Error::new(
-            crate::error::ErrorCode::Unavailable,
-            "no free session code; try again",
-        ))
+        Err(no_free_code())
     }
 
-    pub fn get(&self, code: &str) -> Result<Arc<LiveSession>> {
+    /// Cluster mode: claims a free code in Redis with the creation event,
+    /// then adds the questions through the shared log.
+    async fn create_shared(&self, c: &Cluster, mut session: Session) -> Result<Arc<LiveSession>> {
+        let questions: Vec<(Uuid, QuestionSpec)> = session
+            .questions()
+            .iter()
+            .map(|q| (q.id, q.spec.clone()))
+            .collect();
+        for _ in 0..100 {
+            let code = format!("{:06}", OsRng.gen_range(0..1_000_000u32));
+            session.code = code.clone();
+            let created = journal::snapshot_events(&session)
+                .into_iter()
+                .next()
+                .ok_or_else(|| Error::internal("a session without its creation"))?;
+            if c.append(&code, &created).await?.is_none() {
+                continue;
+            }
+            let bare = Session::new(
+                session.id,
+                code.clone(),
+                session.title.clone(),
+                session.moderator_token.clone(),
+                session.settings.clone(),
+                session.created_at,
+                &self.shared.limits,
+            )?;
+            let live = LiveSession::start(bare, [0; 32], self.shared.clone());
+            self.sessions.insert(code, live.clone());
+            self.shared.metrics.sessions.fetch_add(1, Ordering::Relaxed);
+            for (_, spec) in questions {
+                live.add_question(spec).await?;
+            }
+            live.catch_up(None).await?;
+            tracing::info!(code = %live.code, id = %live.id, "session created in Redis");
+            return Ok(live);
+        }
+        Err(no_free_code())
+    }
+
+    /// A session held here now, if any (cluster notices for the others are
+    /// ignored).
+    pub fn loaded(&self, code: &str) -> Option<Arc<LiveSession>> {
         self.sessions
             .get(code)
             .map(|s| s.clone())
-            .ok_or_else(|| Error::not_found(format!("no session with code {code}")))
+            .filter(|s| !s.ended.is_cancelled())
+    }
+
+    /// The session of a code. In cluster mode a session this node does not
+    /// hold yet is loaded from Redis, and an ended one is let go.
+    pub async fn get(&self, code: &str) -> Result<Arc<LiveSession>> {
+        let missing = || Error::not_found(format!("no session with code {code}"));
+        if let Some(s) = self.loaded(code) {
+            return Ok(s);
+        }
+        let Some(c) = &self.shared.cluster else {
+            return Err(missing());
+        };
+        if !is_code(code) {
+            return Err(missing());
+        }
+        let _one_at_a_time = self.loading.lock().await;
+        if let Some(s) = self.loaded(code) {
+            return Ok(s);
+        }
+        if self.sessions.remove(code).is_some() {
+            self.shared.metrics.sessions.fetch_sub(1, Ordering::Relaxed);
+        }
+        let first = c.read_log(code, 0, 1).await?;
+        let Some(first) = first.first() else {
+            return Err(missing());
+        };
+        let Ok(journal::Event::Created {
+            id,
+            code: _,
+            title,
+            token,
+            qa_moderation,
+            at,
+        }) = serde_json::from_str(first)
+        else {
+            return Err(Error::internal(format!(
+                "the log of {code} does not start with its creation"
+            )));
+        };
+        let session = Session::new(
+            id,
+            code.to_owned(),
+            title,
+            token,
+            Settings { qa_moderation },
+            at,
+            &self.shared.limits,
+        )?;
+        let live = LiveSession::start(session, [0; 32], self.shared.clone());
+        if let Err(e) = live.catch_up(None).await {
+            live.ended.cancel();
+            return Err(e);
+        }
+        if live.ended.is_cancelled() {
+            return Err(missing());
+        }
+        // Timers that run on other nodes run here too: the first to fire closes.
+        let timers: Vec<(Uuid, i64)> = live.read(|s, _| {
+            s.questions()
+                .iter()
+                .filter_map(|q| Some((q.id, q.closes_at?)))
+                .collect()
+        });
+        for (q, at) in timers {
+            live.schedule_close(q, at);
+        }
+        self.sessions.insert(code.to_owned(), live.clone());
+        self.shared.metrics.sessions.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(code = %code, "session loaded from Redis");
+        Ok(live)
     }
 
     /// Deletes a session: its connections get `ended` and are closed.
     pub async fn delete(&self, code: &str) -> Result<()> {
+        if self.shared.cluster.is_some() {
+            let live = self.get(code).await?;
+            live.end().await?;
+            self.sessions.remove(code);
+            self.shared.metrics.sessions.fetch_sub(1, Ordering::Relaxed);
+            tracing::info!(code = %code, "session deleted");
+            return Ok(());
+        }
         let (_, live) = self
             .sessions
             .remove(code)
@@ -335,6 +474,13 @@ impl Hub {
             (None, _) => format!("http://{}", cfg.addr),
         }
     }
+}
+
+fn no_free_code() -> Error {
+    Error::new(
+        crate::error::ErrorCode::Unavailable,
+        "no free session code; try again",
+    )
 }
 
 #[cfg(test)]

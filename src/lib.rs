@@ -19,6 +19,7 @@
 //! - `metrics`: counters for `/metrics`
 //! - `error`: the contract's error codes and their rendering
 
+pub mod cluster;
 pub mod config;
 pub mod deck;
 pub mod demo;

@@ -27,9 +27,10 @@ use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::cluster::Cluster;
 use crate::domain::qa::QaStatus;
-use crate::domain::{KindName, QuestionSpec, RawChoice, Session};
-use crate::error::{Error, Result};
+use crate::domain::{Choice, KindName, QuestionSpec, RawChoice, Session, Tally};
+use crate::error::{Error, ErrorCode, Result};
 use crate::hub::{new_token, Shared};
 use crate::journal::{self, Durable, Event, Hash};
 use crate::outbox::{Close, Outbox, CLOSE_NORMAL};
@@ -89,6 +90,18 @@ struct State {
     chain: Hash,
     /// Q&A items whose upvotes moved since the last staff / audience board.
     qa_dirty: [std::collections::HashSet<Uuid>; 2],
+    /// Cluster mode: questions whose counts to read again besides the open ones.
+    recount: std::collections::HashSet<Uuid>,
+}
+
+/// Cluster mode: how far this copy has applied the session's shared log.
+#[derive(Default)]
+struct Cursor {
+    /// Events applied, from the log's start.
+    applied: u64,
+    /// The outcome of the latest events, by position, for the changes made
+    /// here that wait for theirs.
+    outcomes: std::collections::VecDeque<(u64, Result<()>)>,
 }
 
 /// A connection attached to a session, ready for its writer.
@@ -120,6 +133,14 @@ pub struct LiveSession {
     audience_wake: Notify,
     /// Cancelled when the session is deleted or the server stops.
     pub ended: CancellationToken,
+    /// Cluster mode: the log applied so far; one reader at a time.
+    cursor: tokio::sync::Mutex<Cursor>,
+    /// Cluster mode: ballots went through this node since the last notice.
+    voted_here: AtomicBool,
+    /// Cluster mode: the counts moved (here or elsewhere).
+    counts_stale: AtomicBool,
+    /// Cluster mode: another node wrote to the log.
+    log_stale: AtomicBool,
 }
 
 impl LiveSession {
@@ -141,6 +162,7 @@ impl LiveSession {
                 seq: 0,
                 chain,
                 qa_dirty: Default::default(),
+                recount: Default::default(),
             }),
             dirty: Notify::new(),
             moderator_board: board(),
@@ -148,9 +170,22 @@ impl LiveSession {
             audience_boards: (0..AUDIENCE_GROUPS).map(|_| board()).collect(),
             audience_pending: AtomicBool::new(false),
             audience_wake: Notify::new(),
+            cursor: Default::default(),
+            voted_here: AtomicBool::new(false),
+            counts_stale: AtomicBool::new(true),
+            log_stale: AtomicBool::new(false),
         });
         tokio::spawn(live.clone().publisher());
         tokio::spawn(live.clone().audience_publisher());
+        if let Some(c) = &live.shared.cluster {
+            {
+                // Every question's counts are read once at the start.
+                let mut st = live.state.lock();
+                let ids: Vec<Uuid> = st.session.questions().iter().map(|q| q.id).collect();
+                st.recount.extend(ids);
+            }
+            tokio::spawn(live.clone().follow(c.clone()));
+        }
         live
     }
 
@@ -171,8 +206,45 @@ impl LiveSession {
 
     /// Attaches a connection after its hello: checks the moderator token,
     /// finds or makes the participant, and queues the welcome.
-    pub fn attach(&self, role: Role, token: Option<&str>, join_url: &str) -> Result<Attached> {
+    pub async fn attach(
+        self: &Arc<Self>,
+        role: Role,
+        token: Option<&str>,
+        join_url: &str,
+    ) -> Result<Attached> {
+        let Some(c) = &self.shared.cluster else {
+            return self.attach_with(role, token, join_url, None);
+        };
+        if role != Role::Audience {
+            return self.attach_with(role, token, join_url, None);
+        }
+        // Cluster mode: the participant may have joined through another
+        // node, and their ballots are in Redis.
+        let p = match token {
+            Some(t) => self.find_participant(t).await?,
+            None => None,
+        };
+        let p = match p {
+            Some(p) => p,
+            None => self.join_shared().await?,
+        };
+        let ballots = self.shared_ballots_of(c, p).await?;
+        self.attach_with(role, token, join_url, Some((p, ballots)))
+    }
+
+    /// Attaches with, in cluster mode, the participant and their ballots.
+    fn attach_with(
+        &self,
+        role: Role,
+        token: Option<&str>,
+        join_url: &str,
+        known: Option<(u32, Map<String, Value>)>,
+    ) -> Result<Attached> {
         let mut st = self.state.lock();
+        let (known, known_ballots) = match known {
+            Some((p, b)) => (Some(p), Some(b)),
+            None => (None, None),
+        };
         let participant = match role {
             Role::Moderator => {
                 if !token.is_some_and(|t| crate::hub::token_eq(t, &st.session.moderator_token)) {
@@ -182,7 +254,7 @@ impl LiveSession {
             }
             Role::Projector => None,
             Role::Audience => Some(
-                match token.and_then(|t| st.session.participant_by_token(t)) {
+                match known.or_else(|| token.and_then(|t| st.session.participant_by_token(t))) {
                     Some(p) => p,
                     None => self.new_participant(&mut st)?.0,
                 },
@@ -217,11 +289,14 @@ impl LiveSession {
             let who = st.session.participant(p);
             welcome["participant_id"] = json!(who.id);
             welcome["participant_token"] = json!(who.token);
-            let ballots: Map<String, Value> = st
-                .session
-                .ballots_of(p)
-                .map(|(q, c)| (q.id.to_string(), choice_json(c)))
-                .collect();
+            let ballots: Map<String, Value> = match known_ballots {
+                Some(b) => b,
+                None => st
+                    .session
+                    .ballots_of(p)
+                    .map(|(q, c)| (q.id.to_string(), choice_json(c)))
+                    .collect(),
+            };
             welcome["ballots"] = Value::Object(ballots);
         }
         let outbox = Arc::new(Outbox::new(self.shared.config.max_queued));
@@ -268,8 +343,21 @@ impl LiveSession {
     }
 
     /// Journals the end, sends `ended` to every connection and closes them;
-    /// stops the publisher.
-    pub async fn end(&self) -> Result<()> {
+    /// stops the publisher. In cluster mode every node does so when it reads
+    /// the end from the log.
+    pub async fn end(self: &Arc<Self>) -> Result<()> {
+        if let Some(c) = &self.shared.cluster {
+            let n = c
+                .append(
+                    &self.code,
+                    &Event::Ended {
+                        code: self.code.clone(),
+                    },
+                )
+                .await?
+                .ok_or_else(|| Error::internal("the session's log was taken"))?;
+            return self.catch_up(Some(n)).await;
+        }
         let durable = {
             let mut st = self.state.lock();
             self.log(
@@ -381,184 +469,257 @@ impl LiveSession {
         last
     }
 
+    // ---- changes of state ------------------------------------------------------
+
+    /// Applies one event to the live session: the domain change, and the
+    /// frames it sends to the connections that may see it. Every change goes
+    /// through here, whether made on this node or (in cluster mode) read from
+    /// the session's shared log, so each node's views follow the same order.
+    /// Ok(false): the event changed nothing.
+    fn apply_live(self: &Arc<Self>, st: &mut State, ev: &Event) -> Result<bool> {
+        use Event as E;
+        let limits = &self.shared.limits;
+        let before = Self::presented(st);
+        let cluster = self.shared.cluster.is_some();
+        match ev {
+            E::Added { q, .. } | E::Updated { q, .. } => {
+                journal::apply(&mut st.session, ev, limits)?;
+                // A copy loaded late learns the counts of closed questions too.
+                self.recount_later(st, *q);
+                self.broadcast_question(st, *q);
+            }
+            E::Moved { .. } => {
+                journal::apply(&mut st.session, ev, limits)?;
+                let order = |public: bool| {
+                    let ids: Vec<Uuid> = st
+                        .session
+                        .questions()
+                        .iter()
+                        .filter(|q| !public || q.is_public())
+                        .map(|q| q.id)
+                        .collect();
+                    protocol::message("order", json!({ "question_ids": ids }))
+                };
+                let (staff, public) = (order(false), order(true));
+                self.broadcast(st, |c| {
+                    Some(if c.role == Role::Moderator {
+                        staff.clone()
+                    } else {
+                        public.clone()
+                    })
+                });
+            }
+            E::Deleted { q, .. } => {
+                let public = st.session.question(*q)?.is_public();
+                journal::apply(&mut st.session, ev, limits)?;
+                st.published.remove(q);
+                let frame = protocol::message("question_removed", json!({ "question_id": q }));
+                self.broadcast(st, |c| {
+                    (c.role == Role::Moderator || public).then(|| frame.clone())
+                });
+                self.broadcast_present(st, before);
+                self.dirty.notify_one();
+            }
+            E::Opened { q, .. } => {
+                journal::apply(&mut st.session, ev, limits)?;
+                if let Some(closes_at) = st.session.question(*q)?.closes_at {
+                    self.schedule_close(*q, closes_at);
+                }
+                self.broadcast_question(st, *q);
+                self.broadcast_present(st, before);
+            }
+            E::Closed { q, .. } => {
+                journal::apply(&mut st.session, ev, limits)?;
+                self.recount_later(st, *q);
+                self.broadcast_question(st, *q);
+                self.broadcast_present(st, before);
+            }
+            E::TimerClosed { q, at, .. } => {
+                if !st.session.close_if_due(*q, *at) {
+                    return Ok(false);
+                }
+                tracing::info!(code = %self.code, question = %q, "timer closed the question");
+                self.recount_later(st, *q);
+                self.broadcast_question(st, *q);
+                self.broadcast_present(st, before);
+            }
+            E::Visible { q, visible, .. } => {
+                journal::apply(&mut st.session, ev, limits)?;
+                // A revealed tally is sent again so views that dropped it redraw.
+                if let (true, Some(p)) = (*visible, st.published.get_mut(q)) {
+                    p.version = None;
+                }
+                self.broadcast_question(st, *q);
+                self.broadcast_present(st, before);
+                self.dirty.notify_one();
+            }
+            E::Reset { q, .. } => {
+                let had: std::collections::HashSet<u32> =
+                    st.session.reset(*q)?.into_iter().collect();
+                // Phones whose ballot went clear their selection. In cluster
+                // mode ballots live in Redis, so every phone is told.
+                let frame = protocol::message("ballot", json!({"question_id": q, "choice": null}));
+                self.broadcast(st, |c| {
+                    c.participant
+                        .filter(|p| cluster || had.contains(p))
+                        .map(|_| frame.clone())
+                });
+                self.recount_later(st, *q);
+                self.broadcast_question(st, *q);
+                self.broadcast_present(st, before);
+                self.dirty.notify_one();
+            }
+            E::Present { .. } | E::PresentQa { .. } => {
+                journal::apply(&mut st.session, ev, limits)?;
+                self.broadcast_present(st, before);
+            }
+            E::Title { .. } | E::Settings { .. } => {
+                journal::apply(&mut st.session, ev, limits)?;
+                let s = &st.session;
+                let frame = protocol::message(
+                    "session",
+                    json!({"title": s.title, "settings": {"qa_moderation": s.settings.qa_moderation}}),
+                );
+                self.broadcast(st, |_| Some(frame.clone()));
+            }
+            E::HideEntry { q, .. } => {
+                if cluster {
+                    // The answer is hidden in Redis; the counts show it.
+                    st.session.question(*q)?;
+                    self.recount_later(st, *q);
+                } else {
+                    journal::apply(&mut st.session, ev, limits)?;
+                }
+                self.dirty.notify_one();
+            }
+            E::Asked {
+                item,
+                p,
+                text,
+                name,
+                at,
+                pending,
+                ..
+            } => {
+                let max = limits.max_qa_items;
+                st.session
+                    .qa
+                    .ask(*item, *p, text, name.as_deref(), *at, *pending, max)?;
+                self.broadcast_qa_item(st, *item, &Role::ALL);
+            }
+            E::Upvoted { item, p, up, .. } => {
+                if !st.session.qa.upvote(*item, *p, *up)? {
+                    return Ok(false);
+                }
+                for set in st.qa_dirty.iter_mut() {
+                    set.insert(*item);
+                }
+                self.dirty.notify_one();
+            }
+            E::QaSet { item, status, .. } => {
+                let status = QaStatus::parse_any(status)
+                    .ok_or_else(|| Error::bad_request(format!("unknown Q&A status {status:?}")))?;
+                for id in st.session.qa.set_status(*item, status)? {
+                    self.broadcast_qa_item(st, id, &Role::ALL);
+                }
+            }
+            E::Joined { .. } | E::Vote { .. } | E::Retract { .. } => {
+                journal::apply(&mut st.session, ev, limits)?;
+                self.dirty.notify_one();
+            }
+            E::Created { .. } | E::Ended { .. } | E::Snapshot { .. } | E::Compacted { .. } => {
+                return Err(Error::internal(
+                    "a session-set event applied to one session",
+                ));
+            }
+        }
+        Ok(true)
+    }
+
+    /// Makes a change: applies and journals it on a single node; in cluster
+    /// mode, appends it to the session's shared log and applies the log up to
+    /// it. Ok once the change is durable (journal) or in Redis (cluster).
+    async fn commit(self: &Arc<Self>, ev: Event) -> Result<()> {
+        if let Some(c) = &self.shared.cluster {
+            let n = c
+                .append(&self.code, &ev)
+                .await?
+                .ok_or_else(|| Error::internal("the session's log was taken"))?;
+            return self.catch_up(Some(n)).await;
+        }
+        let durable = {
+            let mut st = self.state.lock();
+            if !self.apply_live(&mut st, &ev)? {
+                return Ok(());
+            }
+            self.log(&mut st, ev)
+        };
+        durable.wait().await
+    }
+
     // ---- moderator actions ------------------------------------------------
 
-    pub async fn add_question(&self, spec: QuestionSpec) -> Result<Value> {
-        let (view, durable) = {
-            let mut st = self.state.lock();
-            let q = st
-                .session
-                .add_question(Uuid::new_v4(), spec, &self.shared.limits)?;
-            let (id, spec) = (q.id, Value::Object(question_spec_json(&q.spec, true)));
-            let durable = self.log(
-                &mut st,
-                Event::Added {
-                    code: self.code.clone(),
-                    q: id,
-                    spec,
-                },
-            );
-            self.broadcast_question(&st, id);
-            (
-                protocol::question_view(st.session.question(id)?, true),
-                durable,
-            )
-        };
-        durable.wait().await?;
-        Ok(view)
+    pub async fn add_question(self: &Arc<Self>, spec: QuestionSpec) -> Result<Value> {
+        spec.validate(&self.shared.limits)?;
+        let id = Uuid::new_v4();
+        let spec = Value::Object(question_spec_json(&spec, true));
+        self.commit(Event::Added {
+            code: self.code.clone(),
+            q: id,
+            spec,
+        })
+        .await?;
+        self.question_view(id)
     }
 
-    pub async fn update_question(&self, id: Uuid, spec: QuestionSpec) -> Result<Value> {
-        let (view, durable) = {
-            let mut st = self.state.lock();
-            let q = st.session.update_question(id, spec, &self.shared.limits)?;
-            let spec = Value::Object(question_spec_json(&q.spec, true));
-            let durable = self.log(
-                &mut st,
-                Event::Updated {
-                    code: self.code.clone(),
-                    q: id,
-                    spec,
-                },
-            );
-            self.broadcast_question(&st, id);
-            (
-                protocol::question_view(st.session.question(id)?, true),
-                durable,
-            )
-        };
-        durable.wait().await?;
-        Ok(view)
+    pub async fn update_question(self: &Arc<Self>, id: Uuid, spec: QuestionSpec) -> Result<Value> {
+        spec.validate(&self.shared.limits)?;
+        let spec = Value::Object(question_spec_json(&spec, true));
+        self.commit(Event::Updated {
+            code: self.code.clone(),
+            q: id,
+            spec,
+        })
+        .await?;
+        self.question_view(id)
     }
 
-    pub async fn move_question(&self, id: Uuid, index: usize) -> Result<()> {
-        let durable = {
-            let mut st = self.state.lock();
-            st.session.move_question(id, index)?;
-            let durable = self.log(
-                &mut st,
-                Event::Moved {
-                    code: self.code.clone(),
-                    q: id,
-                    index,
-                },
-            );
-            let order = |public: bool| {
-                let ids: Vec<Uuid> = st
-                    .session
-                    .questions()
-                    .iter()
-                    .filter(|q| !public || q.is_public())
-                    .map(|q| q.id)
-                    .collect();
-                protocol::message("order", json!({ "question_ids": ids }))
-            };
-            let (staff, public) = (order(false), order(true));
-            self.broadcast(&st, |c| {
-                Some(if c.role == Role::Moderator {
-                    staff.clone()
-                } else {
-                    public.clone()
-                })
-            });
-            durable
-        };
-        durable.wait().await
+    /// A question as the moderator sees it.
+    fn question_view(&self, id: Uuid) -> Result<Value> {
+        let st = self.state.lock();
+        Ok(protocol::question_view(st.session.question(id)?, true))
     }
 
-    pub async fn delete_question(&self, id: Uuid) -> Result<()> {
-        let durable = {
-            let mut st = self.state.lock();
-            let before = Self::presented(&st);
-            let q = st.session.delete_question(id)?;
-            let durable = self.log(
-                &mut st,
-                Event::Deleted {
-                    code: self.code.clone(),
-                    q: id,
-                },
-            );
-            st.published.remove(&id);
-            let frame = protocol::message("question_removed", json!({ "question_id": id }));
-            let public = q.is_public();
-            self.broadcast(&st, |c| {
-                (c.role == Role::Moderator || public).then(|| frame.clone())
-            });
-            self.broadcast_present(&st, before);
-            durable
-        };
-        self.dirty.notify_one();
-        durable.wait().await
+    pub async fn move_question(self: &Arc<Self>, id: Uuid, index: usize) -> Result<()> {
+        let code = self.code.clone();
+        self.commit(Event::Moved { code, q: id, index }).await
+    }
+
+    pub async fn delete_question(self: &Arc<Self>, id: Uuid) -> Result<()> {
+        let code = self.code.clone();
+        self.commit(Event::Deleted { code, q: id }).await
     }
 
     /// open, close, reveal, hide or reset.
     pub async fn act(self: &Arc<Self>, id: Uuid, action: QuestionAction) -> Result<Value> {
         let code = self.code.clone();
-        let (view, durable, republish) = {
-            let mut st = self.state.lock();
-            let before = Self::presented(&st);
-            let mut republish = false;
-            let ev = match action {
-                QuestionAction::Open { duration_s } => {
-                    let (at, duration_ms) = (self.now(), duration_s.map(|s| s as i64 * 1000));
-                    let q = st.session.open(id, at, duration_ms)?;
-                    if let Some(closes_at) = q.closes_at {
-                        self.schedule_close(id, closes_at);
-                    }
-                    Event::Opened {
-                        code,
-                        q: id,
-                        at,
-                        duration_ms,
-                    }
-                }
-                QuestionAction::Close => {
-                    st.session.close(id)?;
-                    Event::Closed { code, q: id }
-                }
-                QuestionAction::Reveal | QuestionAction::Hide => {
-                    let visible = action == QuestionAction::Reveal;
-                    st.session.set_results_visible(id, visible)?;
-                    // A revealed tally is sent again so views that dropped it redraw.
-                    if let (true, Some(p)) = (visible, st.published.get_mut(&id)) {
-                        p.version = None;
-                    }
-                    republish = true;
-                    Event::Visible {
-                        code,
-                        q: id,
-                        visible,
-                    }
-                }
-                QuestionAction::Reset => {
-                    let had: std::collections::HashSet<u32> =
-                        st.session.reset(id)?.into_iter().collect();
-                    // Phones whose ballot went clear their selection.
-                    let frame =
-                        protocol::message("ballot", json!({"question_id": id, "choice": null}));
-                    self.broadcast(&st, |c| {
-                        c.participant
-                            .filter(|p| had.contains(p))
-                            .map(|_| frame.clone())
-                    });
-                    republish = true;
-                    Event::Reset { code, q: id }
-                }
-            };
-            let durable = self.log(&mut st, ev);
-            self.broadcast_question(&st, id);
-            self.broadcast_present(&st, before);
-            (
-                protocol::question_view(st.session.question(id)?, true),
-                durable,
-                republish,
-            )
+        let ev = match action {
+            QuestionAction::Open { duration_s } => Event::Opened {
+                code,
+                q: id,
+                at: self.now(),
+                duration_ms: duration_s.map(|s| s as i64 * 1000),
+            },
+            QuestionAction::Close => Event::Closed { code, q: id },
+            QuestionAction::Reveal | QuestionAction::Hide => Event::Visible {
+                code,
+                q: id,
+                visible: action == QuestionAction::Reveal,
+            },
+            QuestionAction::Reset => Event::Reset { code, q: id },
         };
-        if republish {
-            self.dirty.notify_one();
-        }
-        durable.wait().await?;
-        Ok(view)
+        self.commit(ev).await?;
+        self.question_view(id)
     }
 
     /// Closes the question when its timer runs out, on the server's clock.
@@ -568,104 +729,76 @@ impl LiveSession {
         tokio::spawn(async move {
             tokio::select! {
                 _ = me.ended.cancelled() => {}
-                _ = sleep_until(deadline) => me.close_if_due(id),
+                _ = sleep_until(deadline) => me.close_if_due(id).await,
             }
         });
     }
 
-    /// Closes the question if its timer has run out.
-    pub fn close_if_due(&self, id: Uuid) {
-        let mut st = self.state.lock();
-        let before = Self::presented(&st);
-        let now = self.now();
-        if st.session.close_if_due(id, now) {
-            tracing::info!(code = %self.code, question = %id, "timer closed the question");
-            self.log(
-                &mut st,
-                Event::TimerClosed {
-                    code: self.code.clone(),
-                    q: id,
-                    at: now,
-                },
-            );
-            self.broadcast_question(&st, id);
-            self.broadcast_present(&st, before);
+    /// Closes the question if its timer has run out. In cluster mode every
+    /// node's timer tries; the first closes it and the others change nothing.
+    pub async fn close_if_due(self: &Arc<Self>, id: Uuid) {
+        let at = self.now();
+        let due = {
+            let st = self.state.lock();
+            st.session.question(id).is_ok_and(|q| {
+                q.state == crate::domain::QuestionState::Open
+                    && q.closes_at.is_some_and(|t| t <= at)
+            })
+        };
+        if !due {
+            return;
+        }
+        let ev = Event::TimerClosed {
+            code: self.code.clone(),
+            q: id,
+            at,
+        };
+        let mut delay = std::time::Duration::from_millis(200);
+        while let Err(e) = self.commit(ev.clone()).await {
+            // Only an unreachable store fails here; the close must happen.
+            tracing::warn!(code = %self.code, error = %e.message, "timer: closing failed; retrying");
+            tokio::select! {
+                _ = self.ended.cancelled() => return,
+                _ = tokio::time::sleep(delay) => {}
+            }
+            delay = (delay * 2).min(std::time::Duration::from_secs(2));
         }
     }
 
-    pub async fn present(&self, p: Presentation) -> Result<()> {
-        let durable = {
-            let mut st = self.state.lock();
-            let before = Self::presented(&st);
-            let code = self.code.clone();
-            let ev = match p {
-                Presentation::Question(q) => {
-                    st.session.present(q)?;
-                    Event::Present { code, q }
-                }
-                Presentation::Qa => {
-                    st.session.present_qa();
-                    Event::PresentQa { code }
-                }
-            };
-            let durable = self.log(&mut st, ev);
-            self.broadcast_present(&st, before);
-            durable
-        };
-        durable.wait().await
+    pub async fn present(self: &Arc<Self>, p: Presentation) -> Result<()> {
+        let code = self.code.clone();
+        self.commit(match p {
+            Presentation::Question(q) => Event::Present { code, q },
+            Presentation::Qa => Event::PresentQa { code },
+        })
+        .await
     }
 
     /// Changes the title and settings; every view gets them.
-    pub async fn update(&self, title: Option<String>, qa_moderation: Option<bool>) -> Result<()> {
-        let durable = {
-            let mut st = self.state.lock();
-            let mut durable = Durable::done();
-            if let Some(t) = title {
-                st.session.set_title(t, &self.shared.limits)?;
-                let title = st.session.title.clone();
-                durable = self.log(
-                    &mut st,
-                    Event::Title {
-                        code: self.code.clone(),
-                        title,
-                    },
-                );
-            }
-            if let Some(m) = qa_moderation {
-                st.session.settings.qa_moderation = m;
-                durable = self.log(
-                    &mut st,
-                    Event::Settings {
-                        code: self.code.clone(),
-                        qa_moderation: m,
-                    },
-                );
-            }
-            let frame = protocol::message(
-                "session",
-                json!({"title": st.session.title, "settings": {"qa_moderation": st.session.settings.qa_moderation}}),
-            );
-            self.broadcast(&st, |_| Some(frame.clone()));
-            durable
-        };
-        durable.wait().await
+    pub async fn update(
+        self: &Arc<Self>,
+        title: Option<String>,
+        qa_moderation: Option<bool>,
+    ) -> Result<()> {
+        if let Some(title) = title {
+            crate::domain::check_text("title", &title, self.shared.limits.max_title_chars)?;
+            let code = self.code.clone();
+            self.commit(Event::Title { code, title }).await?;
+        }
+        if let Some(qa_moderation) = qa_moderation {
+            let code = self.code.clone();
+            self.commit(Event::Settings {
+                code,
+                qa_moderation,
+            })
+            .await?;
+        }
+        Ok(())
     }
 
-    pub async fn hide_entry(&self, id: Uuid, entry: Uuid) -> Result<()> {
-        let durable = {
-            let mut st = self.state.lock();
-            st.session.hide_entry(id, entry)?;
-            self.log(
-                &mut st,
-                Event::HideEntry {
-                    code: self.code.clone(),
-                    q: id,
-                    entry,
-                },
-            )
-        };
-        self.dirty.notify_one();
-        durable.wait().await
+    pub async fn hide_entry(self: &Arc<Self>, id: Uuid, entry: Uuid) -> Result<()> {
+        let code = self.code.clone();
+        self.commit(Event::HideEntry { code, q: id, entry }).await
     }
 
     // ---- Q&A -----------------------------------------------------------------
@@ -706,81 +839,52 @@ impl LiveSession {
         });
     }
 
-    pub async fn ask(&self, participant: u32, text: &str, name: Option<&str>) -> Result<()> {
-        let durable = {
-            let mut st = self.state.lock();
-            let (id, at, pending) = (
-                Uuid::new_v4(),
-                self.now(),
-                st.session.settings.qa_moderation,
-            );
-            let max = self.shared.limits.max_qa_items;
-            let item = st
-                .session
-                .qa
-                .ask(id, participant, text, name, at, pending, max)?;
-            let ev = Event::Asked {
-                code: self.code.clone(),
-                item: id,
-                p: participant,
-                text: item.text.clone(),
-                name: item.name.clone(),
-                at,
-                pending,
-            };
-            let durable = self.log(&mut st, ev);
-            self.broadcast_qa_item(&st, id, &Role::ALL);
-            durable
-        };
-        durable.wait().await
+    pub async fn ask(
+        self: &Arc<Self>,
+        participant: u32,
+        text: &str,
+        name: Option<&str>,
+    ) -> Result<()> {
+        let pending = self.state.lock().session.settings.qa_moderation;
+        self.commit(Event::Asked {
+            code: self.code.clone(),
+            item: Uuid::new_v4(),
+            p: participant,
+            text: text.to_owned(),
+            name: name.map(str::to_owned),
+            at: self.now(),
+            pending,
+        })
+        .await
     }
 
     /// Upvotes (or takes back an upvote); the new count reaches the views at
     /// the tally intervals, coalesced.
-    pub async fn upvote(&self, participant: u32, item: Uuid, up: bool) -> Result<()> {
-        let durable = {
-            let mut st = self.state.lock();
-            if !st.session.qa.upvote(item, participant, up)? {
-                return Ok(());
-            }
-            for set in st.qa_dirty.iter_mut() {
-                set.insert(item);
-            }
-            self.log(
-                &mut st,
-                Event::Upvoted {
-                    code: self.code.clone(),
-                    item,
-                    p: participant,
-                    up,
-                },
-            )
-        };
-        self.dirty.notify_one();
-        durable.wait().await
+    pub async fn upvote(self: &Arc<Self>, participant: u32, item: Uuid, up: bool) -> Result<()> {
+        // An unknown item is refused here rather than logged.
+        self.state.lock().session.qa.item(item)?;
+        let code = self.code.clone();
+        self.commit(Event::Upvoted {
+            code,
+            item,
+            p: participant,
+            up,
+        })
+        .await
     }
 
-    pub async fn set_qa_status(&self, item: Uuid, status: &str) -> Result<()> {
+    pub async fn set_qa_status(self: &Arc<Self>, item: Uuid, status: &str) -> Result<()> {
         let status = QaStatus::parse(status).ok_or_else(|| {
             Error::bad_request(format!(
                 "unknown status {status:?}; the statuses are approved, pinned, answered, hidden"
             ))
         })?;
-        let durable = {
-            let mut st = self.state.lock();
-            let changed = st.session.qa.set_status(item, status)?;
-            let ev = Event::QaSet {
-                code: self.code.clone(),
-                item,
-                status: status.as_str().into(),
-            };
-            let durable = self.log(&mut st, ev);
-            for id in changed {
-                self.broadcast_qa_item(&st, id, &Role::ALL);
-            }
-            durable
-        };
-        durable.wait().await
+        self.commit(Event::QaSet {
+            code: self.code.clone(),
+            item,
+            status: status.as_str().into(),
+        })
+        .await
     }
 
     // ---- participants and ballots -----------------------------------------
@@ -804,8 +908,27 @@ impl LiveSession {
         Ok((index, durable))
     }
 
+    /// Cluster mode: a new participant, through the shared log.
+    async fn join_shared(self: &Arc<Self>) -> Result<u32> {
+        let token = new_token();
+        self.commit(Event::Joined {
+            code: self.code.clone(),
+            p: Uuid::new_v4(),
+            token: token.clone(),
+            at: self.now(),
+        })
+        .await?;
+        self.participant_by_token(&token)
+            .ok_or_else(|| Error::internal("a participant who joined is missing"))
+    }
+
     /// A new participant (the HTTP path); the socket path joins in `attach`.
-    pub async fn join(&self) -> Result<(Uuid, String)> {
+    pub async fn join(self: &Arc<Self>) -> Result<(Uuid, String)> {
+        if self.shared.cluster.is_some() {
+            let index = self.join_shared().await?;
+            let who = self.state.lock().session.participant(index).clone();
+            return Ok((who.id, who.token));
+        }
         let (who, durable) = {
             let mut st = self.state.lock();
             let (index, durable) = self.new_participant(&mut st)?;
@@ -817,6 +940,19 @@ impl LiveSession {
 
     pub fn participant_by_token(&self, token: &str) -> Option<u32> {
         self.state.lock().session.participant_by_token(token)
+    }
+
+    /// The participant a token names. In cluster mode a token this node does
+    /// not know yet may come from a node that is ahead: the log is read first.
+    pub async fn find_participant(self: &Arc<Self>, token: &str) -> Result<Option<u32>> {
+        if let Some(p) = self.participant_by_token(token) {
+            return Ok(Some(p));
+        }
+        if self.shared.cluster.is_none() {
+            return Ok(None);
+        }
+        self.catch_up(None).await?;
+        Ok(self.participant_by_token(token))
     }
 
     /// The moderator token and the title, for the answer to session creation.
@@ -837,8 +973,17 @@ impl LiveSession {
     }
 
     /// Casts or replaces a ballot. Ok once it is counted, and durable where
-    /// the server keeps a journal.
-    pub async fn vote(&self, participant: u32, id: Uuid, choice: RawChoice) -> Result<()> {
+    /// the server keeps a journal (in Redis, in cluster mode).
+    pub async fn vote(
+        self: &Arc<Self>,
+        participant: u32,
+        id: Uuid,
+        choice: RawChoice,
+    ) -> Result<()> {
+        if let Some(c) = &self.shared.cluster {
+            let result = self.vote_shared(c, participant, id, Some(choice)).await;
+            return self.counted(result.map(|_| Durable::done())).await;
+        }
         let result = {
             let mut st = self.state.lock();
             // Only an `open` answer needs an id and a time of its own.
@@ -871,7 +1016,11 @@ impl LiveSession {
         self.counted(result).await
     }
 
-    pub async fn retract(&self, participant: u32, id: Uuid) -> Result<()> {
+    pub async fn retract(self: &Arc<Self>, participant: u32, id: Uuid) -> Result<()> {
+        if let Some(c) = &self.shared.cluster {
+            let result = self.vote_shared(c, participant, id, None).await;
+            return self.counted(result.map(|_| Durable::done())).await;
+        }
         let result = {
             let mut st = self.state.lock();
             match st.session.retract(participant, id) {
@@ -888,6 +1037,62 @@ impl LiveSession {
             }
         };
         self.counted(result).await
+    }
+
+    /// Cluster mode: checks a ballot against this node's copy (reading the
+    /// log first if the question is not open here yet), then casts it in
+    /// Redis, which decides whether the question still takes votes.
+    async fn vote_shared(
+        self: &Arc<Self>,
+        c: &Cluster,
+        participant: u32,
+        id: Uuid,
+        choice: Option<RawChoice>,
+    ) -> Result<()> {
+        let ballot = match self.shared_ballot(id, choice.as_ref()) {
+            Err(e) if matches!(e.code, ErrorCode::NotOpen | ErrorCode::NotFound) => {
+                self.catch_up(None).await?;
+                self.shared_ballot(id, choice.as_ref())?
+            }
+            other => other?,
+        };
+        if !c.vote(&self.code, id, participant, ballot).await? {
+            return Err(Error::not_open("this question takes no votes now"));
+        }
+        self.voted_here.store(true, Ordering::Release);
+        self.counts_stale.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// The ballot as Redis keeps it: the choice as given, the id and time of
+    /// an `open` answer, and its contributions to the counts.
+    fn shared_ballot(&self, id: Uuid, choice: Option<&RawChoice>) -> Result<Option<String>> {
+        let st = self.state.lock();
+        let q = st.session.question(id)?;
+        if q.state != crate::domain::QuestionState::Open {
+            return Err(Error::not_open(format!(
+                "this question is {}, it takes no votes",
+                q.state.as_str()
+            )));
+        }
+        let Some(raw) = choice else {
+            return Ok(None);
+        };
+        let entry = (q.spec.kind.name() == KindName::Open).then(|| (Uuid::new_v4(), self.now()));
+        let checked = q
+            .spec
+            .kind
+            .check_choice(raw.clone(), entry.unwrap_or((Uuid::nil(), 0)))?;
+        let d: Vec<Value> = checked
+            .contributions()
+            .into_iter()
+            .flat_map(|(name, n)| [Value::from(name), Value::from(n)])
+            .collect();
+        let mut b = json!({ "c": journal::raw_choice_json(raw), "d": d });
+        if let Some((eid, at)) = entry {
+            b["e"] = json!([eid, at.to_string()]);
+        }
+        Ok(Some(b.to_string()))
     }
 
     async fn counted(&self, result: Result<Durable>) -> Result<()> {
@@ -907,6 +1112,216 @@ impl LiveSession {
             Err(e) => m.vote_rejected(e.code),
         }
         result
+    }
+
+    // ---- cluster mode ------------------------------------------------------------
+
+    /// Reads the session's shared log past what this copy has applied and
+    /// applies it. With `want`, goes on until the event at that position is
+    /// applied and returns its outcome (the outcome of a change made here).
+    pub async fn catch_up(self: &Arc<Self>, want: Option<u64>) -> Result<()> {
+        let Some(c) = &self.shared.cluster else {
+            return Ok(());
+        };
+        const BATCH: u64 = 512;
+        let mut cur = self.cursor.lock().await;
+        loop {
+            if let Some(n) = want.filter(|n| *n <= cur.applied) {
+                return match cur.outcomes.iter().find(|(i, _)| *i == n) {
+                    Some((_, r)) => r.clone(),
+                    None => Ok(()),
+                };
+            }
+            let batch = c.read_log(&self.code, cur.applied, BATCH).await?;
+            let full = batch.len() as u64 == BATCH;
+            if batch.is_empty() && want.is_some() {
+                return Err(Error::internal(
+                    "the shared log is shorter than an event in it",
+                ));
+            }
+            for json in batch {
+                cur.applied += 1;
+                let n = cur.applied;
+                let r = self.apply_logged(&json);
+                if let Err(e) = &r {
+                    tracing::debug!(code = %self.code, n, error = %e.message, "log: event refused");
+                }
+                if cur.outcomes.len() >= 1024 {
+                    cur.outcomes.pop_front();
+                }
+                cur.outcomes.push_back((n, r));
+            }
+            if want.is_none() && !full {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Applies one event read from the shared log.
+    fn apply_logged(self: &Arc<Self>, json: &str) -> Result<()> {
+        let ev: Event = serde_json::from_str(json)
+            .map_err(|e| Error::internal(format!("an unreadable event in the log: {e}")))?;
+        match ev {
+            // The copy was made from it.
+            Event::Created { .. } => {
+                let mut st = self.state.lock();
+                st.chain = journal::chain(&st.chain, json.as_bytes());
+                Ok(())
+            }
+            Event::Ended { .. } => {
+                self.close_all(Some(protocol::message("ended", json!({}))), CLOSE_NORMAL);
+                self.ended.cancel();
+                Ok(())
+            }
+            ev => {
+                let mut st = self.state.lock();
+                st.chain = journal::chain(&st.chain, json.as_bytes());
+                self.apply_live(&mut st, &ev).map(|_| ())
+            }
+        }
+    }
+
+    /// The counts of a question are read again at the next tick.
+    fn recount_later(&self, st: &mut State, q: Uuid) {
+        if self.shared.cluster.is_some() {
+            st.recount.insert(q);
+            self.counts_stale.store(true, Ordering::Release);
+        }
+    }
+
+    /// Another node changed the session: its log grew, or its counts moved.
+    pub fn remote_change(&self, log: bool, counts: bool) {
+        if log {
+            self.log_stale.store(true, Ordering::Release);
+        }
+        if counts {
+            self.counts_stale.store(true, Ordering::Release);
+        }
+    }
+
+    /// Reads the counts of the open questions (and of those a change touched)
+    /// from Redis into this copy's tallies.
+    async fn recount(&self, c: &Cluster) -> Result<()> {
+        let qs: Vec<Uuid> = {
+            let mut st = self.state.lock();
+            let mut qs: Vec<Uuid> = st.recount.drain().collect();
+            for q in st.session.questions() {
+                if q.state == crate::domain::QuestionState::Open && !qs.contains(&q.id) {
+                    qs.push(q.id);
+                }
+            }
+            qs
+        };
+        if qs.is_empty() {
+            return Ok(());
+        }
+        let counts = match c.counts(&self.code, &qs).await {
+            Ok(counts) => counts,
+            Err(e) => {
+                self.state.lock().recount.extend(qs);
+                return Err(e);
+            }
+        };
+        let moved = {
+            let mut st = self.state.lock();
+            let mut moved = false;
+            for (q, counts) in qs.into_iter().zip(counts) {
+                let Ok(kind) = st.session.question(q).map(|q| q.spec.kind.clone()) else {
+                    continue;
+                };
+                let t = Tally::from_counts(&kind, counts.iter().map(|(k, v)| (k.as_str(), *v)));
+                moved |= st.session.set_tally(q, t);
+            }
+            moved
+        };
+        if moved {
+            self.dirty.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Cluster mode: keeps this copy in step. Each tally interval it tells the
+    /// other nodes if ballots went through here, reads the log if another
+    /// node wrote to it, and reads the counts if they moved; once a second it
+    /// does both whatever it heard, so a lost notice costs a second at most.
+    async fn follow(self: Arc<Self>, c: Arc<Cluster>) {
+        let mut tick = tokio::time::interval(self.shared.config.staff_tally_interval());
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let every_second = std::time::Duration::from_secs(1);
+        let mut last_full = Instant::now();
+        loop {
+            tokio::select! {
+                _ = self.ended.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            let full = last_full.elapsed() >= every_second;
+            if full {
+                last_full = Instant::now();
+            }
+            if self.voted_here.swap(false, Ordering::AcqRel)
+                && c.counts_moved(&self.code).await.is_err()
+            {
+                self.voted_here.store(true, Ordering::Release);
+            }
+            if (self.log_stale.swap(false, Ordering::AcqRel) || full)
+                && self.catch_up(None).await.is_err()
+            {
+                self.log_stale.store(true, Ordering::Release);
+            }
+            if (self.counts_stale.swap(false, Ordering::AcqRel) || full)
+                && self.recount(&c).await.is_err()
+            {
+                self.counts_stale.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    /// Cluster mode: a participant's ballots, as the welcome shows them.
+    async fn shared_ballots_of(&self, c: &Cluster, participant: u32) -> Result<Map<String, Value>> {
+        let qs: Vec<(Uuid, crate::domain::Kind)> = {
+            let st = self.state.lock();
+            st.session
+                .questions()
+                .iter()
+                .filter(|q| q.is_public())
+                .map(|q| (q.id, q.spec.kind.clone()))
+                .collect()
+        };
+        let ids: Vec<Uuid> = qs.iter().map(|(q, _)| *q).collect();
+        let found = c.ballots_of(&self.code, &ids, participant).await?;
+        Ok(qs
+            .into_iter()
+            .zip(found)
+            .filter_map(|((q, kind), b)| {
+                Some((q.to_string(), choice_json(&decode_ballot(&kind, &b?)?)))
+            })
+            .collect())
+    }
+
+    /// The session with every ballot, for results and exports: this copy
+    /// with the ballots read from Redis in cluster mode.
+    async fn whole(self: &Arc<Self>) -> Result<(Session, String)> {
+        let Some(c) = &self.shared.cluster else {
+            let st = self.state.lock();
+            return Ok((st.session.clone(), journal::hex(&st.chain)));
+        };
+        self.catch_up(None).await?;
+        let (mut s, digest) = {
+            let st = self.state.lock();
+            (st.session.clone(), journal::hex(&st.chain))
+        };
+        let qs: Vec<Uuid> = s.questions().iter().map(|q| q.id).collect();
+        let all = c.ballots(&self.code, &qs).await?;
+        for (q, ballots) in qs.into_iter().zip(all) {
+            let kind = s.question(q)?.spec.kind.clone();
+            s.reset(q)?;
+            for (p, b) in ballots {
+                if let Some(choice) = decode_ballot(&kind, &b) {
+                    s.restore_ballot(q, p, choice)?;
+                }
+            }
+        }
+        Ok((s, digest))
     }
 
     // ---- views --------------------------------------------------------------
@@ -948,34 +1363,43 @@ impl LiveSession {
     }
 
     /// Every question with its exact current tally, for the moderator.
-    pub fn results(&self) -> Value {
-        let st = self.state.lock();
-        let s = &st.session;
+    pub async fn results(self: &Arc<Self>) -> Result<Value> {
+        let (s, digest) = self.whole().await?;
+        let seqs: HashMap<Uuid, u64> = {
+            let st = self.state.lock();
+            st.published.iter().map(|(q, p)| (*q, p.seq)).collect()
+        };
         let questions: Vec<Value> = s
             .questions()
             .iter()
             .map(|q| {
-                let seq = st.published.get(&q.id).map_or(0, |p| p.seq);
+                let seq = seqs.get(&q.id).copied().unwrap_or(0);
                 let mut v = protocol::question_view(q, true);
                 v["tally"] =
                     serde_json::to_value(TallyOut::new(q.id, seq, q.tally())).unwrap_or_default();
                 v
             })
             .collect();
-        json!({
+        Ok(json!({
             "session": {
                 "id": s.id, "code": s.code, "title": s.title, "created_at": s.created_at,
-                "digest": journal::hex(&st.chain),
+                "digest": digest,
                 "participants": s.participants().len(),
                 "settings": {"qa_moderation": s.settings.qa_moderation},
             },
             "questions": questions,
-            "qa": crate::export::qa_by_upvotes(s)
+            "qa": crate::export::qa_by_upvotes(&s)
                 .into_iter()
                 .map(|i| protocol::qa_item_json(i, false, true))
                 .collect::<Vec<_>>(),
             "generated_at": self.now(),
-        })
+        }))
+    }
+
+    /// Like `read`, with every ballot (read from Redis in cluster mode).
+    pub async fn read_whole<R>(self: &Arc<Self>, f: impl FnOnce(&Session, &str) -> R) -> Result<R> {
+        let (s, digest) = self.whole().await?;
+        Ok(f(&s, &digest))
     }
 
     // ---- tally fan-out --------------------------------------------------------
@@ -1167,4 +1591,23 @@ pub fn board_news(
         }
     }
     out
+}
+
+/// A ballot as Redis keeps it (see `LiveSession::shared_ballot`), checked
+/// again against its question; None if it no longer fits.
+fn decode_ballot(kind: &crate::domain::Kind, json: &str) -> Option<Choice> {
+    let b: Value = serde_json::from_str(json).ok()?;
+    let raw = crate::protocol::raw_choice(b.get("c")?).ok()?;
+    let entry = match b.get("e") {
+        Some(e) => (
+            e.get(0)?.as_str()?.parse().ok()?,
+            e.get(1)?.as_str()?.parse().ok()?,
+        ),
+        None => (Uuid::nil(), 0),
+    };
+    let mut choice = kind.check_choice(raw, entry).ok()?;
+    if let (Choice::Text(e), Some(true)) = (&mut choice, b.get("h").and_then(Value::as_bool)) {
+        e.hidden = true;
+    }
+    Some(choice)
 }

@@ -61,7 +61,7 @@ pub async fn upgrade(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    let session = match hub.get(&code) {
+    let session = match hub.get(&code).await {
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
@@ -181,19 +181,20 @@ async fn serve_socket(
     };
     // A phone that brings no known token becomes a new participant: that is
     // what the per-address limit counts, not a phone coming back.
-    let joins = hello.role == Role::Audience
-        && hello
-            .token
-            .as_deref()
-            .and_then(|t| session.participant_by_token(t))
-            .is_none();
+    let known = match hello.token.as_deref() {
+        Some(t) if hello.role == Role::Audience => session.find_participant(t).await,
+        _ => Ok(None),
+    };
+    let joins = hello.role == Role::Audience && matches!(known, Ok(None));
     let attached = if joins && !hub.shared.ip_participants.allow(ip) {
         Err(Error::new(
             ErrorCode::RateLimited,
             "too many new participants from this address; retry shortly",
         ))
     } else {
-        session.attach(hello.role, hello.token.as_deref(), &join_url)
+        session
+            .attach(hello.role, hello.token.as_deref(), &join_url)
+            .await
     };
     let attached = match attached {
         Ok(a) => a,

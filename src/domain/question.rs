@@ -692,6 +692,119 @@ impl Tally {
     }
 }
 
+/// Separates the parts of a count's name where one holds free text.
+const SEP: char = '\u{1f}';
+
+impl Choice {
+    /// What this ballot adds to its question's counts, as (name, amount)
+    /// pairs: the tally is the sum of these over every ballot, so a store
+    /// that only adds numbers (Redis, in cluster mode) can keep it, and
+    /// `Tally::from_counts` turns the sums back into a tally.
+    pub fn contributions(&self) -> Vec<(String, i64)> {
+        if let Choice::Text(e) = self {
+            if e.hidden {
+                return Vec::new();
+            }
+        }
+        let mut out = vec![("n".to_owned(), 1)];
+        match self {
+            Choice::Index(i) => out.push((format!("o{i}"), 1)),
+            Choice::Indices(is) => out.extend(is.iter().map(|i| (format!("o{i}"), 1))),
+            Choice::Value(v) => {
+                out.push((format!("v{v}"), 1));
+                if *v != 0 {
+                    out.push(("sum".to_owned(), *v as i64));
+                }
+            }
+            Choice::Words(ws) => {
+                for w in ws {
+                    out.push((format!("w{}", w.norm), 1));
+                    // The length first: a word may hold any character.
+                    let (norm, spelling) = (&w.norm, &w.spelling);
+                    out.push((format!("s{}{SEP}{norm}{spelling}", norm.len()), 1));
+                }
+            }
+            Choice::Text(e) => out.push((format!("e{}{SEP}{}{SEP}{}", e.at, e.id, e.text), 1)),
+            Choice::Ranking(order) => {
+                let n = order.len();
+                for (pos, i) in order.iter().enumerate() {
+                    let points = (n - 1 - pos) as i64;
+                    if points > 0 {
+                        out.push((format!("o{i}"), points));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Tally {
+    /// The tally whose counts are `counts` (sums of `Choice::contributions`).
+    /// Names that do not fit the kind are ignored.
+    pub fn from_counts<'a>(kind: &Kind, counts: impl IntoIterator<Item = (&'a str, i64)>) -> Tally {
+        let mut t = Tally::empty(kind);
+        let n = |v: i64| v.max(0) as u64;
+        for (name, v) in counts {
+            if v == 0 {
+                continue;
+            }
+            if name == "n" {
+                t.voters = n(v);
+                continue;
+            }
+            let (tag, rest) = name.split_at(name.chars().next().map_or(0, char::len_utf8));
+            match (&mut t.body, tag) {
+                (TallyBody::Counts(c) | TallyBody::Scores(c), "o") => {
+                    if let Some(slot) = rest.parse::<usize>().ok().and_then(|i| c.get_mut(i)) {
+                        *slot = n(v);
+                    }
+                }
+                (TallyBody::Scale { sum, .. }, "s") if rest == "um" => *sum = v,
+                (TallyBody::Scale { min, counts, .. }, "v") => {
+                    let slot = rest
+                        .parse::<i64>()
+                        .ok()
+                        .and_then(|x| usize::try_from(x - *min as i64).ok())
+                        .and_then(|i| counts.get_mut(i));
+                    if let Some(slot) = slot {
+                        *slot = n(v);
+                    }
+                }
+                (TallyBody::Words(map), "w") => {
+                    map.entry(rest.to_owned()).or_default().count = n(v)
+                }
+                (TallyBody::Words(map), "s") => {
+                    let split = rest.split_once(SEP).and_then(|(len, rest)| {
+                        let len = len.parse::<usize>().ok()?;
+                        Some((rest.get(..len)?, rest.get(len..)?))
+                    });
+                    if let Some((norm, spelling)) = split {
+                        map.entry(norm.to_owned())
+                            .or_default()
+                            .spellings
+                            .insert(spelling.to_owned(), n(v));
+                    }
+                }
+                (TallyBody::Open(entries), "e") => {
+                    let mut parts = rest.splitn(3, SEP);
+                    let (at, id, text) = (parts.next(), parts.next(), parts.next());
+                    if let (Some(Ok(at)), Some(Ok(id)), Some(text)) =
+                        (at.map(str::parse::<i64>), id.map(str::parse::<Uuid>), text)
+                    {
+                        entries.insert((at, id), text.to_owned());
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let TallyBody::Words(map) = &mut t.body {
+            map.retain(|_, s| s.count > 0);
+        }
+        t
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -905,5 +1018,78 @@ mod tests {
         t.add(&Choice::Value(2));
         assert_eq!(t.mean(), Some(3.5));
         assert!(k.check_choice(RawChoice::Int(6), E).is_err());
+    }
+    #[test]
+    fn counts_from_contributions_rebuild_the_tally_of_every_kind() {
+        use std::collections::HashMap;
+        let words = |ws: &[&str]| RawChoice::Texts(ws.iter().map(|w| w.to_string()).collect());
+        let cases: Vec<(Kind, Vec<RawChoice>)> = vec![
+            (
+                single(&["a", "b", "c"]),
+                vec![RawChoice::Int(0), RawChoice::Int(2), RawChoice::Int(2)],
+            ),
+            (
+                Kind::Multiple {
+                    options: opts(&["a", "b", "c"]),
+                    max_choices: 3,
+                    correct: None,
+                },
+                vec![RawChoice::Ints(vec![0, 1]), RawChoice::Ints(vec![2])],
+            ),
+            (
+                Kind::Scale {
+                    min: -2,
+                    max: 3,
+                    min_label: None,
+                    max_label: None,
+                },
+                vec![
+                    RawChoice::Int(-2),
+                    RawChoice::Int(0),
+                    RawChoice::Int(3),
+                    RawChoice::Int(3),
+                ],
+            ),
+            (
+                Kind::Wordcloud { max_words: 3 },
+                vec![
+                    words(&["Café", "tea"]),
+                    words(&["cafe\u{301}", "TEA"]),
+                    words(&["Tea", "a\u{1f}9"]),
+                ],
+            ),
+            (
+                Kind::Open,
+                vec![
+                    RawChoice::Text("yes: a\u{1f}b".into()),
+                    RawChoice::Text("no".into()),
+                ],
+            ),
+            (
+                Kind::Ranking {
+                    options: opts(&["a", "b", "c"]),
+                },
+                vec![
+                    RawChoice::Ints(vec![2, 0, 1]),
+                    RawChoice::Ints(vec![0, 1, 2]),
+                ],
+            ),
+        ];
+        for (kind, ballots) in cases {
+            let mut expected = Tally::empty(&kind);
+            let mut sums: HashMap<String, i64> = HashMap::new();
+            for (i, raw) in ballots.into_iter().enumerate() {
+                let c = kind
+                    .check_choice(raw, (Uuid::new_v4(), 1000 + i as i64))
+                    .unwrap();
+                expected.add(&c);
+                for (name, v) in c.contributions() {
+                    *sums.entry(name).or_default() += v;
+                }
+            }
+            let got = Tally::from_counts(&kind, sums.iter().map(|(k, v)| (k.as_str(), *v)));
+            assert_eq!(got, expected, "{kind:?}");
+            assert!(expected.voters > 0);
+        }
     }
 }

@@ -423,6 +423,34 @@ impl Session {
         Ok(())
     }
 
+    /// Replaces a question's tally with one counted elsewhere (cluster mode,
+    /// where ballots live in Redis); true if it changed.
+    pub fn set_tally(&mut self, id: Uuid, tally: Tally) -> bool {
+        match self.question_mut(id) {
+            Ok(q) if q.tally != tally => {
+                q.tally = tally;
+                q.version += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Puts back a ballot read from a store, whatever the question's state
+    /// (cluster mode builds the exports this way).
+    pub fn restore_ballot(&mut self, id: Uuid, participant: u32, choice: Choice) -> Result<()> {
+        if participant as usize >= self.participants.len() {
+            return Err(Error::not_found(format!("no participant {participant}")));
+        }
+        let q = self.question_mut(id)?;
+        q.tally.add(&choice);
+        if let Some(old) = q.ballots.insert(participant, choice) {
+            q.tally.remove(&old);
+        }
+        q.version += 1;
+        Ok(())
+    }
+
     /// Every ballot of one participant, by question.
     pub fn ballots_of(&self, participant: u32) -> impl Iterator<Item = (&Question, &Choice)> {
         self.questions

@@ -1,0 +1,433 @@
+//! Cluster mode: several nodes share their sessions through Redis.
+//!
+//! Each session is a Redis list of events, `{CODE}:log`, in the journal's
+//! format: creation, questions, state changes, participants and Q&A. Every
+//! node that serves the session replays the list in order into its own copy
+//! of the session, so all copies agree, and a change made on any node is
+//! acknowledged once it is in the list and applied.
+//!
+//! Ballots do not go through the list. A vote is one Lua script, run
+//! atomically by Redis: it checks that the question takes votes, replaces
+//! the participant's ballot and moves the question's counts (the sums of
+//! `Choice::contributions`). So a participant voting again through another
+//! node is counted once, and Redis work per vote is constant however many
+//! nodes there are. Nodes learn that counts moved through pub/sub, coalesced
+//! to one notice per session and node per tally interval, and re-read the
+//! counts of open questions every second anyway: a lost notice delays a view,
+//! it never leaves it wrong.
+//!
+//! Every key of a session carries the hash tag `{CODE}`, so Redis Cluster
+//! keeps a session on one shard and its scripts stay atomic.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::Script;
+use uuid::Uuid;
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::hub::Hub;
+use crate::journal::Event;
+
+/// The pub/sub channel that says a session's log grew (payload: the code).
+pub const LOG_CHANNEL: &str = "handsup:log";
+/// The pub/sub channel that says a session's counts moved (payload: the code).
+pub const TALLY_CHANNEL: &str = "handsup:tally";
+/// How long the keys of an ended session are kept.
+const ENDED_TTL_S: i64 = 7 * 24 * 3600;
+
+/// Appends one event to a session's log, with the side effects on the vote
+/// keys that must happen at the same point of the order.
+///
+/// KEYS: log, open, questions, ballots of q, counts of q.
+/// ARGV: event JSON, op, question id, argument, code.
+/// Returns the log's new length, or 0 when `create` finds the code taken.
+const APPEND: &str = r#"
+local op, q, arg = ARGV[2], ARGV[3], ARGV[4]
+local function move(d, sign)
+  for i = 1, #d, 2 do
+    local n = redis.call('HINCRBY', KEYS[5], d[i], sign * d[i + 1])
+    if n == 0 then redis.call('HDEL', KEYS[5], d[i]) end
+  end
+end
+if op == 'create' then
+  if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+elseif op == 'add' then
+  redis.call('SADD', KEYS[3], q)
+elseif op == 'delete' then
+  redis.call('SREM', KEYS[3], q)
+  redis.call('HDEL', KEYS[2], q)
+  redis.call('DEL', KEYS[4], KEYS[5])
+elseif op == 'open' then
+  if redis.call('SISMEMBER', KEYS[3], q) == 1 then redis.call('HSET', KEYS[2], q, arg) end
+elseif op == 'close' then
+  redis.call('HDEL', KEYS[2], q)
+elseif op == 'timer' then
+  local at = tonumber(redis.call('HGET', KEYS[2], q) or '0')
+  if at > 0 and at <= tonumber(arg) then redis.call('HDEL', KEYS[2], q) end
+elseif op == 'reset' then
+  redis.call('DEL', KEYS[4], KEYS[5])
+elseif op == 'hide' then
+  local all = redis.call('HGETALL', KEYS[4])
+  for i = 1, #all, 2 do
+    local b = cjson.decode(all[i + 1])
+    if b.e and b.e[1] == arg and not b.h then
+      move(b.d, -1)
+      b.d = {}
+      b.h = true
+      redis.call('HSET', KEYS[4], all[i], cjson.encode(b))
+    end
+  end
+elseif op == 'end' then
+  redis.call('DEL', KEYS[2])
+  local tag = '{' .. ARGV[5] .. '}'
+  for _, id in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+    redis.call('EXPIRE', tag .. ':b:' .. id, ARGV[6])
+    redis.call('EXPIRE', tag .. ':t:' .. id, ARGV[6])
+  end
+  redis.call('EXPIRE', KEYS[3], ARGV[6])
+end
+local n = redis.call('RPUSH', KEYS[1], ARGV[1])
+if op == 'end' then redis.call('EXPIRE', KEYS[1], ARGV[6]) end
+redis.call('PUBLISH', 'handsup:log', ARGV[5])
+return n
+"#;
+
+/// Casts, replaces or (with an empty ballot) retracts one ballot.
+///
+/// KEYS: open, ballots of q, counts of q. ARGV: question id, participant,
+/// ballot JSON (`{"c", "e"?, "d": [name, amount, ...]}`) or "".
+/// Returns 0 when the question takes no votes, 1 when done, 2 when there
+/// was nothing to retract.
+const VOTE: &str = r#"
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+local function move(d, sign)
+  for i = 1, #d, 2 do
+    local n = redis.call('HINCRBY', KEYS[3], d[i], sign * d[i + 1])
+    if n == 0 then redis.call('HDEL', KEYS[3], d[i]) end
+  end
+end
+local old = redis.call('HGET', KEYS[2], ARGV[2])
+if old then move(cjson.decode(old).d, -1) end
+if ARGV[3] == '' then
+  if not old then return 2 end
+  redis.call('HDEL', KEYS[2], ARGV[2])
+  return 1
+end
+move(cjson.decode(ARGV[3]).d, 1)
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+return 1
+"#;
+
+/// What an appended event does to the keys votes read.
+#[derive(Clone, Debug, PartialEq)]
+enum Side {
+    None,
+    Create,
+    Add(Uuid),
+    Delete(Uuid),
+    /// Opens for votes; the timer's end (ms) or 0.
+    Open(Uuid, i64),
+    Close(Uuid),
+    /// Closes if the timer set at opening has run out by then.
+    Timer(Uuid, i64),
+    Reset(Uuid),
+    Hide(Uuid, Uuid),
+    End,
+}
+
+impl Side {
+    fn of(ev: &Event) -> Side {
+        match ev {
+            Event::Created { .. } => Side::Create,
+            Event::Added { q, .. } => Side::Add(*q),
+            Event::Deleted { q, .. } => Side::Delete(*q),
+            Event::Opened {
+                q, at, duration_ms, ..
+            } => Side::Open(*q, duration_ms.map_or(0, |d| at + d)),
+            Event::Closed { q, .. } => Side::Close(*q),
+            Event::TimerClosed { q, at, .. } => Side::Timer(*q, *at),
+            Event::Reset { q, .. } => Side::Reset(*q),
+            Event::HideEntry { q, entry, .. } => Side::Hide(*q, *entry),
+            Event::Ended { .. } => Side::End,
+            _ => Side::None,
+        }
+    }
+
+    /// (op, question, argument) for the script.
+    fn args(&self) -> (&'static str, Option<Uuid>, String) {
+        match self {
+            Side::None => ("", None, String::new()),
+            Side::Create => ("create", None, String::new()),
+            Side::Add(q) => ("add", Some(*q), String::new()),
+            Side::Delete(q) => ("delete", Some(*q), String::new()),
+            Side::Open(q, at) => ("open", Some(*q), at.to_string()),
+            Side::Close(q) => ("close", Some(*q), String::new()),
+            Side::Timer(q, at) => ("timer", Some(*q), at.to_string()),
+            Side::Reset(q) => ("reset", Some(*q), String::new()),
+            Side::Hide(q, e) => ("hide", Some(*q), e.to_string()),
+            Side::End => ("end", None, String::new()),
+        }
+    }
+}
+
+fn log_key(code: &str) -> String {
+    format!("{{{code}}}:log")
+}
+fn open_key(code: &str) -> String {
+    format!("{{{code}}}:open")
+}
+fn questions_key(code: &str) -> String {
+    format!("{{{code}}}:qs")
+}
+fn ballots_key(code: &str, q: Option<Uuid>) -> String {
+    match q {
+        Some(q) => format!("{{{code}}}:b:{q}"),
+        None => format!("{{{code}}}:b:-"),
+    }
+}
+fn counts_key(code: &str, q: Option<Uuid>) -> String {
+    match q {
+        Some(q) => format!("{{{code}}}:t:{q}"),
+        None => format!("{{{code}}}:t:-"),
+    }
+}
+
+/// The error every change gets while Redis cannot be reached: retryable.
+fn unreachable(e: redis::RedisError) -> Error {
+    tracing::warn!(error = %e, "redis: request failed");
+    Error::new(
+        ErrorCode::Unavailable,
+        "the shared store is out of reach for a moment; retry shortly",
+    )
+}
+
+/// A node's link to Redis.
+pub struct Cluster {
+    client: redis::Client,
+    conn: ConnectionManager,
+    append: Script,
+    vote: Script,
+}
+
+impl Cluster {
+    /// Prepares the connection; it is made on first use and made again after
+    /// every failure, so a node starts, and goes on, while Redis is away.
+    pub fn connect(url: &str) -> std::result::Result<Arc<Cluster>, redis::RedisError> {
+        let client = redis::Client::open(url)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(Duration::from_secs(2)))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        Ok(Arc::new(Cluster {
+            client,
+            conn,
+            append: Script::new(APPEND),
+            vote: Script::new(VOTE),
+        }))
+    }
+
+    /// Appends an event to its session's log; returns the log's length,
+    /// which is the event's position (from 1). `None`: creation found the
+    /// code taken.
+    pub async fn append(&self, code: &str, ev: &Event) -> Result<Option<u64>> {
+        let side = Side::of(ev);
+        let (op, q, arg) = side.args();
+        let json = serde_json::to_string(ev).map_err(|e| Error::internal(e.to_string()))?;
+        let n: u64 = self
+            .append
+            .key(log_key(code))
+            .key(open_key(code))
+            .key(questions_key(code))
+            .key(ballots_key(code, q))
+            .key(counts_key(code, q))
+            .arg(json)
+            .arg(op)
+            .arg(q.map(|q| q.to_string()).unwrap_or_default())
+            .arg(arg)
+            .arg(code)
+            .arg(ENDED_TTL_S)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unreachable)?;
+        Ok((n > 0).then_some(n))
+    }
+
+    /// Events of a session's log from position `from` (0-based), at most `max`.
+    pub async fn read_log(&self, code: &str, from: u64, max: u64) -> Result<Vec<String>> {
+        redis::cmd("LRANGE")
+            .arg(log_key(code))
+            .arg(from)
+            .arg(from + max - 1)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unreachable)
+    }
+
+    /// Casts or replaces a ballot (`Some`) or retracts it (`None`). Ok(false):
+    /// the question takes no votes.
+    pub async fn vote(
+        &self,
+        code: &str,
+        q: Uuid,
+        participant: u32,
+        ballot: Option<String>,
+    ) -> Result<bool> {
+        let r: i64 = self
+            .vote
+            .key(open_key(code))
+            .key(ballots_key(code, Some(q)))
+            .key(counts_key(code, Some(q)))
+            .arg(q.to_string())
+            .arg(participant)
+            .arg(ballot.unwrap_or_default())
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unreachable)?;
+        Ok(r != 0)
+    }
+
+    /// The counts of each question, in order.
+    pub async fn counts(&self, code: &str, qs: &[Uuid]) -> Result<Vec<Vec<(String, i64)>>> {
+        let mut pipe = redis::pipe();
+        for q in qs {
+            pipe.cmd("HGETALL").arg(counts_key(code, Some(*q)));
+        }
+        pipe.query_async(&mut self.conn.clone())
+            .await
+            .map_err(unreachable)
+    }
+
+    /// One participant's ballot on each question, in order.
+    pub async fn ballots_of(
+        &self,
+        code: &str,
+        qs: &[Uuid],
+        participant: u32,
+    ) -> Result<Vec<Option<String>>> {
+        let mut pipe = redis::pipe();
+        for q in qs {
+            pipe.cmd("HGET")
+                .arg(ballots_key(code, Some(*q)))
+                .arg(participant);
+        }
+        pipe.query_async(&mut self.conn.clone())
+            .await
+            .map_err(unreachable)
+    }
+
+    /// Every ballot of each question, by participant.
+    pub async fn ballots(&self, code: &str, qs: &[Uuid]) -> Result<Vec<Vec<(u32, String)>>> {
+        let mut pipe = redis::pipe();
+        for q in qs {
+            pipe.cmd("HGETALL").arg(ballots_key(code, Some(*q)));
+        }
+        pipe.query_async(&mut self.conn.clone())
+            .await
+            .map_err(unreachable)
+    }
+
+    /// Tells every node that a session's counts moved.
+    pub async fn counts_moved(&self, code: &str) -> Result<()> {
+        redis::cmd("PUBLISH")
+            .arg(TALLY_CHANNEL)
+            .arg(code)
+            .query_async::<i64>(&mut self.conn.clone())
+            .await
+            .map_err(unreachable)?;
+        Ok(())
+    }
+
+    /// Answers PING: is Redis there (for the health check).
+    pub async fn ping(&self) -> bool {
+        redis::cmd("PING")
+            .query_async::<String>(&mut self.conn.clone())
+            .await
+            .is_ok()
+    }
+
+    /// Listens to the other nodes for as long as the hub lives, connecting
+    /// again after every loss; after each (re)connection every session held
+    /// catches up, since notices sent meanwhile are lost.
+    pub fn listen(self: &Arc<Self>, hub: Weak<Hub>) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut delay = Duration::from_millis(100);
+            loop {
+                if hub.strong_count() == 0 {
+                    return;
+                }
+                match me.client.get_async_pubsub().await {
+                    Ok(mut ps) => {
+                        if ps.subscribe(&[LOG_CHANNEL, TALLY_CHANNEL]).await.is_ok() {
+                            delay = Duration::from_millis(100);
+                            tracing::info!("redis: listening to the other nodes");
+                            if let Some(h) = hub.upgrade() {
+                                for s in h.sessions() {
+                                    s.remote_change(true, true);
+                                }
+                            }
+                            let mut messages = ps.on_message();
+                            while let Some(msg) = messages.next().await {
+                                let Some(h) = hub.upgrade() else { return };
+                                let Ok(code) = msg.get_payload::<String>() else {
+                                    continue;
+                                };
+                                if let Some(s) = h.loaded(&code) {
+                                    let log = msg.get_channel_name() == LOG_CHANNEL;
+                                    s.remote_change(log, !log);
+                                }
+                            }
+                            tracing::warn!("redis: lost the subscription; connecting again");
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "redis: cannot subscribe yet"),
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_share_the_session_hash_tag() {
+        let q = Uuid::nil();
+        for k in [
+            log_key("123456"),
+            open_key("123456"),
+            questions_key("123456"),
+            ballots_key("123456", Some(q)),
+            counts_key("123456", None),
+        ] {
+            assert!(k.starts_with("{123456}:"), "{k}");
+        }
+    }
+
+    #[test]
+    fn timers_close_only_what_they_opened() {
+        let q = Uuid::new_v4();
+        let ev = Event::Opened {
+            code: "1".into(),
+            q,
+            at: 1000,
+            duration_ms: Some(500),
+        };
+        assert_eq!(Side::of(&ev), Side::Open(q, 1500));
+        let ev = Event::Opened {
+            code: "1".into(),
+            q,
+            at: 1000,
+            duration_ms: None,
+        };
+        assert_eq!(Side::of(&ev).args(), ("open", Some(q), "0".into()));
+    }
+}
