@@ -35,6 +35,8 @@ use crate::journal::Event;
 pub const LOG_CHANNEL: &str = "handsup:log";
 /// The pub/sub channel that says a session's counts moved (payload: the code).
 pub const TALLY_CHANNEL: &str = "handsup:tally";
+/// A node's audience count older than this no longer counts (ms).
+const PRESENCE_TTL_MS: i64 = 5000;
 /// How long the keys of an ended session are kept.
 const ENDED_TTL_S: i64 = 7 * 24 * 3600;
 
@@ -206,6 +208,8 @@ fn unreachable(e: redis::RedisError) -> Error {
 
 /// A node's link to Redis.
 pub struct Cluster {
+    /// This node's name in the presence records.
+    node: String,
     client: redis::Client,
     conn: ConnectionManager,
     append: Script,
@@ -224,6 +228,7 @@ impl Cluster {
             .set_max_delay(Duration::from_millis(500));
         let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
         Ok(Arc::new(Cluster {
+            node: Uuid::new_v4().to_string(),
             client,
             conn,
             append: Script::new(APPEND),
@@ -331,7 +336,39 @@ impl Cluster {
             .map_err(unreachable)
     }
 
-    /// Tells every node that a session's counts moved.
+    /// Records how many phones of a session this node holds, and returns how
+    /// many the other nodes hold. A node that stopped writing for
+    /// `PRESENCE_TTL_MS` (killed, cut off) no longer counts.
+    pub async fn presence(&self, code: &str, here: usize) -> Result<usize> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let key = format!("{{{code}}}:here");
+        let (_, _, all): ((), (), Vec<(String, String)>) = redis::pipe()
+            .cmd("HSET")
+            .arg(&key)
+            .arg(&self.node)
+            .arg(format!("{here}:{now}"))
+            .cmd("PEXPIRE")
+            .arg(&key)
+            .arg(PRESENCE_TTL_MS * 10)
+            .cmd("HGETALL")
+            .arg(&key)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unreachable)?;
+        Ok(all
+            .iter()
+            .filter(|(node, _)| *node != self.node)
+            .filter_map(|(_, v)| {
+                let (n, at) = v.split_once(':')?;
+                let at: i64 = at.parse().ok()?;
+                (now - at < PRESENCE_TTL_MS).then(|| n.parse::<usize>().ok())?
+            })
+            .sum())
+    }
+
+    /// Tells every node that a session's counts (or audience) moved.
     pub async fn counts_moved(&self, code: &str) -> Result<()> {
         redis::cmd("PUBLISH")
             .arg(TALLY_CHANNEL)

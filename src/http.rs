@@ -473,8 +473,14 @@ async fn qr(
         .into_response())
 }
 
-async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+/// Liveness for load balancers. In cluster mode it also says whether Redis
+/// answers; the node stays in service either way, since every node shares
+/// the same Redis and phones retry changes refused meanwhile.
+async fn healthz(State(hub): State<Arc<Hub>>) -> Json<Value> {
+    match &hub.shared.cluster {
+        Some(c) => Json(json!({"status": "ok", "redis": c.ping().await})),
+        None => Json(json!({"status": "ok"})),
+    }
 }
 
 async fn metrics(State(hub): State<Arc<Hub>>) -> Response {

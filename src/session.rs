@@ -82,6 +82,8 @@ struct State {
     audience: usize,
     /// Grows when `audience` changes.
     presence_version: u64,
+    /// Cluster mode: audience connections on the other nodes.
+    audience_elsewhere: usize,
     /// The current tally of each question that has had ballots.
     published: HashMap<Uuid, Published>,
     /// The session's tally sequence; every published tally takes the next.
@@ -158,6 +160,7 @@ impl LiveSession {
                 next_conn: 0,
                 audience: 0,
                 presence_version: 0,
+                audience_elsewhere: 0,
                 published: HashMap::new(),
                 seq: 0,
                 chain,
@@ -215,6 +218,8 @@ impl LiveSession {
         let Some(c) = &self.shared.cluster else {
             return self.attach_with(role, token, join_url, None);
         };
+        // The welcome shows the session as it is now, whichever node changed it.
+        self.catch_up(None).await?;
         if role != Role::Audience {
             return self.attach_with(role, token, join_url, None);
         }
@@ -1241,14 +1246,17 @@ impl LiveSession {
     }
 
     /// Cluster mode: keeps this copy in step. Each tally interval it tells the
-    /// other nodes if ballots went through here, reads the log if another
-    /// node wrote to it, and reads the counts if they moved; once a second it
-    /// does both whatever it heard, so a lost notice costs a second at most.
+    /// other nodes if ballots went through here or its audience changed,
+    /// reads the log if another node wrote to it, and reads the counts and
+    /// the audience of the other nodes if they moved; once a second it does
+    /// all of it whatever it heard, so a lost notice costs a second at most.
     async fn follow(self: Arc<Self>, c: Arc<Cluster>) {
         let mut tick = tokio::time::interval(self.shared.config.staff_tally_interval());
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let every_second = std::time::Duration::from_secs(1);
         let mut last_full = Instant::now();
+        // The audience count this node last wrote to Redis.
+        let mut told = usize::MAX;
         loop {
             tokio::select! {
                 _ = self.ended.cancelled() => return,
@@ -1267,6 +1275,25 @@ impl LiveSession {
                 && self.catch_up(None).await.is_err()
             {
                 self.log_stale.store(true, Ordering::Release);
+            }
+            let here = self.state.lock().audience;
+            if here != told || full {
+                match c.presence(&self.code, here).await {
+                    Ok(elsewhere) => {
+                        if here != told {
+                            told = here;
+                            self.voted_here.store(true, Ordering::Release);
+                        }
+                        let mut st = self.state.lock();
+                        if st.audience_elsewhere != elsewhere {
+                            st.audience_elsewhere = elsewhere;
+                            st.presence_version += 1;
+                            drop(st);
+                            self.dirty.notify_one();
+                        }
+                    }
+                    Err(_) => told = usize::MAX,
+                }
             }
             if (self.counts_stale.swap(false, Ordering::AcqRel) || full)
                 && self.recount(&c).await.is_err()
@@ -1446,8 +1473,10 @@ impl LiveSession {
                 })
             })
             .collect();
-        let presence = (role != Role::Audience)
-            .then(|| (st.presence_version, protocol::presence_frame(st.audience)));
+        let presence = (role != Role::Audience).then(|| {
+            let audience = st.audience + st.audience_elsewhere;
+            (st.presence_version, protocol::presence_frame(audience))
+        });
         Board { tallies, presence }
     }
 

@@ -117,7 +117,8 @@
       if (current) { delete state.pending[qid]; savePending(); }
     } else if (err.code === 'disconnected') {
       if (current) p.status = 'queued';
-    } else if (err.code === 'rate_limited') {
+    } else if (err.code === 'rate_limited' || err.code === 'unavailable') {
+      // Busy, or the server's store is away for a moment: try again shortly.
       if (current) {
         p.status = 'queued';
         setTimeout(function () { flush(qid); render(); }, 1500 + Math.random() * 1000);

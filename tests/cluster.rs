@@ -1,0 +1,351 @@
+//! Cluster mode: three real `handsup` processes sharing sessions through a
+//! real `redis-server` (started by the tests on a free loopback port).
+
+mod common;
+
+use std::time::Duration;
+
+use common::{counts, spawn_node, Created, Redis, TestApp, Ws};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+fn three_nodes(redis: &Redis) -> Vec<TestApp> {
+    (0..3).map(|_| spawn_node(redis, &[])).collect()
+}
+
+/// A session made on `node` with one question, opened there.
+async fn open_session(node: &TestApp, options: &[&str]) -> (Created, String) {
+    node.session_with_open_question(options).await
+}
+
+async fn action(node: &TestApp, s: &Created, qid: &str, act: &str) -> Value {
+    let (status, v) = node
+        .request(
+            Method::POST,
+            &format!("/api/sessions/{}/questions/{qid}/{act}", s.code),
+            Some(&s.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{act}: {v}");
+    v
+}
+
+fn tally_of(results: &Value, qid: &str) -> Value {
+    results["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["id"] == qid)
+        .map(|q| q["tally"].clone())
+        .expect("the question is in the results")
+}
+
+/// Waits until the results read through `node` satisfy `pred`.
+async fn results_until(node: &TestApp, s: &Created, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = node.results(s).await;
+        if pred(&r) {
+            return r;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "results never matched: {r}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn phones_projector_and_moderator_on_three_nodes_see_the_same_exact_tally() {
+    let redis = Redis::start();
+    let nodes = three_nodes(&redis);
+    let (s, qid) = open_session(&nodes[0], &["Mentoring", "Funding", "Training"]).await;
+
+    // Projector on node 2, moderator on node 3, both before any vote.
+    let (mut screen, welcome) = nodes[1].join(&s.code, "projector", None).await;
+    assert_eq!(welcome["session"]["title"], "Capacity building panel");
+    let (mut console, _) = nodes[2].join(&s.code, "moderator", Some(&s.token)).await;
+    action(&nodes[0], &s, &qid, "reveal").await;
+
+    // Thirty phones, ten through each node, each voting option i % 3.
+    let mut phones: Vec<Ws> = Vec::new();
+    for i in 0..30 {
+        let (mut ws, welcome) = nodes[i % 3].join(&s.code, "audience", None).await;
+        assert!(welcome["participant_token"].is_string());
+        let ack = ws.vote(&qid, json!(i % 3)).await;
+        assert_eq!(ack["type"], "ack", "phone {i}: {ack}");
+        phones.push(ws);
+    }
+    let want = vec![10u64, 10, 10];
+    let t = screen
+        .tally_where(&qid, |t| t["voters"] == 30 && counts(t) == want)
+        .await;
+    assert_eq!(counts(&t), want);
+    console
+        .tally_where(&qid, |t| t["voters"] == 30 && counts(&t.clone()) == want)
+        .await;
+    // The projector counts the phones of every node.
+    screen
+        .recv_until("presence", |v| {
+            v["type"] == "presence" && v["audience"] == 30
+        })
+        .await;
+
+    // Closing on node 3 reaches phones on node 1 and freezes the ballots.
+    action(&nodes[2], &s, &qid, "close").await;
+    phones[0]
+        .recv_until("the close", |v| {
+            v["type"] == "question" && v["question"]["state"] == "closed"
+        })
+        .await;
+    let late = phones[1].vote(&qid, json!(0)).await;
+    assert_eq!(late["code"], "not_open", "{late}");
+
+    for node in &nodes {
+        let r = node.results(&s).await;
+        let t = tally_of(&r, &qid);
+        assert_eq!(counts(&t), want, "through {}", node.base);
+        assert_eq!(t["voters"], 30);
+        assert_eq!(r["session"]["participants"], 30);
+    }
+    // The exports of every node agree too.
+    let mut csvs = Vec::new();
+    for node in &nodes {
+        let resp = node
+            .http
+            .get(format!("{}/api/sessions/{}/export.csv", node.base, s.code))
+            .bearer_auth(&s.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        csvs.push(resp.text().await.unwrap());
+    }
+    assert!(csvs[0].contains("Mentoring"), "{}", csvs[0]);
+    assert_eq!(csvs[0], csvs[1]);
+    assert_eq!(csvs[1], csvs[2]);
+}
+
+#[tokio::test]
+async fn a_participant_voting_again_through_another_node_is_counted_once() {
+    let redis = Redis::start();
+    let nodes = three_nodes(&redis);
+    let (s, qid) = open_session(&nodes[0], &["Yes", "No", "Unsure"]).await;
+
+    let (mut a, welcome) = nodes[0].join(&s.code, "audience", None).await;
+    let (id, token) = (
+        welcome["participant_id"].clone(),
+        welcome["participant_token"].as_str().unwrap().to_owned(),
+    );
+    assert_eq!(a.vote(&qid, json!(0)).await["type"], "ack");
+    drop(a);
+
+    // The same phone comes back through node 2: same identity, its ballot shown.
+    let (mut b, welcome) = nodes[1].join(&s.code, "audience", Some(&token)).await;
+    assert_eq!(welcome["participant_id"], id);
+    assert_eq!(welcome["ballots"][&qid], json!(0), "{welcome}");
+    assert_eq!(b.vote(&qid, json!(1)).await["type"], "ack");
+
+    // And through node 3 over HTTP, twice.
+    for choice in [2, 1] {
+        let (status, v) = nodes[2]
+            .request(
+                Method::PUT,
+                &format!("/api/sessions/{}/questions/{qid}/ballot", s.code),
+                Some(&token),
+                Some(json!({ "choice": choice })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+    }
+    // Many phones voting again at once through every node count once each.
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let base = nodes[i % 3].base.clone();
+        let port = nodes[i % 3].port;
+        let code = s.code.clone();
+        let qid = qid.clone();
+        let nodes_ports: Vec<u16> = nodes.iter().map(|n| n.port).collect();
+        tasks.push(tokio::spawn(async move {
+            let _ = base;
+            let app = TestAppRef { port };
+            let (mut ws, welcome) = app.join(&code, None).await;
+            let token = welcome["participant_token"].as_str().unwrap().to_owned();
+            for round in 0..6 {
+                assert_eq!(ws.vote(&qid, json!(round % 3)).await["type"], "ack");
+                // Move to the next node now and then.
+                if round % 2 == 1 {
+                    drop(ws);
+                    let next = TestAppRef {
+                        port: nodes_ports[(i + round) % 3],
+                    };
+                    ws = next.join(&code, Some(&token)).await.0;
+                }
+            }
+            // Last ballot: round 5 → option 2.
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let r = results_until(&nodes[1], &s, |r| tally_of(r, &qid)["voters"] == 13).await;
+    let t = tally_of(&r, &qid);
+    assert_eq!(counts(&t), vec![0, 1, 12], "{t}");
+    assert_eq!(r["session"]["participants"], 13);
+    drop(b);
+}
+
+/// A bare websocket client on a node, usable from spawned tasks.
+struct TestAppRef {
+    port: u16,
+}
+
+impl TestAppRef {
+    async fn join(&self, code: &str, token: Option<&str>) -> (Ws, Value) {
+        let (stream, _) =
+            tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{}/ws/{code}", self.port))
+                .await
+                .expect("websocket connects");
+        let mut ws = Ws::from_stream(stream);
+        ws.send(json!({"type": "hello", "role": "audience", "token": token}))
+            .await;
+        let welcome = ws.recv_type("welcome").await;
+        (ws, welcome)
+    }
+}
+
+#[tokio::test]
+async fn a_node_killed_mid_vote_loses_no_acked_vote_and_its_phones_move_on() {
+    let redis = Redis::start();
+    // Phones here vote as fast as acks come back: no per-socket limit.
+    let fast = ["--rate-per-sec", "100000", "--rate-burst", "100000"];
+    let mut nodes: Vec<TestApp> = (0..3).map(|_| spawn_node(&redis, &fast)).collect();
+    let (s, qid) = open_session(&nodes[0], &["A", "B", "C", "D"]).await;
+    let doomed = nodes[2].port;
+    let code = s.code.clone();
+
+    // Sixteen phones on node 3 vote as fast as acks come back, recording the
+    // last acked choice and the one in flight.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut tasks = Vec::new();
+    for i in 0..16u64 {
+        let (code, qid, stop) = (code.clone(), qid.clone(), stop_rx.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut ws, welcome) = TestAppRef { port: doomed }.join(&code, None).await;
+            let token = welcome["participant_token"].as_str().unwrap().to_owned();
+            let id = welcome["participant_id"].clone();
+            let (mut acked, mut in_flight): (Option<u64>, Option<u64>) = (None, None);
+            let mut n = i;
+            let mut refs = 0u64;
+            while !*stop.borrow() {
+                n += 1;
+                let choice = n % 4;
+                refs += 1;
+                let r = format!("k{refs}");
+                let msg = json!({"type": "vote", "question_id": qid, "choice": choice, "ref": r});
+                in_flight = Some(choice);
+                if ws.stream_send(msg).await.is_err() {
+                    break;
+                }
+                match ws.answer(&r).await {
+                    Some(v) if v["type"] == "ack" => {
+                        acked = Some(choice);
+                        in_flight = None;
+                    }
+                    Some(v) => panic!("vote refused: {v}"),
+                    None => break,
+                }
+            }
+            (token, id, acked, in_flight)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    nodes[2].kill9();
+    let _ = stop_tx.send(true);
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap());
+    }
+    let acks: usize = outcomes.iter().filter(|o| o.2.is_some()).count();
+    assert_eq!(acks, 16, "every phone had votes acked before the kill");
+
+    // Each phone reconnects to node 1 with its token: same identity, and its
+    // ballot is its last acked vote or the one that was in flight.
+    let mut expected = [0u64; 4];
+    for (token, id, acked, in_flight) in &outcomes {
+        let (_ws, welcome) = nodes[0].join(&code, "audience", Some(token)).await;
+        assert_eq!(&welcome["participant_id"], id);
+        let got = welcome["ballots"][&qid].as_u64().expect("a ballot is kept");
+        assert!(
+            Some(got) == *acked || Some(got) == *in_flight,
+            "ballot {got}, acked {acked:?}, in flight {in_flight:?}"
+        );
+        expected[got as usize] += 1;
+    }
+    let r = results_until(&nodes[1], &s, |r| tally_of(r, &qid)["voters"] == 16).await;
+    assert_eq!(counts(&tally_of(&r, &qid)), expected.to_vec());
+    assert_eq!(r["session"]["participants"], 16);
+}
+
+#[tokio::test]
+async fn while_redis_is_away_votes_get_a_retryable_error_and_every_node_recovers() {
+    let mut redis = Redis::start();
+    let nodes = three_nodes(&redis);
+    let (s, qid) = open_session(&nodes[0], &["Red", "Green"]).await;
+    let (mut screen, _) = nodes[1].join(&s.code, "moderator", Some(&s.token)).await;
+    let (mut phone, _) = nodes[0].join(&s.code, "audience", None).await;
+    let (mut other, _) = nodes[2].join(&s.code, "audience", None).await;
+    assert_eq!(phone.vote(&qid, json!(0)).await["type"], "ack");
+    screen.tally_where(&qid, |t| t["voters"] == 1).await;
+
+    redis.stop();
+    // The phone's socket stays up; its vote is refused, clearly and retryably.
+    let refused = phone.vote(&qid, json!(1)).await;
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(refused["code"], "unavailable", "{refused}");
+    let (status, body) = nodes[2]
+        .request(
+            Method::POST,
+            &format!("/api/sessions/{}/questions/{qid}/close", s.code),
+            Some(&s.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"]["code"], "unavailable");
+
+    redis.restart();
+    // No node restarts: the phones' retries go through within seconds.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    vote_until_acked(&mut phone, &qid, 1, deadline).await;
+    vote_until_acked(&mut other, &qid, 1, deadline).await;
+    let t = screen
+        .tally_where(&qid, |t| t["voters"] == 2 && counts(t) == vec![0, 2])
+        .await;
+    assert_eq!(counts(&t), vec![0, 2]);
+    let r = results_until(&nodes[2], &s, |r| tally_of(r, &qid)["voters"] == 2).await;
+    assert_eq!(counts(&tally_of(&r, &qid)), vec![0, 2]);
+    // New work goes through every node again.
+    action(&nodes[2], &s, &qid, "close").await;
+    for node in &nodes {
+        let (_, welcome) = node.join(&s.code, "projector", None).await;
+        let q = &welcome["session"]["questions"][0];
+        assert_eq!(q["state"], "closed", "{welcome}");
+    }
+}
+
+/// Votes again and again, as a phone does, until the vote is acked; every
+/// refusal on the way must be the retryable `unavailable`.
+async fn vote_until_acked(ws: &mut Ws, qid: &str, choice: u64, deadline: tokio::time::Instant) {
+    loop {
+        let v = ws.vote(qid, json!(choice)).await;
+        if v["type"] == "ack" {
+            return;
+        }
+        assert_eq!(v["code"], "unavailable", "{v}");
+        assert!(tokio::time::Instant::now() < deadline, "no recovery");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
