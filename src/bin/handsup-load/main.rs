@@ -60,9 +60,11 @@ enum Mode {
 #[derive(Debug, Parser)]
 #[command(name = "handsup-load", version)]
 struct Args {
-    /// The server's base URL; only loopback addresses are accepted.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    url: String,
+    /// The server's base URL; only loopback addresses are accepted. Several
+    /// (comma-separated or repeated) spread the phones over cluster nodes in
+    /// turn: the moderator uses the first, the projector the last.
+    #[arg(long, value_delimiter = ',', default_value = "http://127.0.0.1:8080")]
+    url: Vec<String>,
 
     /// Audience phones to connect.
     #[arg(long, default_value_t = 1000)]
@@ -172,7 +174,7 @@ fn main() -> ExitCode {
     if args.burst {
         args.mode = Mode::Burst;
     }
-    let target = match Target::parse(&args.url) {
+    let targets = match args.url.iter().map(|u| Target::parse(u)).collect() {
         Ok(t) => t,
         Err(e) => {
             eprintln!("handsup-load: {e}");
@@ -205,7 +207,7 @@ fn main() -> ExitCode {
     };
     let limit = Duration::from_secs(args.max_seconds);
     let outcome = runtime.block_on(async {
-        tokio::time::timeout(limit, run(&args, target, nofile))
+        tokio::time::timeout(limit, run(&args, targets, nofile))
             .await
             .unwrap_or_else(|_| Err(format!("the run took over {} s", args.max_seconds)))
     });
@@ -402,10 +404,12 @@ async fn server_counts(target: &Target, s: &Setup) -> Result<(Vec<u64>, u64), St
     Ok((counts, tally["voters"].as_u64().unwrap_or(u64::MAX)))
 }
 
-async fn run(args: &Args, target: Target, nofile: u64) -> Result<Report, String> {
+async fn run(args: &Args, targets: Vec<Target>, nofile: u64) -> Result<Report, String> {
+    let target = targets.first().ok_or("no --url")?.clone();
+    let last = targets.last().ok_or("no --url")?.clone();
     let mut report = Report::new(
         &args.label,
-        &args.url,
+        &args.url.join(","),
         args.phones,
         format!("{:?}", args.mode),
     );
@@ -420,8 +424,14 @@ async fn run(args: &Args, target: Target, nofile: u64) -> Result<Report, String>
     let setup = set_up(&target, args.options).await?;
     report.code = setup.code.clone();
     let url = target.ws_url(&setup.code);
-    let (projector, _projector_task) =
-        staff::watch(&target, &url, "projector", None, &setup.question_id).await?;
+    let (projector, _projector_task) = staff::watch(
+        &last,
+        &last.ws_url(&setup.code),
+        "projector",
+        None,
+        &setup.question_id,
+    )
+    .await?;
     let (moderator, _moderator_task) = staff::watch(
         &target,
         &url,
@@ -432,8 +442,9 @@ async fn run(args: &Args, target: Target, nofile: u64) -> Result<Report, String>
     .await?;
     let sources = source_addrs(&target, args.source_addrs);
     report.source_addrs = sources.len();
+    report.nodes = targets.len();
     let ctx = Arc::new(Ctx::new(
-        target.clone(),
+        targets,
         &setup.code,
         setup.question_id.clone(),
         args.options,
@@ -675,6 +686,12 @@ async fn run(args: &Args, target: Target, nofile: u64) -> Result<Report, String>
     {
         let recs = projector.tallies.lock();
         report.set_projector(&recs, &expected, last_ack, vote_start, Instant::now());
+        // Only first votes make the projector's total grow one by one.
+        if expected.iter().sum::<u64>() == ctx.acked.load(Ordering::Relaxed) {
+            let mut acks = ctx.ack_times_us.lock().clone();
+            acks.sort_unstable();
+            report.projector.visible = Some(visible_latency(&ctx, &acks, &recs));
+        }
         report.projector_seq_regressions = projector.seq_regressions.load(Ordering::Relaxed);
     }
     {
@@ -769,4 +786,20 @@ async fn rate_votes(
         last[i] = choice;
         send(ctx, &phones[i], Cmd::Vote { choice, then: None });
     }
+}
+
+/// From each vote's ack to the first projector tally that counts it: the
+/// k-th ack (in time) is shown once a tally's total reaches k.
+fn visible_latency(ctx: &Ctx, acks_us: &[u64], recs: &[staff::TallyRec]) -> stats::Summary {
+    let lat = stats::Latencies::new();
+    let mut r = 0;
+    for (k, at_us) in acks_us.iter().enumerate() {
+        while r < recs.len() && recs[r].counts.iter().sum::<u64>() < k as u64 + 1 {
+            r += 1;
+        }
+        let Some(rec) = recs.get(r) else { break };
+        let acked = ctx.at_us(*at_us);
+        lat.record(rec.at.saturating_duration_since(acked));
+    }
+    lat.summary()
 }

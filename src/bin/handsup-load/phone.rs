@@ -31,8 +31,9 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// What every phone shares: where to go, what to vote on, and the counters.
 pub struct Ctx {
-    pub target: Target,
-    pub ws_url: String,
+    /// The nodes; phone `i` connects to `targets[i % len]`.
+    pub targets: Vec<Target>,
+    pub ws_urls: Vec<String>,
     pub question_id: String,
     pub options: u8,
     /// Source addresses the phones' sockets are bound to, in turn.
@@ -57,6 +58,8 @@ pub struct Ctx {
     pub answered: AtomicU64,
     pub first_send_us: AtomicU64,
     pub last_ack_us: AtomicU64,
+    /// When each ack was read (µs since `epoch`).
+    pub ack_times_us: Mutex<Vec<u64>>,
     /// Tallies the phones received (the audience's coalesced tallies).
     pub phone_tallies: AtomicU64,
     /// For each audience tally `seq`: when the first and the last phone read
@@ -72,7 +75,7 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(
-        target: Target,
+        targets: Vec<Target>,
         code: &str,
         question_id: String,
         options: u8,
@@ -80,8 +83,8 @@ impl Ctx {
         phones: usize,
     ) -> Ctx {
         Ctx {
-            ws_url: target.ws_url(code),
-            target,
+            ws_urls: targets.iter().map(|t| t.ws_url(code)).collect(),
+            targets,
             question_id,
             options,
             sources,
@@ -98,6 +101,7 @@ impl Ctx {
             answered: AtomicU64::new(0),
             first_send_us: AtomicU64::new(u64::MAX),
             last_ack_us: AtomicU64::new(0),
+            ack_times_us: Mutex::new(Vec::new()),
             phone_tallies: AtomicU64::new(0),
             fanout: Mutex::new(HashMap::new()),
             dropped: AtomicU64::new(0),
@@ -272,7 +276,8 @@ pub async fn hello(ws: &mut Ws, hello: String) -> Result<(), (&'static str, Stri
 pub async fn connect_phone(ctx: &Ctx, i: usize) -> Result<Ws, (&'static str, String)> {
     let source = (!ctx.sources.is_empty()).then(|| ctx.sources[i % ctx.sources.len()]);
     let t0 = Instant::now();
-    let mut ws = open_socket(&ctx.target, source, &ctx.ws_url).await?;
+    let node = i % ctx.targets.len();
+    let mut ws = open_socket(&ctx.targets[node], source, &ctx.ws_urls[node]).await?;
     let t1 = Instant::now();
     ctx.connect_lat.record(t1 - t0);
     hello(&mut ws, r#"{"type":"hello","role":"audience"}"#.to_owned()).await?;
@@ -382,7 +387,9 @@ pub async fn run_phone(
                                     ctx.ack_lat.record(now - p.at);
                                     ctx.ballots[phone.i].store(p.choice, Ordering::Relaxed);
                                     ctx.acked.fetch_add(1, Ordering::Relaxed);
-                                    ctx.last_ack_us.fetch_max(ctx.since_epoch_us(now), Ordering::Relaxed);
+                                    let us = ctx.since_epoch_us(now);
+                                    ctx.last_ack_us.fetch_max(us, Ordering::Relaxed);
+                                    ctx.ack_times_us.lock().push(us);
                                     true
                                 }
                                 None => {

@@ -67,6 +67,9 @@ pub struct ProjectorReport {
     /// which it never showed anything else); negative when the projector had
     /// them before this generator read the last ack.
     pub settle_ms: Option<f64>,
+    /// From a vote's ack to the first projector tally counting it (runs
+    /// where every vote is a first vote).
+    pub visible: Option<Summary>,
     /// Its last tally equals the acked ballots.
     pub exact: bool,
     /// Its audience count once the phones had connected.
@@ -113,6 +116,8 @@ impl FanoutReport {
 pub struct Report {
     pub label: String,
     pub target: String,
+    /// Servers the phones were spread over.
+    pub nodes: usize,
     pub code: String,
     pub mode: String,
     pub phones: usize,
@@ -425,6 +430,9 @@ impl Report {
             );
         }
         let p = &self.projector;
+        if let Some(v) = &p.visible {
+            let _ = writeln!(s, "vote → projector {}", v.line());
+        }
         let _ = writeln!(
             s,
             "projector       {} tallies, {:.1}/s, at most {} in 1 s, min gap {} ms; settled {} after the last ack",
