@@ -355,8 +355,16 @@ impl Hub {
     /// hold yet is loaded from Redis, and an ended one is let go.
     pub async fn get(&self, code: &str) -> Result<Arc<LiveSession>> {
         let missing = || Error::not_found(format!("no session with code {code}"));
-        if let Some(s) = self.loaded(code) {
-            return Ok(s);
+        // An ended session stays known as ended, without reading its log again.
+        let held = || {
+            self.sessions.get(code).map(|s| {
+                (!s.ended.is_cancelled())
+                    .then(|| s.clone())
+                    .ok_or_else(missing)
+            })
+        };
+        if let Some(found) = held() {
+            return found;
         }
         let Some(c) = &self.shared.cluster else {
             return Err(missing());
@@ -365,11 +373,8 @@ impl Hub {
             return Err(missing());
         }
         let _one_at_a_time = self.loading.lock().await;
-        if let Some(s) = self.loaded(code) {
-            return Ok(s);
-        }
-        if self.sessions.remove(code).is_some() {
-            self.shared.metrics.sessions.fetch_sub(1, Ordering::Relaxed);
+        if let Some(found) = held() {
+            return found;
         }
         let first = c.read_log(code, 0, 1).await?;
         let Some(first) = first.first() else {
@@ -403,6 +408,7 @@ impl Hub {
             return Err(e);
         }
         if live.ended.is_cancelled() {
+            self.sessions.insert(code.to_owned(), live);
             return Err(missing());
         }
         // Timers that run on other nodes run here too: the first to fire closes.
@@ -426,7 +432,6 @@ impl Hub {
         if self.shared.cluster.is_some() {
             let live = self.get(code).await?;
             live.end().await?;
-            self.sessions.remove(code);
             self.shared.metrics.sessions.fetch_sub(1, Ordering::Relaxed);
             tracing::info!(code = %code, "session deleted");
             return Ok(());

@@ -349,3 +349,210 @@ async fn vote_until_acked(ws: &mut Ws, qid: &str, choice: u64, deadline: tokio::
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test]
+async fn every_kind_counts_the_same_across_nodes_and_a_hidden_answer_leaves_every_view() {
+    let redis = Redis::start();
+    let nodes = three_nodes(&redis);
+    let s = nodes[0]
+        .create(json!({"title": "Kinds", "questions": [
+            {"kind": "multiple", "prompt": "Which?", "options": ["a", "b", "c"], "max_choices": 2},
+            {"kind": "scale", "prompt": "How much?", "min": 0, "max": 4},
+            {"kind": "wordcloud", "prompt": "Words?", "max_words": 2},
+            {"kind": "open", "prompt": "Say it"},
+            {"kind": "ranking", "prompt": "Rank", "options": ["x", "y", "z"]}
+        ]}))
+        .await;
+    let (mut moderator, w) = nodes[2].join(&s.code, "moderator", Some(&s.token)).await;
+    let ids: Vec<String> = w["session"]["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["id"].as_str().unwrap().to_owned())
+        .collect();
+    for id in &ids {
+        let ack = moderator
+            .call(json!({"type": "open", "question_id": id}))
+            .await;
+        assert_eq!(ack["type"], "ack", "{ack}");
+    }
+    let ballots = [
+        [
+            json!([0, 2]),
+            json!(4),
+            json!(["Éducation", "trust"]),
+            json!("first"),
+            json!([2, 0, 1]),
+        ],
+        [
+            json!([2]),
+            json!(1),
+            json!(["e\u{301}ducation  ", "TRUST"]),
+            json!("second"),
+            json!([2, 1, 0]),
+        ],
+        [
+            json!([0, 1]),
+            json!(4),
+            json!(["ÉDUCATION"]),
+            json!("third"),
+            json!([0, 2, 1]),
+        ],
+    ];
+    for (i, ballot) in ballots.into_iter().enumerate() {
+        let (mut phone, _) = nodes[i].join(&s.code, "audience", None).await;
+        for (id, c) in ids.iter().zip(ballot) {
+            let ack = phone.vote(id, c).await;
+            assert_eq!(ack["type"], "ack", "{ack}");
+        }
+        // Entries of the open question are ordered by time: keep them apart.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let t = moderator.tally_where(&ids[0], |t| t["voters"] == 3).await;
+    assert_eq!(counts(&t), vec![2, 1, 2]);
+    let t = moderator.tally_where(&ids[1], |t| t["voters"] == 3).await;
+    assert_eq!(counts(&t), vec![0, 1, 0, 0, 2]);
+    assert_eq!(t["mean"].as_f64().unwrap(), 3.0);
+    let t = moderator.tally_where(&ids[2], |t| t["voters"] == 3).await;
+    assert_eq!(t["words"][0]["count"], 3);
+    assert_eq!(t["words"][0]["text"], "ÉDUCATION");
+    assert_eq!(t["words"][1], json!({"text": "TRUST", "count": 2}));
+    let t = moderator.tally_where(&ids[3], |t| t["voters"] == 3).await;
+    let texts = |t: &Value| -> Vec<String> {
+        t["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["text"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(texts(&t), ["third", "second", "first"], "newest first");
+    let t = moderator.tally_where(&ids[4], |t| t["voters"] == 3).await;
+    assert_eq!(t["scores"], json!([3, 1, 5]));
+
+    // Hidden through node 3, gone from the results of node 1.
+    let second = t_entry(&nodes[0].results(&s).await, 3, 1);
+    let ack = moderator
+        .call(json!({"type": "hide_entry", "question_id": ids[3], "entry_id": second}))
+        .await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    let t = moderator.tally_where(&ids[3], |t| t["voters"] == 2).await;
+    assert_eq!(texts(&t), ["third", "first"]);
+    let r = nodes[0].results(&s).await;
+    assert_eq!(texts(&r["questions"][3]["tally"]), ["third", "first"]);
+    assert_eq!(r["questions"][3]["tally"]["voters"], 2);
+}
+
+/// The id of entry `i` of question `q` in some results.
+fn t_entry(results: &Value, q: usize, i: usize) -> String {
+    results["questions"][q]["tally"]["entries"][i]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn qa_timers_and_the_end_of_a_session_reach_every_node() {
+    let redis = Redis::start();
+    let nodes = three_nodes(&redis);
+    let (s, qid) = open_session(&nodes[0], &["Yes", "No"]).await;
+    let (mut screen, _) = nodes[1].join(&s.code, "projector", None).await;
+    let (mut asker, _) = nodes[0].join(&s.code, "audience", None).await;
+    let (mut fan, _) = nodes[2].join(&s.code, "audience", None).await;
+
+    // Q&A: asked on node 1, upvoted on node 3, seen on node 2's projector.
+    let ack = asker
+        .call(json!({"type": "ask", "text": "Who owns the data afterwards?"}))
+        .await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    let item = screen.recv_type("qa_item").await;
+    let id = item["item"]["id"].as_str().unwrap().to_owned();
+    let seen = fan
+        .recv_until("the question", |v| v["type"] == "qa_item")
+        .await;
+    assert_eq!(seen["item"]["text"], "Who owns the data afterwards?");
+    let ack = fan.call(json!({"type": "upvote", "item_id": id})).await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    screen
+        .recv_until("the upvote", |v| {
+            v["type"] == "qa_item" && v["item"]["upvotes"] == 1
+        })
+        .await;
+
+    // A timer set through node 1 closes the question on every node, once.
+    action(&nodes[0], &s, &qid, "close").await;
+    let (status, v) = nodes[0]
+        .request(
+            Method::POST,
+            &format!("/api/sessions/{}/questions/{qid}/open", s.code),
+            Some(&s.token),
+            Some(json!({"duration_s": 1})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    for ws in [&mut screen, &mut fan] {
+        ws.recv_until("the opening", |v| {
+            v["type"] == "question" && v["question"]["state"] == "open"
+        })
+        .await;
+        ws.recv_until("the timer's close", |v| {
+            v["type"] == "question" && v["question"]["state"] == "closed"
+        })
+        .await;
+    }
+    // Every node's timer may try; the log holds at most one close per node,
+    // and only the first changed anything.
+    let mut redis_cli = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let log: Vec<String> = redis::cmd("LRANGE")
+        .arg(format!("{{{}}}:log", s.code))
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut redis_cli)
+        .await
+        .unwrap();
+    let closes = log
+        .iter()
+        .filter(|e| e.contains("\"timer_closed\""))
+        .count();
+    assert!(
+        (1..=3).contains(&closes),
+        "{closes} timer closes in the log"
+    );
+
+    // Deleted through node 3: phones on nodes 1 and 3 get `ended`, node 2 forgets it.
+    let (status, _) = nodes[2]
+        .request(
+            Method::DELETE,
+            &format!("/api/sessions/{}", s.code),
+            Some(&s.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    for ws in [&mut asker, &mut fan] {
+        ws.recv_type("ended").await;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (status, _) = nodes[1]
+            .request(
+                Method::GET,
+                &format!("/api/sessions/{}", s.code),
+                None,
+                None,
+            )
+            .await;
+        if status == StatusCode::NOT_FOUND {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "node 2 still serves it"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Runs the cluster scenarios of BENCHMARKS.md: one redis-server and three
+# release nodes on 127.0.0.1, the phones spread over the nodes in turn, the
+# projector on the third node and the moderator on the first. Every report is
+# kept as JSON.
+#
+#   cargo build --release --bin handsup --bin handsup-load
+#   benches/cluster-scenarios.sh                        # every scenario
+#   benches/cluster-scenarios.sh cluster-first-votes    # some of them
+#
+# Environment: BIN (default target/release), OUT (default
+# target/load-results), REDIS_SERVER (default redis-server), APPENDFSYNC
+# (Redis's AOF fsync policy, default everysec). Every scenario is bounded: at
+# most 19,500 phones and 60 s of voting, and handsup-load stops itself after
+# --max-seconds.
+set -euo pipefail
+
+BIN=${BIN:-target/release}
+OUT=${OUT:-target/load-results}
+REDIS_SERVER=${REDIS_SERVER:-redis-server}
+APPENDFSYNC=${APPENDFSYNC:-everysec}
+mkdir -p "$OUT"
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+PIDS=()
+URLS=
+REDIS_DIR=
+
+start_cluster() {
+    local nodes=$1
+    REDIS_DIR=$(mktemp -d)
+    local rport
+    rport=$(free_port)
+    "$REDIS_SERVER" --port "$rport" --bind 127.0.0.1 --dir "$REDIS_DIR" \
+        --appendonly yes --appendfsync "$APPENDFSYNC" --save '' \
+        >"$OUT/redis.out" 2>&1 &
+    PIDS=($!)
+    for _ in $(seq 100); do
+        (echo >/dev/tcp/127.0.0.1/"$rport") 2>/dev/null && break
+        sleep 0.05
+    done
+    URLS=
+    for n in $(seq "$nodes"); do
+        rm -f "$OUT/node$n.out"
+        # Tens of thousands of phones come from a handful of loopback
+        # addresses here: lift the per-address limits sized for real rooms.
+        "$BIN/handsup" serve --addr 127.0.0.1:0 --redis "redis://127.0.0.1:$rport" \
+            --ip-connections-burst 1000000 --ip-participants-burst 1000000 \
+            >"$OUT/node$n.out" 2>"$OUT/node$n.err" &
+        PIDS+=($!)
+        for _ in $(seq 100); do
+            grep -q '^listening on ' "$OUT/node$n.out" 2>/dev/null && break
+            sleep 0.1
+        done
+        local url
+        url=$(head -1 "$OUT/node$n.out" | sed 's/^listening on //')
+        [ -n "$url" ] || { echo "node $n did not start" >&2; exit 1; }
+        URLS="${URLS:+$URLS,}$url"
+    done
+}
+
+# One node with its own journal, no Redis: the single-node figures.
+start_single() {
+    REDIS_DIR=$(mktemp -d)
+    rm -f "$OUT/node1.out"
+    "$BIN/handsup" serve --addr 127.0.0.1:0 --data-dir "$REDIS_DIR" \
+        --ip-connections-burst 1000000 --ip-participants-burst 1000000 \
+        >"$OUT/node1.out" 2>"$OUT/node1.err" &
+    PIDS=($!)
+    for _ in $(seq 100); do
+        grep -q '^listening on ' "$OUT/node1.out" 2>/dev/null && break
+        sleep 0.1
+    done
+    URLS=$(head -1 "$OUT/node1.out" | sed 's/^listening on //')
+}
+
+stop_cluster() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    PIDS=()
+    rm -rf "$REDIS_DIR"
+}
+trap stop_cluster EXIT
+
+# load NAME [handsup-load flags...]: one run against the cluster started last.
+load() {
+    local name=$1
+    shift
+    echo "== $name" >&2
+    "$BIN/handsup-load" --url "$URLS" --label "$name" --json "$OUT/$name.json" \
+        --quiet "$@" | tee "$OUT/$name.txt" || true
+}
+
+scenario() {
+    case $1 in
+    cluster-rate-2000)
+        # The single-node scenario rate-2000, over three nodes.
+        start_cluster 3
+        load "$1" --phones 19500 --connect-rate 2000 --vote-rate 2000 --duration 60
+        stop_cluster
+        ;;
+    cluster-first-votes)
+        # 18,000 first votes at 1,500/s: every ack moves the projector's
+        # total, so each vote's time to the projector is measured.
+        start_cluster 3
+        load "$1" --phones 19500 --connect-rate 2000 --vote-rate 1500 --duration 12
+        stop_cluster
+        ;;
+    journal-first-votes)
+        # The same on one node with its own journal (no Redis).
+        start_single
+        load "$1" --phones 19500 --connect-rate 2000 --vote-rate 1500 --duration 12
+        stop_cluster
+        ;;
+    single-first-votes)
+        # The same on one node in cluster mode (Redis, every phone on it).
+        start_cluster 1
+        load "$1" --phones 19500 --connect-rate 2000 --vote-rate 1500 --duration 12
+        stop_cluster
+        ;;
+    cluster-burst)
+        start_cluster 3
+        load "$1" --phones 19500 --connect-rate 2000 --mode burst
+        stop_cluster
+        ;;
+    cluster-flat-out)
+        start_cluster 3
+        load "$1" --phones 3000 --mode flat-out --phone-rate 18 --duration 20
+        stop_cluster
+        ;;
+    *)
+        echo "unknown scenario $1" >&2
+        exit 2
+        ;;
+    esac
+}
+
+ALL="cluster-rate-2000 cluster-first-votes journal-first-votes single-first-votes cluster-burst cluster-flat-out"
+for s in ${@:-$ALL}; do
+    scenario "$s"
+done
