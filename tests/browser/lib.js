@@ -3,6 +3,8 @@
 
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
 const path = require('node:path');
 const assert = require('node:assert/strict');
 const { chromium } = require('playwright-core');
@@ -18,11 +20,16 @@ const PROJECTOR = { viewport: { width: 1920, height: 1080 } };
 const DESKTOP = { viewport: { width: 1440, height: 1000 } };
 
 // Starts `handsup serve --addr 127.0.0.1:0 --in-memory` and waits for its "listening on" line.
-function startServer() {
+// `options.args` adds command-line arguments; with `--redis URL` among them (cluster mode) the
+// node keeps no journal of its own, so `--in-memory` is left out.
+function startServer(options = {}) {
   if (!fs.existsSync(BIN)) {
     throw new Error(`server binary not found at ${BIN}: build it (cargo build) or set HANDSUP_BIN`);
   }
-  const child = spawn(BIN, ['serve', '--addr', '127.0.0.1:0', '--in-memory'], {
+  const extra = options.args || [];
+  const cluster = extra.some((a) => a === '--redis' || a.startsWith('--redis='));
+  const args = ['serve', '--addr', '127.0.0.1:0'].concat(cluster ? [] : ['--in-memory'], extra);
+  const child = spawn(BIN, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: Object.assign({}, process.env, { RUST_LOG: process.env.RUST_LOG || 'warn' })
   });
@@ -60,6 +67,114 @@ function startServer() {
       reject(new Error(`server exited early (${code === null ? signal : code}); output:\n${output}`));
     });
   });
+}
+
+const REDIS_SERVER = process.env.REDIS_SERVER || 'redis-server';
+
+// A free loopback port: listen on port 0, read the port, close.
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// Resolves once something accepts TCP connections on 127.0.0.1:port, or rejects after `timeout`.
+async function waitForPort(port, timeout, isDead) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const sock = net.connect({ host: '127.0.0.1', port });
+      sock.once('connect', () => { sock.destroy(); resolve(true); });
+      sock.once('error', () => { sock.destroy(); resolve(false); });
+    });
+    if (ok) return;
+    const dead = isDead && isDead();
+    if (dead) throw new Error(dead);
+    if (Date.now() > end) throw new Error(`nothing accepted connections on 127.0.0.1:${port} within ${timeout} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+// Starts a throwaway redis-server (REDIS_SERVER, default `redis-server` on the PATH) on a free
+// loopback port, with its append-only file fsynced on every write in a fresh temporary directory.
+// Returns {url, port, dir, logs(), stop(), start()}: stop() sends SIGTERM and waits for the exit,
+// start() starts it again on the same port and directory (so the data comes back).
+async function startRedis() {
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'handsup-redis-'));
+  const args = [
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '',
+    '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir
+  ];
+  let child = null;
+  let output = '';
+
+  async function start() {
+    if (child && child.exitCode === null && child.signalCode === null) return;
+    const proc = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = proc;
+    let failure = null;
+    proc.once('error', (err) => {
+      failure = err.code === 'ENOENT'
+        ? `redis-server not found (${REDIS_SERVER}): run scripts/deps (apt-get install redis-server), or set REDIS_SERVER`
+        : `cannot start ${REDIS_SERVER}: ${err.message}`;
+    });
+    proc.once('exit', (code, signal) => {
+      if (!failure) failure = `redis-server exited early (${code === null ? signal : code}); output:\n${output}`;
+    });
+    const from = output.length;
+    proc.stdout.on('data', (chunk) => { output += chunk.toString(); });
+    proc.stderr.on('data', (chunk) => { output += chunk.toString(); });
+    try {
+      // This process's "ready" line, so that another listener on the port cannot pass for it.
+      const end = Date.now() + 10000;
+      while (!/Ready to accept connections/.test(output.slice(from))) {
+        if (failure) throw new Error(failure);
+        if (Date.now() > end) throw new Error(`redis-server was not ready within 10 s; output:\n${output}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      await waitForPort(port, 10000, () => failure);
+    } catch (err) {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      throw err;
+    }
+  }
+
+  function stop() {
+    const proc = child;
+    return new Promise((done) => {
+      if (!proc || proc.exitCode !== null || proc.signalCode !== null) return done();
+      proc.once('exit', () => done());
+      proc.kill('SIGTERM');
+      setTimeout(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL'); }, 5000).unref();
+    });
+  }
+
+  try {
+    await start();
+  } catch (err) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    dir,
+    logs: () => output,
+    start,
+    stop,
+    // Stops it and removes its directory: for `after`.
+    destroy: async () => {
+      await stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
 }
 
 async function launchBrowser() {
@@ -132,5 +247,5 @@ async function waitLive(page) {
 
 module.exports = {
   BIN, PHONE, PROJECTOR, DESKTOP,
-  startServer, launchBrowser, openPage, assertNoProblems, api, eventually, screenshot, waitLive
+  startServer, startRedis, launchBrowser, openPage, assertNoProblems, api, eventually, screenshot, waitLive
 };

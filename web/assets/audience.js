@@ -120,7 +120,7 @@
     } else if (err.code === 'rate_limited' || err.code === 'unavailable') {
       // Busy, or the server's store is away for a moment: try again shortly.
       if (current) {
-        p.status = 'queued';
+        p.status = 'retrying';
         setTimeout(function () { flush(qid); render(); }, 1500 + Math.random() * 1000);
       }
     } else {
@@ -433,6 +433,7 @@
     if (err) return err;
     if (p) {
       if (p.status === 'sending') return H.t('Sending…');
+      if (p.status === 'retrying') return H.t('The server is busy for a moment: your vote will be sent again shortly.');
       return H.t('Saved on this phone: it will be sent as soon as the connection is back.');
     }
     if (hasBallot(qid)) {
