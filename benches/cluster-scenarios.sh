@@ -27,12 +27,12 @@ free_port() {
 
 PIDS=()
 URLS=
+rport=
 REDIS_DIR=
 
 start_cluster() {
     local nodes=$1
     REDIS_DIR=$(mktemp -d)
-    local rport
     rport=$(free_port)
     "$REDIS_SERVER" --port "$rport" --bind 127.0.0.1 --dir "$REDIS_DIR" \
         --appendonly yes --appendfsync "$APPENDFSYNC" --save '' \
@@ -64,6 +64,7 @@ start_cluster() {
 
 # One node with its own journal, no Redis: the single-node figures.
 start_single() {
+    rport=
     REDIS_DIR=$(mktemp -d)
     rm -f "$OUT/node1.out"
     "$BIN/handsup" serve --addr 127.0.0.1:0 --data-dir "$REDIS_DIR" \
@@ -90,8 +91,12 @@ load() {
     local name=$1
     shift
     echo "== $name" >&2
+    [ -z "$rport" ] || redis-cli -p "$rport" config resetstat >/dev/null
     "$BIN/handsup-load" --url "$URLS" --label "$name" --json "$OUT/$name.json" \
         --quiet "$@" | tee "$OUT/$name.txt" || true
+    # What Redis did for the run: calls per command (the cost per vote).
+    [ -z "$rport" ] || redis-cli -p "$rport" info commandstats | tr -d '\r' \
+        | grep '^cmdstat_' | tee "$OUT/$name.redis.txt" >&2
 }
 
 scenario() {
@@ -126,6 +131,12 @@ scenario() {
         load "$1" --phones 19500 --connect-rate 2000 --mode burst
         stop_cluster
         ;;
+    redis-calls-1 | redis-calls-3)
+        # Redis commands per vote with one node and with three: 10,000 votes.
+        start_cluster "${1#redis-calls-}"
+        load "$1" --phones 3000 --vote-rate 1000 --duration 10
+        stop_cluster
+        ;;
     cluster-flat-out)
         start_cluster 3
         load "$1" --phones 3000 --mode flat-out --phone-rate 18 --duration 20
@@ -138,7 +149,7 @@ scenario() {
     esac
 }
 
-ALL="cluster-rate-2000 cluster-first-votes journal-first-votes single-first-votes cluster-burst cluster-flat-out"
+ALL="cluster-rate-2000 cluster-first-votes journal-first-votes single-first-votes cluster-burst cluster-flat-out redis-calls-1 redis-calls-3"
 for s in ${@:-$ALL}; do
     scenario "$s"
 done
