@@ -206,12 +206,53 @@ fn unreachable(e: redis::RedisError) -> Error {
     )
 }
 
+/// The connection requests go through: to one Redis server, or to a Redis
+/// Cluster (requests routed by the session's hash tag).
+#[derive(Clone)]
+enum Conn {
+    One(ConnectionManager),
+    Sharded(redis::cluster_async::ClusterConnection),
+}
+
+impl redis::aio::ConnectionLike for Conn {
+    fn req_packed_command<'a>(
+        &'a mut self,
+        cmd: &'a redis::Cmd,
+    ) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            Conn::One(c) => c.req_packed_command(cmd),
+            Conn::Sharded(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            Conn::One(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Sharded(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::One(c) => c.get_db(),
+            Conn::Sharded(c) => c.get_db(),
+        }
+    }
+}
+
 /// A node's link to Redis.
 pub struct Cluster {
     /// This node's name in the presence records.
     node: String,
-    client: redis::Client,
-    conn: ConnectionManager,
+    /// Where pub/sub listens: the server, or each cluster node in turn (a
+    /// message published on any node of a Redis Cluster reaches them all).
+    listen_on: Vec<redis::Client>,
+    conn: Conn,
     append: Script,
     vote: Script,
 }
@@ -219,17 +260,43 @@ pub struct Cluster {
 impl Cluster {
     /// Prepares the connection; it is made on first use and made again after
     /// every failure, so a node starts, and goes on, while Redis is away.
-    pub fn connect(url: &str) -> std::result::Result<Arc<Cluster>, redis::RedisError> {
-        let client = redis::Client::open(url)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(1)))
-            .set_response_timeout(Some(Duration::from_secs(2)))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+    /// `urls`: one Redis server, or with `sharded` some nodes of a Redis
+    /// Cluster (the others are found from them).
+    pub fn connect(
+        urls: &[String],
+        sharded: bool,
+    ) -> std::result::Result<Arc<Cluster>, redis::RedisError> {
+        let listen_on = urls
+            .iter()
+            .map(|u| redis::Client::open(u.as_str()))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let conn = if sharded {
+            let client = redis::cluster::ClusterClientBuilder::new(urls.to_vec())
+                .connection_timeout(Duration::from_secs(1))
+                .response_timeout(Duration::from_secs(2))
+                .retries(2)
+                .build()?;
+            Conn::Sharded(client.get_pending_async_connection_with_config(Default::default()))
+        } else {
+            let [one] = listen_on.as_slice() else {
+                return Err(redis::RedisError::from((
+                    redis::ErrorKind::InvalidClientConfig,
+                    "several Redis URLs name a Redis Cluster: add --redis-cluster",
+                )));
+            };
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(Duration::from_secs(1)))
+                .set_response_timeout(Some(Duration::from_secs(2)))
+                .set_number_of_retries(1)
+                .set_max_delay(Duration::from_millis(500));
+            Conn::One(ConnectionManager::new_lazy_with_config(
+                one.clone(),
+                config,
+            )?)
+        };
         Ok(Arc::new(Cluster {
             node: Uuid::new_v4().to_string(),
-            client,
+            listen_on,
             conn,
             append: Script::new(APPEND),
             vote: Script::new(VOTE),
@@ -394,11 +461,12 @@ impl Cluster {
         let me = self.clone();
         tokio::spawn(async move {
             let mut delay = Duration::from_millis(100);
-            loop {
+            for turn in 0.. {
                 if hub.strong_count() == 0 {
                     return;
                 }
-                match me.client.get_async_pubsub().await {
+                let client = &me.listen_on[turn % me.listen_on.len()];
+                match client.get_async_pubsub().await {
                     Ok(mut ps) => {
                         if ps.subscribe(&[LOG_CHANNEL, TALLY_CHANNEL]).await.is_ok() {
                             delay = Duration::from_millis(100);

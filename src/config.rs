@@ -55,9 +55,20 @@ pub struct Config {
 
     /// Cluster mode: keep sessions in this Redis (e.g. `redis://10.0.0.5:6379`)
     /// and share them with every node started with the same URL. The node
-    /// then keeps no journal of its own.
-    #[arg(long = "redis", env = "HANDSUP_REDIS_URL", hide_env_values = true)]
-    pub redis_url: Option<String>,
+    /// then keeps no journal of its own. With `--redis-cluster`, the URLs
+    /// (comma-separated) of some nodes of a Redis Cluster.
+    #[arg(
+        long = "redis",
+        env = "HANDSUP_REDIS_URL",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    pub redis_urls: Vec<String>,
+
+    /// The `--redis` URLs are nodes of a Redis Cluster: each session lives on
+    /// the shard of its code's hash tag.
+    #[arg(long, env = "HANDSUP_REDIS_CLUSTER", requires = "redis_urls")]
+    pub redis_cluster: bool,
 
     /// The address phones use to reach this server, for links and QR codes
     /// (e.g. `https://vote.example.org`). Without it, links use the address the

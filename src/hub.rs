@@ -171,8 +171,8 @@ impl Hub {
     /// damaged tail), closes the questions whose timer ran out while the
     /// server was down, and compacts what was read into a fresh segment.
     pub async fn open(config: Config) -> std::io::Result<Arc<Hub>> {
-        if let Some(url) = &config.redis_url {
-            let cluster = Cluster::connect(url)
+        if !config.redis_urls.is_empty() {
+            let cluster = Cluster::connect(&config.redis_urls, config.redis_cluster)
                 .map_err(|e| std::io::Error::other(format!("cannot use the Redis URL: {e}")))?;
             tracing::info!("cluster mode: sessions live in Redis and are shared with other nodes");
             let hub = Arc::new(Hub::with_journal(config, None, Some(cluster.clone())));

@@ -556,3 +556,56 @@ async fn qa_timers_and_the_end_of_a_session_reach_every_node() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn sessions_spread_over_the_shards_of_a_redis_cluster() {
+    let redis = common::RedisShards::start();
+    let urls = redis.urls();
+    let nodes: Vec<TestApp> = (0..2)
+        .map(|_| common::spawn_with(&["--redis-cluster", "--redis", &urls]))
+        .collect();
+    // Twelve sessions: their codes' hash tags put them on different shards.
+    for round in 0..12 {
+        let (s, qid) = open_session(&nodes[round % 2], &["One", "Two"]).await;
+        let (mut screen, _) = nodes[(round + 1) % 2]
+            .join(&s.code, "moderator", Some(&s.token))
+            .await;
+        let (mut a, w) = nodes[0].join(&s.code, "audience", None).await;
+        let token = w["participant_token"].as_str().unwrap().to_owned();
+        assert_eq!(a.vote(&qid, json!(0)).await["type"], "ack");
+        let (mut b, _) = nodes[1].join(&s.code, "audience", None).await;
+        assert_eq!(b.vote(&qid, json!(1)).await["type"], "ack");
+        // The first phone changes its mind through the other node.
+        let (mut a2, w2) = nodes[1].join(&s.code, "audience", Some(&token)).await;
+        assert_eq!(w2["ballots"][&qid], json!(0));
+        assert_eq!(a2.vote(&qid, json!(1)).await["type"], "ack");
+        screen
+            .tally_where(&qid, |t| t["voters"] == 2 && counts(t) == vec![0, 2])
+            .await;
+        let r = results_until(&nodes[round % 2], &s, |r| tally_of(r, &qid)["voters"] == 2).await;
+        assert_eq!(counts(&tally_of(&r, &qid)), vec![0, 2]);
+        // Ending a session (its keys set to expire) works on every shard.
+        let (status, v) = nodes[round % 2]
+            .request(
+                Method::DELETE,
+                &format!("/api/sessions/{}", s.code),
+                Some(&s.token),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{v}");
+        a2.recv_type("ended").await;
+    }
+    // Every shard holds some of them.
+    let mut holding = 0;
+    for shard in &redis.shards {
+        let mut c = redis::Client::open(shard.url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let n: u64 = redis::cmd("DBSIZE").query_async(&mut c).await.unwrap();
+        holding += (n > 0) as u32;
+    }
+    assert!(holding >= 2, "the sessions all landed on one shard");
+}

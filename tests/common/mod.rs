@@ -445,10 +445,16 @@ pub struct Redis {
     pub port: u16,
     dir: std::path::PathBuf,
     child: Option<Child>,
+    extra: Vec<String>,
 }
 
 impl Redis {
     pub fn start() -> Redis {
+        Redis::start_with(&[])
+    }
+
+    /// With extra `redis-server` arguments.
+    pub fn start_with(extra: &[&str]) -> Redis {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -458,6 +464,7 @@ impl Redis {
             port,
             dir: temp_dir(),
             child: None,
+            extra: extra.iter().map(|a| a.to_string()).collect(),
         };
         r.run();
         r
@@ -473,6 +480,7 @@ impl Redis {
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .args(["--dir", self.dir.to_str().unwrap()])
             .args(["--appendonly", "yes", "--appendfsync", "always", "--save", ""])
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -514,4 +522,65 @@ impl Drop for Redis {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A real Redis Cluster of three primaries (no replicas) on free loopback
+/// ports, made with `redis-cli --cluster create`. Stopped when dropped.
+pub struct RedisShards {
+    pub shards: Vec<Redis>,
+}
+
+impl RedisShards {
+    pub fn start() -> RedisShards {
+        let shards: Vec<Redis> = (0..3)
+            .map(|_| Redis::start_with(&["--cluster-enabled", "yes"]))
+            .collect();
+        let addrs: Vec<String> = shards
+            .iter()
+            .map(|r| format!("127.0.0.1:{}", r.port))
+            .collect();
+        let cli = std::env::var("REDIS_CLI").unwrap_or_else(|_| "redis-cli".into());
+        let out = Command::new(&cli)
+            .args(["--cluster", "create"])
+            .args(&addrs)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {cli} ({e})"));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        // Wait until every shard agrees the cluster is up.
+        for r in &shards {
+            let mut ok = false;
+            for _ in 0..200 {
+                let info = Command::new(&cli)
+                    .args(["-p", &r.port.to_string(), "cluster", "info"])
+                    .output()
+                    .unwrap();
+                if String::from_utf8_lossy(&info.stdout).contains("cluster_state:ok") {
+                    ok = true;
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            assert!(ok, "the Redis Cluster did not come up");
+        }
+        RedisShards { shards }
+    }
+
+    /// `--redis` with every shard, comma-separated.
+    pub fn urls(&self) -> String {
+        self.shards
+            .iter()
+            .map(|r| r.url())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// Starts the server with exactly these extra flags (no journal choice made).
+pub fn spawn_with(args: &[&str]) -> TestApp {
+    spawn(args)
 }
