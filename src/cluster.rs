@@ -435,6 +435,37 @@ impl Cluster {
             .sum())
     }
 
+    /// A plain string value (outside any session).
+    pub async fn get(&self, key: &str) -> Result<Option<String>> {
+        redis::cmd("GET")
+            .arg(key)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unreachable)
+    }
+
+    /// Sets a plain string value.
+    pub async fn set(&self, key: &str, value: &str) -> Result<()> {
+        redis::cmd("SET")
+            .arg(key)
+            .arg(value)
+            .query_async::<()>(&mut self.conn.clone())
+            .await
+            .map_err(unreachable)
+    }
+
+    /// Sets a plain string value unless the key exists; true if it was set.
+    pub async fn set_if_new(&self, key: &str, value: &str) -> Result<bool> {
+        let r: Option<String> = redis::cmd("SET")
+            .arg(key)
+            .arg(value)
+            .arg("NX")
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unreachable)?;
+        Ok(r.is_some())
+    }
+
     /// Tells every node that a session's counts (or audience) moved.
     pub async fn counts_moved(&self, code: &str) -> Result<()> {
         redis::cmd("PUBLISH")

@@ -77,6 +77,18 @@ const TRANSLATION_FIELDS: [&str; 2] = ["prompt", "options"];
 impl Deck {
     /// Is `session` this deck's session: the same title and the same
     /// questions, in the same order?
+    /// A digest of the title and questions (hex), the same for equal decks.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let questions: Vec<Value> = self
+            .questions
+            .iter()
+            .map(|q| Value::Object(question_spec_json(q, true)))
+            .collect();
+        let text = serde_json::json!({"title": self.title, "questions": questions}).to_string();
+        crate::journal::hex(Sha256::digest(text.as_bytes()).as_slice())
+    }
+
     pub fn matches(&self, session: &Session) -> bool {
         session.title == self.title
             && session
@@ -426,6 +438,11 @@ pub fn load(path: &Path, limits: &Limits) -> std::result::Result<Deck, String> {
 /// takes it up again with its votes) and prints its links. The demo also
 /// opens the first question and puts it on the screen.
 pub async fn start(hub: &Hub, deck: Deck, demo: bool) -> Result<Arc<LiveSession>> {
+    if hub.shared.cluster.is_some() {
+        let live = start_shared(hub, deck, demo).await?;
+        crate::demo::print_links(hub, &live, if demo { "demo session" } else { "session" })?;
+        return Ok(live);
+    }
     let existing = hub
         .sessions()
         .into_iter()
@@ -444,6 +461,49 @@ pub async fn start(hub: &Hub, deck: Deck, demo: bool) -> Result<Arc<LiveSession>
     };
     crate::demo::print_links(hub, &live, if demo { "demo session" } else { "session" })?;
     Ok(live)
+}
+
+/// Cluster mode: every node started with the same deck serves one session.
+/// Redis remembers which session a deck made (by the deck's fingerprint);
+/// of nodes starting at once, the first to record its session wins and the
+/// others end theirs and take it up.
+async fn start_shared(hub: &Hub, deck: Deck, demo: bool) -> Result<Arc<LiveSession>> {
+    let c = hub
+        .shared
+        .cluster
+        .clone()
+        .ok_or_else(|| Error::internal("not in cluster mode"))?;
+    let key = format!("handsup:deck:{}", deck.fingerprint());
+    if let Some(code) = c.get(&key).await? {
+        if let Ok(live) = hub.get(&code).await {
+            if live.read(|session, _| deck.matches(session)) {
+                return Ok(live);
+            }
+        }
+    }
+    let mine = hub
+        .create_session(
+            deck.title.clone(),
+            deck.settings.clone(),
+            deck.questions.clone(),
+        )
+        .await?;
+    if !c.set_if_new(&key, &mine.code).await? {
+        if let Some(code) = c.get(&key).await? {
+            if let Ok(theirs) = hub.get(&code).await {
+                if theirs.read(|session, _| deck.matches(session)) {
+                    hub.delete(&mine.code).await?;
+                    return Ok(theirs);
+                }
+            }
+        }
+        // The deck's session was edited or ended: this one replaces it.
+        c.set(&key, &mine.code).await?;
+    }
+    if demo {
+        crate::demo::open_first(&mine).await?;
+    }
+    Ok(mine)
 }
 
 // ---- HTTP ---------------------------------------------------------------------

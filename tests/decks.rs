@@ -442,3 +442,45 @@ async fn a_restart_with_the_same_deck_takes_its_session_up_again() {
     assert_eq!((&again.code, &again.token), (&first.code, &first.token));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn nodes_started_with_one_deck_share_its_session_in_cluster_mode() {
+    let redis = common::Redis::start();
+    let url = redis.url();
+    let deck = example_path();
+    // Three nodes start at once with the same deck: they settle on one session.
+    let starts: Vec<_> = (0..3)
+        .map(|_| {
+            let (url, deck) = (url.clone(), deck.clone());
+            std::thread::spawn(move || {
+                start_printing(
+                    "serve",
+                    &["--deck", &deck, "--redis", &url, "--addr", "127.0.0.1:0"],
+                )
+            })
+        })
+        .collect();
+    let nodes: Vec<Started> = starts
+        .into_iter()
+        .map(|t| {
+            let (server, lines) = t.join().unwrap();
+            Started::from(server, &lines)
+        })
+        .collect();
+    assert!(
+        nodes.iter().all(|n| n.code == nodes[0].code),
+        "codes differ"
+    );
+    // A node started later takes it up too, and it holds the deck's questions.
+    let (server, lines) = start_printing(
+        "serve",
+        &["--deck", &deck, "--redis", &url, "--addr", "127.0.0.1:0"],
+    );
+    let late = Started::from(server, &lines);
+    assert_eq!(late.code, nodes[0].code);
+    let (status, view) = late
+        .get(&format!("/api/sessions/{}", late.code), Some(&late.token))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["questions"].as_array().unwrap().len(), 7);
+}
