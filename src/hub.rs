@@ -411,16 +411,8 @@ impl Hub {
             self.sessions.insert(code.to_owned(), live);
             return Err(missing());
         }
-        // Timers that run on other nodes run here too: the first to fire closes.
-        let timers: Vec<(Uuid, i64)> = live.read(|s, _| {
-            s.questions()
-                .iter()
-                .filter_map(|q| Some((q.id, q.closes_at?)))
-                .collect()
-        });
-        for (q, at) in timers {
-            live.schedule_close(q, at);
-        }
+        // Replaying the log set the timers of open questions, as on the other
+        // nodes: the first to fire closes the question.
         self.sessions.insert(code.to_owned(), live.clone());
         self.shared.metrics.sessions.fetch_add(1, Ordering::Relaxed);
         tracing::info!(code = %code, "session loaded from Redis");

@@ -352,16 +352,8 @@ impl LiveSession {
     /// the end from the log.
     pub async fn end(self: &Arc<Self>) -> Result<()> {
         if let Some(c) = &self.shared.cluster {
-            let n = c
-                .append(
-                    &self.code,
-                    &Event::Ended {
-                        code: self.code.clone(),
-                    },
-                )
-                .await?
-                .ok_or_else(|| Error::internal("the session's log was taken"))?;
-            return self.catch_up(Some(n)).await;
+            let code = self.code.clone();
+            return self.commit_shared(c, Event::Ended { code }).await;
         }
         let durable = {
             let mut st = self.state.lock();
@@ -646,11 +638,7 @@ impl LiveSession {
     /// it. Ok once the change is durable (journal) or in Redis (cluster).
     async fn commit(self: &Arc<Self>, ev: Event) -> Result<()> {
         if let Some(c) = &self.shared.cluster {
-            let n = c
-                .append(&self.code, &ev)
-                .await?
-                .ok_or_else(|| Error::internal("the session's log was taken"))?;
-            return self.catch_up(Some(n)).await;
+            return self.commit_shared(c, ev).await;
         }
         let durable = {
             let mut st = self.state.lock();
@@ -660,6 +648,16 @@ impl LiveSession {
             self.log(&mut st, ev)
         };
         durable.wait().await
+    }
+
+    /// Cluster mode: appends the change to the shared log, then applies the
+    /// log up to it; its outcome there is the change's.
+    async fn commit_shared(self: &Arc<Self>, c: &Cluster, ev: Event) -> Result<()> {
+        let n = c
+            .append(&self.code, &ev)
+            .await?
+            .ok_or_else(|| Error::internal("the session's log was taken"))?;
+        self.catch_up(Some(n)).await
     }
 
     // ---- moderator actions ------------------------------------------------
