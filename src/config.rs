@@ -70,6 +70,12 @@ pub struct Config {
     #[arg(long, env = "HANDSUP_REDIS_CLUSTER", requires = "redis_urls")]
     pub redis_cluster: bool,
 
+    /// Cluster mode: a node lets go of its copy of a session that has had no
+    /// socket on it for this many seconds (it is read again from Redis when
+    /// needed), so a node serving many events keeps only the live ones.
+    #[arg(long, env = "HANDSUP_UNLOAD_IDLE_AFTER_S", default_value_t = 600)]
+    pub unload_idle_after_s: u64,
+
     /// The address phones use to reach this server, for links and QR codes
     /// (e.g. `https://vote.example.org`). Without it, links use the address the
     /// browser used, or the machine's LAN address when that was loopback.

@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -177,6 +178,7 @@ impl Hub {
             tracing::info!("cluster mode: sessions live in Redis and are shared with other nodes");
             let hub = Arc::new(Hub::with_journal(config, None, Some(cluster.clone())));
             cluster.listen(Arc::downgrade(&hub));
+            Hub::unload_idle(Arc::downgrade(&hub));
             return Ok(hub);
         }
         if config.in_memory {
@@ -340,6 +342,51 @@ impl Hub {
             return Ok(live);
         }
         Err(no_free_code())
+    }
+
+    /// Cluster mode: lets go of the sessions no socket has used for
+    /// `--unload-idle-after-s`; Redis keeps them, and the next request for
+    /// one reads it again.
+    fn unload_idle(hub: std::sync::Weak<Hub>) {
+        tokio::spawn(async move {
+            let mut idle: std::collections::HashMap<String, std::time::Instant> =
+                Default::default();
+            loop {
+                let (limit, every) = match hub.upgrade() {
+                    Some(h) => {
+                        let limit = Duration::from_secs(h.shared.config.unload_idle_after_s);
+                        (
+                            limit,
+                            (limit / 4).clamp(Duration::from_millis(250), Duration::from_secs(30)),
+                        )
+                    }
+                    None => return,
+                };
+                tokio::time::sleep(every).await;
+                let Some(h) = hub.upgrade() else { return };
+                let now = std::time::Instant::now();
+                for s in h.sessions() {
+                    if s.connection_count() > 0 || s.ended.is_cancelled() {
+                        idle.remove(&s.code);
+                        continue;
+                    }
+                    let since = *idle.entry(s.code.clone()).or_insert(now);
+                    if now.duration_since(since) >= limit {
+                        idle.remove(&s.code);
+                        let gone = s.unload_if_idle()
+                            && h.sessions
+                                .remove_if(&s.code, |_, held| Arc::ptr_eq(held, &s))
+                                .is_some();
+                        if gone {
+                            s.ended.cancel();
+                            h.shared.metrics.sessions.fetch_sub(1, Ordering::Relaxed);
+                            tracing::info!(code = %s.code, "idle session let go (it stays in Redis)");
+                        }
+                    }
+                }
+                idle.retain(|code, _| h.sessions.contains_key(code));
+            }
+        });
     }
 
     /// A session held here now, if any (cluster notices for the others are

@@ -94,6 +94,8 @@ struct State {
     qa_dirty: [std::collections::HashSet<Uuid>; 2],
     /// Cluster mode: questions whose counts to read again besides the open ones.
     recount: std::collections::HashSet<Uuid>,
+    /// Cluster mode: this node let go of the session; nothing attaches any more.
+    unloaded: bool,
 }
 
 /// Cluster mode: how far this copy has applied the session's shared log.
@@ -166,6 +168,7 @@ impl LiveSession {
                 chain,
                 qa_dirty: Default::default(),
                 recount: Default::default(),
+                unloaded: false,
             }),
             dirty: Notify::new(),
             moderator_board: board(),
@@ -246,6 +249,12 @@ impl LiveSession {
         known: Option<(u32, Map<String, Value>)>,
     ) -> Result<Attached> {
         let mut st = self.state.lock();
+        if st.unloaded {
+            return Err(Error::new(
+                ErrorCode::Unavailable,
+                "this session was just set aside on this server; connect again",
+            ));
+        }
         let (known, known_ballots) = match known {
             Some((p, b)) => (Some(p), Some(b)),
             None => (None, None),
@@ -1582,6 +1591,17 @@ impl LiveSession {
                 }
             }
         }
+    }
+
+    /// Cluster mode: marks the session let go if no connection is attached,
+    /// so that none attaches after; true if it was.
+    pub fn unload_if_idle(&self) -> bool {
+        let mut st = self.state.lock();
+        if !st.conns.is_empty() {
+            return false;
+        }
+        st.unloaded = true;
+        true
     }
 
     /// Connections attached now, by role (for tests and shutdown).

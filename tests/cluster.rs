@@ -609,3 +609,49 @@ async fn sessions_spread_over_the_shards_of_a_redis_cluster() {
     }
     assert!(holding >= 2, "the sessions all landed on one shard");
 }
+
+#[tokio::test]
+async fn a_node_lets_go_of_an_idle_session_and_reads_it_again_when_needed() {
+    let redis = Redis::start();
+    let node = spawn_node(&redis, &["--unload-idle-after-s", "1"]);
+    let (s, qid) = open_session(&node, &["Keep", "Drop"]).await;
+    let (mut phone, w) = node.join(&s.code, "audience", None).await;
+    let token = w["participant_token"].as_str().unwrap().to_owned();
+    assert_eq!(phone.vote(&qid, json!(0)).await["type"], "ack");
+    drop(phone);
+
+    // With no socket on it, the node lets the session go after a second or so.
+    let sessions_held = || async {
+        let text = node
+            .http
+            .get(format!("{}/metrics", node.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("handsup_sessions "))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .expect("handsup_sessions in the metrics")
+    };
+    assert_eq!(sessions_held().await, 1);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while sessions_held().await != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the idle session is still held"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // The phone comes back: the session is read again, ballot and all.
+    let (mut phone, w) = node.join(&s.code, "audience", Some(&token)).await;
+    assert_eq!(w["ballots"][&qid], json!(0), "{w}");
+    assert_eq!(w["session"]["questions"][0]["state"], "open");
+    assert_eq!(phone.vote(&qid, json!(1)).await["type"], "ack");
+    assert_eq!(sessions_held().await, 1);
+    let r = results_until(&node, &s, |r| tally_of(r, &qid)["voters"] == 1).await;
+    assert_eq!(counts(&tally_of(&r, &qid)), vec![0, 1]);
+}
