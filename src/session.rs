@@ -145,6 +145,9 @@ pub struct LiveSession {
     counts_stale: AtomicBool,
     /// Cluster mode: another node wrote to the log.
     log_stale: AtomicBool,
+    /// Cluster mode: wakes `follow` (a flag above was raised, or the
+    /// audience here changed).
+    follow_wake: Notify,
 }
 
 impl LiveSession {
@@ -180,6 +183,7 @@ impl LiveSession {
             voted_here: AtomicBool::new(false),
             counts_stale: AtomicBool::new(true),
             log_stale: AtomicBool::new(false),
+            follow_wake: Notify::new(),
         });
         tokio::spawn(live.clone().publisher());
         tokio::spawn(live.clone().audience_publisher());
@@ -328,6 +332,8 @@ impl LiveSession {
         if role == Role::Audience {
             st.audience += 1;
             st.presence_version += 1;
+            // Cluster mode: the other nodes hear of it.
+            self.follow_wake.notify_one();
         }
         drop(st);
         self.shared.metrics.connected(role);
@@ -349,6 +355,7 @@ impl LiveSession {
             if c.role == Role::Audience {
                 st.audience -= 1;
                 st.presence_version += 1;
+                self.follow_wake.notify_one();
             }
             drop(st);
             self.shared.metrics.disconnected(c.role);
@@ -1071,8 +1078,8 @@ impl LiveSession {
         if !c.vote(&self.code, id, participant, ballot).await? {
             return Err(Error::not_open("this question takes no votes now"));
         }
-        self.voted_here.store(true, Ordering::Release);
-        self.counts_stale.store(true, Ordering::Release);
+        self.follow_up(&self.voted_here);
+        self.follow_up(&self.counts_stale);
         Ok(())
     }
 
@@ -1197,17 +1204,17 @@ impl LiveSession {
     fn recount_later(&self, st: &mut State, q: Uuid) {
         if self.shared.cluster.is_some() {
             st.recount.insert(q);
-            self.counts_stale.store(true, Ordering::Release);
+            self.follow_up(&self.counts_stale);
         }
     }
 
     /// Another node changed the session: its log grew, or its counts moved.
     pub fn remote_change(&self, log: bool, counts: bool) {
         if log {
-            self.log_stale.store(true, Ordering::Release);
+            self.follow_up(&self.log_stale);
         }
         if counts {
-            self.counts_stale.store(true, Ordering::Release);
+            self.follow_up(&self.counts_stale);
         }
     }
 
@@ -1252,39 +1259,49 @@ impl LiveSession {
         Ok(())
     }
 
-    /// Cluster mode: keeps this copy in step. Each tally interval it tells the
-    /// other nodes if ballots went through here or its audience changed,
-    /// reads the log if another node wrote to it, and reads the counts and
-    /// the audience of the other nodes if they moved; once a second it does
-    /// all of it whatever it heard, so a lost notice costs a second at most.
+    /// Cluster mode: keeps this copy in step. It tells the other nodes when
+    /// ballots went through here or its audience changed, reads the log when
+    /// another node wrote to it, and reads the counts and the other nodes'
+    /// audience when they moved: at once when the last time is an interval
+    /// old, else at the end of that interval, so notices and reads stay
+    /// coalesced to one per interval however many votes come. Once a second
+    /// it does all of it whatever it heard, so a lost notice costs a second
+    /// at most.
     async fn follow(self: Arc<Self>, c: Arc<Cluster>) {
-        let mut tick = tokio::time::interval(self.shared.config.staff_tally_interval());
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let every_second = std::time::Duration::from_secs(1);
-        let mut last_full = Instant::now();
+        let every = self.shared.config.staff_tally_interval();
+        let second = std::time::Duration::from_secs(1);
+        let start = Instant::now();
+        let long_ago = start.checked_sub(every).unwrap_or(start);
+        let (mut last_notice, mut last_read) = (long_ago, long_ago);
+        let mut last_full = start;
         // The audience count this node last wrote to Redis.
         let mut told = usize::MAX;
         loop {
+            let here = self.state.lock().audience;
+            let notice = self.voted_here.load(Ordering::Acquire) || here != told;
+            let read =
+                self.log_stale.load(Ordering::Acquire) || self.counts_stale.load(Ordering::Acquire);
+            let mut due = last_full + second;
+            if notice {
+                due = due.min(last_notice + every);
+            }
+            if read {
+                due = due.min(last_read + every);
+            }
             tokio::select! {
                 _ = self.ended.cancelled() => return,
-                _ = tick.tick() => {}
+                _ = self.follow_wake.notified() => continue,
+                _ = sleep_until(due) => {}
             }
-            let full = last_full.elapsed() >= every_second;
+            let now = Instant::now();
+            let full = now >= last_full + second;
             if full {
-                last_full = Instant::now();
+                last_full = now;
             }
-            if self.voted_here.swap(false, Ordering::AcqRel)
-                && c.counts_moved(&self.code).await.is_err()
-            {
-                self.voted_here.store(true, Ordering::Release);
-            }
-            if (self.log_stale.swap(false, Ordering::AcqRel) || full)
-                && self.catch_up(None).await.is_err()
-            {
-                self.log_stale.store(true, Ordering::Release);
-            }
-            let here = self.state.lock().audience;
-            if here != told || full {
+            let notice_now = (notice && now >= last_notice + every) || full;
+            let read_now = (read && now >= last_read + every) || full;
+            if notice_now || read_now {
+                // This node's audience, and the other nodes'.
                 match c.presence(&self.code, here).await {
                     Ok(elsewhere) => {
                         if here != told {
@@ -1302,11 +1319,34 @@ impl LiveSession {
                     Err(_) => told = usize::MAX,
                 }
             }
-            if (self.counts_stale.swap(false, Ordering::AcqRel) || full)
-                && self.recount(&c).await.is_err()
-            {
-                self.counts_stale.store(true, Ordering::Release);
+            if notice_now {
+                last_notice = now;
+                if self.voted_here.swap(false, Ordering::AcqRel)
+                    && c.counts_moved(&self.code).await.is_err()
+                {
+                    self.voted_here.store(true, Ordering::Release);
+                }
             }
+            if read_now {
+                last_read = now;
+                if (self.log_stale.swap(false, Ordering::AcqRel) || full)
+                    && self.catch_up(None).await.is_err()
+                {
+                    self.log_stale.store(true, Ordering::Release);
+                }
+                if (self.counts_stale.swap(false, Ordering::AcqRel) || full)
+                    && self.recount(&c).await.is_err()
+                {
+                    self.counts_stale.store(true, Ordering::Release);
+                }
+            }
+        }
+    }
+
+    /// Cluster mode: wakes `follow` when it has something new to do.
+    fn follow_up(&self, flag: &AtomicBool) {
+        if !flag.swap(true, Ordering::AcqRel) {
+            self.follow_wake.notify_one();
         }
     }
 
