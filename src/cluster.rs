@@ -41,7 +41,10 @@ const PRESENCE_TTL_MS: i64 = 5000;
 const ENDED_TTL_S: i64 = 7 * 24 * 3600;
 
 /// Appends one event to a session's log, with the side effects on the vote
-/// keys that must happen at the same point of the order.
+/// keys that must happen at the same point of the order. Each entry is its
+/// position (from 1), a space and the event: a reader that finds another
+/// position than the one it expects knows the log changed under it (Redis
+/// lost writes and restarted) and reads the session again.
 ///
 /// KEYS: log, open, questions, ballots of q, counts of q.
 /// ARGV: event JSON, op, question id, argument, code.
@@ -91,7 +94,8 @@ elseif op == 'end' then
   end
   redis.call('EXPIRE', KEYS[3], ARGV[6])
 end
-local n = redis.call('RPUSH', KEYS[1], ARGV[1])
+local n = redis.call('LLEN', KEYS[1]) + 1
+redis.call('RPUSH', KEYS[1], n .. ' ' .. ARGV[1])
 if op == 'end' then redis.call('EXPIRE', KEYS[1], ARGV[6]) end
 redis.call('PUBLISH', 'handsup:log', ARGV[5])
 return n
@@ -195,6 +199,12 @@ fn counts_key(code: &str, q: Option<Uuid>) -> String {
         Some(q) => format!("{{{code}}}:t:{q}"),
         None => format!("{{{code}}}:t:-"),
     }
+}
+
+/// One entry of a log: its position (from 1) and the event's JSON.
+pub fn entry(e: &str) -> Option<(u64, &str)> {
+    let (n, json) = e.split_once(' ')?;
+    Some((n.parse().ok()?, json))
 }
 
 /// The error every change gets while Redis cannot be reached: retryable.
@@ -303,13 +313,13 @@ impl Cluster {
         }))
     }
 
-    /// Appends an event to its session's log; returns the log's length,
+    /// Appends an event (`json` is the event as JSON, as the log keeps it)
+    /// to its session's log; returns the log's length,
     /// which is the event's position (from 1). `None`: creation found the
     /// code taken.
-    pub async fn append(&self, code: &str, ev: &Event) -> Result<Option<u64>> {
+    pub async fn append(&self, code: &str, ev: &Event, json: &str) -> Result<Option<u64>> {
         let side = Side::of(ev);
         let (op, q, arg) = side.args();
-        let json = serde_json::to_string(ev).map_err(|e| Error::internal(e.to_string()))?;
         let n: u64 = self
             .append
             .key(log_key(code))
@@ -329,7 +339,17 @@ impl Cluster {
         Ok((n > 0).then_some(n))
     }
 
-    /// Events of a session's log from position `from` (0-based), at most `max`.
+    /// The number of entries in a session's log.
+    pub async fn log_len(&self, code: &str) -> Result<u64> {
+        redis::cmd("LLEN")
+            .arg(log_key(code))
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unreachable)
+    }
+
+    /// Entries of a session's log from position `from` (0-based), at most
+    /// `max`; see `entry` to read one.
     pub async fn read_log(&self, code: &str, from: u64, max: u64) -> Result<Vec<String>> {
         redis::cmd("LRANGE")
             .arg(log_key(code))
@@ -533,6 +553,16 @@ impl Cluster {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_entries_carry_their_position() {
+        assert_eq!(
+            entry(r#"12 {"e":"closed"}"#),
+            Some((12, r#"{"e":"closed"}"#))
+        );
+        assert_eq!(entry(r#"{"e":"closed"}"#), None);
+        assert_eq!(entry("x {}"), None);
+    }
 
     #[test]
     fn keys_share_the_session_hash_tag() {

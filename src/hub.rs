@@ -319,7 +319,9 @@ impl Hub {
                 .into_iter()
                 .next()
                 .ok_or_else(|| Error::internal("a session without its creation"))?;
-            if c.append(&code, &created).await?.is_none() {
+            let json =
+                serde_json::to_string(&created).map_err(|e| Error::internal(e.to_string()))?;
+            if c.append(&code, &created, &json).await?.is_none() {
                 continue;
             }
             let bare = Session::new(
@@ -366,6 +368,11 @@ impl Hub {
                 let Some(h) = hub.upgrade() else { return };
                 let now = std::time::Instant::now();
                 for s in h.sessions() {
+                    if s.lost.load(Ordering::Acquire) {
+                        // Read again on the next request; nothing to hold meanwhile.
+                        h.forget(&s);
+                        continue;
+                    }
                     if s.connection_count() > 0 || s.ended.is_cancelled() {
                         idle.remove(&s.code);
                         continue;
@@ -373,13 +380,9 @@ impl Hub {
                     let since = *idle.entry(s.code.clone()).or_insert(now);
                     if now.duration_since(since) >= limit {
                         idle.remove(&s.code);
-                        let gone = s.unload_if_idle()
-                            && h.sessions
-                                .remove_if(&s.code, |_, held| Arc::ptr_eq(held, &s))
-                                .is_some();
-                        if gone {
+                        if s.unload_if_idle() {
+                            h.forget(&s);
                             s.ended.cancel();
-                            h.shared.metrics.sessions.fetch_sub(1, Ordering::Relaxed);
                             tracing::info!(code = %s.code, "idle session let go (it stays in Redis)");
                         }
                     }
@@ -387,6 +390,17 @@ impl Hub {
                 idle.retain(|code, _| h.sessions.contains_key(code));
             }
         });
+    }
+
+    /// Drops this very copy of a session from the ones held.
+    fn forget(&self, s: &Arc<LiveSession>) {
+        if self
+            .sessions
+            .remove_if(&s.code, |_, held| Arc::ptr_eq(held, s))
+            .is_some()
+        {
+            self.shared.metrics.sessions.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 
     /// A session held here now, if any (cluster notices for the others are
@@ -402,13 +416,15 @@ impl Hub {
     /// hold yet is loaded from Redis, and an ended one is let go.
     pub async fn get(&self, code: &str) -> Result<Arc<LiveSession>> {
         let missing = || Error::not_found(format!("no session with code {code}"));
-        // An ended session stays known as ended, without reading its log again.
+        // An ended session stays known as ended, without reading its log
+        // again; a copy dropped because Redis lost its log is read again.
         let held = || {
-            self.sessions.get(code).map(|s| {
-                (!s.ended.is_cancelled())
-                    .then(|| s.clone())
-                    .ok_or_else(missing)
-            })
+            let s = self.sessions.get(code)?.clone();
+            if s.lost.load(Ordering::Acquire) {
+                self.forget(&s);
+                return None;
+            }
+            Some((!s.ended.is_cancelled()).then_some(s).ok_or_else(missing))
         };
         if let Some(found) = held() {
             return found;
@@ -424,7 +440,7 @@ impl Hub {
             return found;
         }
         let first = c.read_log(code, 0, 1).await?;
-        let Some(first) = first.first() else {
+        let Some((1, first)) = first.first().and_then(|e| crate::cluster::entry(e)) else {
             return Err(missing());
         };
         let Ok(journal::Event::Created {

@@ -27,6 +27,10 @@ pub const CLOSE_GOING_AWAY: Close = Close {
     code: 1001,
     reason: "server shutting down",
 };
+pub const CLOSE_RESYNC: Close = Close {
+    code: 1012,
+    reason: "session being read again; reconnect",
+};
 pub const CLOSE_SLOW: Close = Close {
     code: 1013,
     reason: "not reading fast enough; reconnect",

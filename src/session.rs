@@ -103,9 +103,9 @@ struct State {
 struct Cursor {
     /// Events applied, from the log's start.
     applied: u64,
-    /// The outcome of the latest events, by position, for the changes made
-    /// here that wait for theirs.
-    outcomes: std::collections::VecDeque<(u64, Result<()>)>,
+    /// The outcome of the latest events, by position, with the checksum of
+    /// each event, for the changes made here that wait for theirs.
+    outcomes: std::collections::VecDeque<(u64, u64, Result<()>)>,
 }
 
 /// A connection attached to a session, ready for its writer.
@@ -148,6 +148,9 @@ pub struct LiveSession {
     /// Cluster mode: wakes `follow` (a flag above was raised, or the
     /// audience here changed).
     follow_wake: Notify,
+    /// Cluster mode: the copy was dropped because Redis lost its log (see
+    /// `lost`); `ended` is cancelled too, but the session did not end.
+    pub lost: AtomicBool,
 }
 
 impl LiveSession {
@@ -184,6 +187,7 @@ impl LiveSession {
             counts_stale: AtomicBool::new(true),
             log_stale: AtomicBool::new(false),
             follow_wake: Notify::new(),
+            lost: AtomicBool::new(false),
         });
         tokio::spawn(live.clone().publisher());
         tokio::spawn(live.clone().audience_publisher());
@@ -669,11 +673,12 @@ impl LiveSession {
     /// Cluster mode: appends the change to the shared log, then applies the
     /// log up to it; its outcome there is the change's.
     async fn commit_shared(self: &Arc<Self>, c: &Cluster, ev: Event) -> Result<()> {
+        let json = serde_json::to_string(&ev).map_err(|e| Error::internal(e.to_string()))?;
         let n = c
-            .append(&self.code, &ev)
+            .append(&self.code, &ev, &json)
             .await?
             .ok_or_else(|| Error::internal("the session's log was taken"))?;
-        self.catch_up(Some(n)).await
+        self.catch_up(Some((n, checksum(&json)))).await
     }
 
     // ---- moderator actions ------------------------------------------------
@@ -1136,44 +1141,76 @@ impl LiveSession {
     // ---- cluster mode ------------------------------------------------------------
 
     /// Reads the session's shared log past what this copy has applied and
-    /// applies it. With `want`, goes on until the event at that position is
-    /// applied and returns its outcome (the outcome of a change made here).
-    pub async fn catch_up(self: &Arc<Self>, want: Option<u64>) -> Result<()> {
+    /// applies it. With `want` (a position and the `checksum` of the event
+    /// appended there), goes on until that event is applied and returns its
+    /// outcome (the outcome of a change made here).
+    pub async fn catch_up(self: &Arc<Self>, want: Option<(u64, u64)>) -> Result<()> {
         let Some(c) = &self.shared.cluster else {
             return Ok(());
         };
         const BATCH: u64 = 512;
         let mut cur = self.cursor.lock().await;
         loop {
-            if let Some(n) = want.filter(|n| *n <= cur.applied) {
-                return match cur.outcomes.iter().find(|(i, _)| *i == n) {
-                    Some((_, r)) => r.clone(),
+            if let Some((n, sum)) = want.filter(|(n, _)| *n <= cur.applied) {
+                return match cur.outcomes.iter().find(|(i, _, _)| *i == n) {
+                    Some((_, s, r)) if *s == sum => r.clone(),
+                    // Another event holds that place: the log was rewritten.
+                    Some(_) => Err(self.lost("an appended event was not found in its place")),
                     None => Ok(()),
                 };
             }
             let batch = c.read_log(&self.code, cur.applied, BATCH).await?;
             let full = batch.len() as u64 == BATCH;
             if batch.is_empty() && want.is_some() {
-                return Err(Error::internal(
-                    "the shared log is shorter than an event in it",
-                ));
+                return Err(self.lost("the log is shorter than an event appended to it"));
             }
-            for json in batch {
-                cur.applied += 1;
-                let n = cur.applied;
-                let r = self.apply_logged(&json);
+            for e in batch {
+                let n = cur.applied + 1;
+                let Some(json) = crate::cluster::entry(&e)
+                    .filter(|(at, _)| *at == n)
+                    .map(|e| e.1)
+                else {
+                    return Err(self.lost(&format!("entry {n} of the log is not where it was")));
+                };
+                cur.applied = n;
+                let sum = checksum(json);
+                let r = self.apply_logged(json);
                 if let Err(e) = &r {
                     tracing::debug!(code = %self.code, n, error = %e.message, "log: event refused");
                 }
                 if cur.outcomes.len() >= 1024 {
                     cur.outcomes.pop_front();
                 }
-                cur.outcomes.push_back((n, r));
+                cur.outcomes.push_back((n, sum, r));
             }
             if want.is_none() && !full {
                 return Ok(());
             }
         }
+    }
+
+    /// Cluster mode: the shared log no longer matches this copy (Redis lost
+    /// writes, or the session): the copy is dropped, its sockets are told to
+    /// reconnect, and the next request reads the session again from Redis.
+    fn lost(&self, why: &str) -> Error {
+        if !self.lost.swap(true, Ordering::AcqRel) {
+            tracing::error!(code = %self.code, why, "the session in Redis changed under this copy; reading it again");
+            self.close_all(None, crate::outbox::CLOSE_RESYNC);
+            self.ended.cancel();
+        }
+        Error::new(
+            ErrorCode::Unavailable,
+            "this session is being read again from the shared store; retry",
+        )
+    }
+
+    /// Cluster mode: the log is shorter than what this copy applied.
+    async fn check_log_len(&self, c: &Cluster) -> Result<()> {
+        let applied = self.cursor.lock().await.applied;
+        if c.log_len(&self.code).await? < applied {
+            return Err(self.lost("the log is shorter than what was read"));
+        }
+        Ok(())
     }
 
     /// Applies one event read from the shared log.
@@ -1338,6 +1375,9 @@ impl LiveSession {
                     && self.recount(&c).await.is_err()
                 {
                     self.counts_stale.store(true, Ordering::Release);
+                }
+                if full {
+                    let _ = self.check_log_len(&c).await;
                 }
             }
         }
@@ -1697,4 +1737,12 @@ fn decode_ballot(kind: &crate::domain::Kind, json: &str) -> Option<Choice> {
         e.hidden = true;
     }
     Some(choice)
+}
+
+/// A checksum of an event's JSON, to know a log entry is the one appended.
+fn checksum(json: &str) -> u64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    json.hash(&mut h);
+    h.finish()
 }

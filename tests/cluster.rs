@@ -655,3 +655,50 @@ async fn a_node_lets_go_of_an_idle_session_and_reads_it_again_when_needed() {
     let r = results_until(&node, &s, |r| tally_of(r, &qid)["voters"] == 1).await;
     assert_eq!(counts(&tally_of(&r, &qid)), vec![0, 1]);
 }
+
+#[tokio::test]
+async fn when_redis_comes_back_without_a_session_every_node_lets_it_go() {
+    let redis = Redis::start();
+    let nodes: Vec<TestApp> = (0..2).map(|_| spawn_node(&redis, &[])).collect();
+    let (s, qid) = open_session(&nodes[0], &["A", "B"]).await;
+    let (mut phone, _) = nodes[1].join(&s.code, "audience", None).await;
+    assert_eq!(phone.vote(&qid, json!(0)).await["type"], "ack");
+
+    // Redis loses everything (a restart without persistence, say).
+    let mut c = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = redis::cmd("FLUSHALL").query_async(&mut c).await.unwrap();
+
+    // Within about a second every node notices: the phone is told to
+    // reconnect (1012), and the session is gone rather than half there.
+    assert_eq!(phone.closed().await, Some(1012));
+    for node in &nodes {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let (status, _) = node
+                .request(
+                    Method::GET,
+                    &format!("/api/sessions/{}", s.code),
+                    None,
+                    None,
+                )
+                .await;
+            if status == StatusCode::NOT_FOUND {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} still serves it",
+                node.base
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    // New sessions work at once.
+    let (s2, q2) = open_session(&nodes[1], &["C", "D"]).await;
+    let (mut phone, _) = nodes[0].join(&s2.code, "audience", None).await;
+    assert_eq!(phone.vote(&q2, json!(1)).await["type"], "ack");
+}
