@@ -47,7 +47,8 @@ const ENDED_TTL_S: i64 = 7 * 24 * 3600;
 /// lost writes and restarted) and reads the session again.
 ///
 /// KEYS: log, open, questions, ballots of q, counts of q.
-/// ARGV: event JSON, op, question id, argument, code.
+/// ARGV: event JSON, op, question id, argument, code, how long an ended
+/// session's keys are kept (s).
 /// Returns the log's new length, or 0 when `create` finds the code taken.
 const APPEND: &str = r#"
 local op, q, arg = ARGV[2], ARGV[3], ARGV[4]
