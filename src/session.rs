@@ -1006,7 +1006,7 @@ impl LiveSession {
     ) -> Result<()> {
         if let Some(c) = &self.shared.cluster {
             let result = self.vote_shared(c, participant, id, Some(choice)).await;
-            return self.counted(result.map(|_| Durable::done())).await;
+            return self.counted(result.map(|_| None)).await;
         }
         let result = {
             let mut st = self.state.lock();
@@ -1037,13 +1037,13 @@ impl LiveSession {
                 Err(e) => Err(e),
             }
         };
-        self.counted(result).await
+        self.counted(result.map(Some)).await
     }
 
     pub async fn retract(self: &Arc<Self>, participant: u32, id: Uuid) -> Result<()> {
         if let Some(c) = &self.shared.cluster {
             let result = self.vote_shared(c, participant, id, None).await;
-            return self.counted(result.map(|_| Durable::done())).await;
+            return self.counted(result.map(|_| None)).await;
         }
         let result = {
             let mut st = self.state.lock();
@@ -1060,7 +1060,7 @@ impl LiveSession {
                 Err(e) => Err(e),
             }
         };
-        self.counted(result).await
+        self.counted(result.map(Some)).await
     }
 
     /// Cluster mode: checks a ballot against this node's copy (reading the
@@ -1119,13 +1119,17 @@ impl LiveSession {
         Ok(Some(b.to_string()))
     }
 
-    async fn counted(&self, result: Result<Durable>) -> Result<()> {
+    /// Counts a ballot's outcome in the metrics, once it is durable. `None`:
+    /// the ballot went to Redis (cluster mode) and this copy's tallies move
+    /// when the counts are read back, so the publisher is not woken here.
+    async fn counted(&self, result: Result<Option<Durable>>) -> Result<()> {
         let m = &self.shared.metrics;
         let result = match result {
-            Ok(durable) => {
+            Ok(Some(durable)) => {
                 self.dirty.notify_one();
                 durable.wait().await
             }
+            Ok(None) => Ok(()),
             Err(e) => Err(e),
         };
         match &result {

@@ -536,25 +536,7 @@ async fn qa_timers_and_the_end_of_a_session_reach_every_node() {
     for ws in [&mut asker, &mut fan] {
         ws.recv_type("ended").await;
     }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let (status, _) = nodes[1]
-            .request(
-                Method::GET,
-                &format!("/api/sessions/{}", s.code),
-                None,
-                None,
-            )
-            .await;
-        if status == StatusCode::NOT_FOUND {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "node 2 still serves it"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    gone_from(&nodes[1], &s.code).await;
 }
 
 #[tokio::test]
@@ -676,29 +658,29 @@ async fn when_redis_comes_back_without_a_session_every_node_lets_it_go() {
     // reconnect (1012), and the session is gone rather than half there.
     assert_eq!(phone.closed().await, Some(1012));
     for node in &nodes {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        loop {
-            let (status, _) = node
-                .request(
-                    Method::GET,
-                    &format!("/api/sessions/{}", s.code),
-                    None,
-                    None,
-                )
-                .await;
-            if status == StatusCode::NOT_FOUND {
-                break;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{} still serves it",
-                node.base
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        gone_from(node, &s.code).await;
     }
     // New sessions work at once.
     let (s2, q2) = open_session(&nodes[1], &["C", "D"]).await;
     let (mut phone, _) = nodes[0].join(&s2.code, "audience", None).await;
     assert_eq!(phone.vote(&q2, json!(1)).await["type"], "ack");
+}
+
+/// Waits (up to 5 s) until `node` answers 404 for the session.
+async fn gone_from(node: &TestApp, code: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (status, _) = node
+            .request(Method::GET, &format!("/api/sessions/{code}"), None, None)
+            .await;
+        if status == StatusCode::NOT_FOUND {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} still serves {code}",
+            node.base
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
