@@ -307,11 +307,8 @@ impl Hub {
     /// Cluster mode: claims a free code in Redis with the creation event,
     /// then adds the questions through the shared log.
     async fn create_shared(&self, c: &Cluster, mut session: Session) -> Result<Arc<LiveSession>> {
-        let questions: Vec<(Uuid, QuestionSpec)> = session
-            .questions()
-            .iter()
-            .map(|q| (q.id, q.spec.clone()))
-            .collect();
+        let questions: Vec<QuestionSpec> =
+            session.questions().iter().map(|q| q.spec.clone()).collect();
         for _ in 0..100 {
             let code = format!("{:06}", OsRng.gen_range(0..1_000_000u32));
             session.code = code.clone();
@@ -336,7 +333,7 @@ impl Hub {
             let live = LiveSession::start(bare, [0; 32], self.shared.clone());
             self.sessions.insert(code, live.clone());
             self.shared.metrics.sessions.fetch_add(1, Ordering::Relaxed);
-            for (_, spec) in questions {
+            for spec in questions {
                 live.add_question(spec).await?;
             }
             live.catch_up(None).await?;
@@ -373,14 +370,17 @@ impl Hub {
                         h.forget(&s);
                         continue;
                     }
-                    if s.connection_count() > 0 || s.ended.is_cancelled() {
+                    if s.connection_count() > 0 {
                         idle.remove(&s.code);
                         continue;
                     }
                     let since = *idle.entry(s.code.clone()).or_insert(now);
                     if now.duration_since(since) >= limit {
                         idle.remove(&s.code);
-                        if s.unload_if_idle() {
+                        if s.ended.is_cancelled() {
+                            // An ended session's record: read again if asked for.
+                            h.forget(&s);
+                        } else if s.unload_if_idle() {
                             h.forget(&s);
                             s.ended.cancel();
                             tracing::info!(code = %s.code, "idle session let go (it stays in Redis)");
@@ -470,14 +470,14 @@ impl Hub {
             live.ended.cancel();
             return Err(e);
         }
+        self.sessions.insert(code.to_owned(), live.clone());
+        self.shared.metrics.sessions.fetch_add(1, Ordering::Relaxed);
         if live.ended.is_cancelled() {
-            self.sessions.insert(code.to_owned(), live);
+            // Held as ended until swept, so asking again reads nothing.
             return Err(missing());
         }
         // Replaying the log set the timers of open questions, as on the other
         // nodes: the first to fire closes the question.
-        self.sessions.insert(code.to_owned(), live.clone());
-        self.shared.metrics.sessions.fetch_add(1, Ordering::Relaxed);
         tracing::info!(code = %code, "session loaded from Redis");
         Ok(live)
     }
@@ -485,9 +485,9 @@ impl Hub {
     /// Deletes a session: its connections get `ended` and are closed.
     pub async fn delete(&self, code: &str) -> Result<()> {
         if self.shared.cluster.is_some() {
+            // Held as ended until the idle sweep lets it go.
             let live = self.get(code).await?;
             live.end().await?;
-            self.shared.metrics.sessions.fetch_sub(1, Ordering::Relaxed);
             tracing::info!(code = %code, "session deleted");
             return Ok(());
         }

@@ -636,6 +636,27 @@ async fn a_node_lets_go_of_an_idle_session_and_reads_it_again_when_needed() {
     assert_eq!(sessions_held().await, 1);
     let r = results_until(&node, &s, |r| tally_of(r, &qid)["voters"] == 1).await;
     assert_eq!(counts(&tally_of(&r, &qid)), vec![0, 1]);
+
+    // Ended, it is let go too, and stays ended.
+    let (status, _) = node
+        .request(
+            Method::DELETE,
+            &format!("/api/sessions/{}", s.code),
+            Some(&s.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    drop(phone);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while sessions_held().await != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the ended session is still held"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    gone_from(&node, &s.code).await;
 }
 
 #[tokio::test]
