@@ -869,6 +869,9 @@ impl LiveSession {
         text: &str,
         name: Option<&str>,
     ) -> Result<()> {
+        // Refused here rather than logged (in cluster mode, appended to the
+        // shared log and refused by every node).
+        crate::domain::qa::checked_question(text, name)?;
         let pending = self.state.lock().session.settings.qa_moderation;
         self.commit(Event::Asked {
             code: self.code.clone(),

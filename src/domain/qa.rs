@@ -109,7 +109,7 @@ impl Board {
             .ok_or_else(|| Error::not_found(format!("no Q&A item {id}")))
     }
 
-    /// Adds a question from the room.
+    /// Adds a question from the room (see `checked_question`).
     #[allow(clippy::too_many_arguments)]
     pub fn ask(
         &mut self,
@@ -126,17 +126,7 @@ impl Board {
                 "this board holds at most {max_items} questions"
             )));
         }
-        let text = text.trim();
-        super::check_text("text", text, MAX_QA_TEXT)?;
-        let name = name.map(str::trim).filter(|n| !n.is_empty());
-        if let Some(n) = name {
-            let len = n.chars().count();
-            if len > MAX_QA_NAME {
-                return Err(Error::too_large(format!(
-                    "a name is at most {MAX_QA_NAME} characters, this one has {len}"
-                )));
-            }
-        }
+        let (text, name) = checked_question(text, name)?;
         self.items.push(QaItem {
             id,
             text: text.to_owned(),
@@ -188,6 +178,26 @@ impl Board {
         }
         Ok(changed)
     }
+}
+
+/// A question's text and optional name as the board keeps them (trimmed; an
+/// empty name is none), or why they cannot be asked.
+pub fn checked_question<'a>(
+    text: &'a str,
+    name: Option<&'a str>,
+) -> Result<(&'a str, Option<&'a str>)> {
+    let text = text.trim();
+    super::check_text("text", text, MAX_QA_TEXT)?;
+    let name = name.map(str::trim).filter(|n| !n.is_empty());
+    if let Some(n) = name {
+        let len = n.chars().count();
+        if len > MAX_QA_NAME {
+            return Err(Error::too_large(format!(
+                "a name is at most {MAX_QA_NAME} characters, this one has {len}"
+            )));
+        }
+    }
+    Ok((text, name))
 }
 
 #[cfg(test)]
