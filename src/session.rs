@@ -1427,14 +1427,23 @@ impl LiveSession {
             return Ok((st.session.clone(), journal::hex(&st.chain)));
         };
         self.catch_up(None).await?;
+        let qs: Vec<Uuid> = {
+            let st = self.state.lock();
+            st.session.questions().iter().map(|q| q.id).collect()
+        };
+        let all = c.ballots(&self.code, &qs).await?;
+        // Whoever cast one of these ballots had joined before: reading the
+        // log again brings in the participants who joined meanwhile.
+        self.catch_up(None).await?;
         let (mut s, digest) = {
             let st = self.state.lock();
             (st.session.clone(), journal::hex(&st.chain))
         };
-        let qs: Vec<Uuid> = s.questions().iter().map(|q| q.id).collect();
-        let all = c.ballots(&self.code, &qs).await?;
         for (q, ballots) in qs.into_iter().zip(all) {
-            let kind = s.question(q)?.spec.kind.clone();
+            // A question deleted meanwhile has nothing to show.
+            let Ok(kind) = s.question(q).map(|q| q.spec.kind.clone()) else {
+                continue;
+            };
             s.reset(q)?;
             for (p, b) in ballots {
                 if let Some(choice) = decode_ballot(&kind, &b) {
