@@ -1312,25 +1312,34 @@ impl LiveSession {
     /// it does all of it whatever it heard, so a lost notice costs a second
     /// at most.
     async fn follow(self: Arc<Self>, c: Arc<Cluster>) {
-        let every = self.shared.config.staff_tally_interval();
+        // Notices and count reads run four times per tally interval: a vote
+        // crosses both before the projector's node publishes, so each adds
+        // at most a quarter interval. The audience is written and read at
+        // the interval itself.
+        let presence_every = self.shared.config.staff_tally_interval();
+        let every = presence_every / 4;
         let second = std::time::Duration::from_secs(1);
         let start = Instant::now();
-        let long_ago = start.checked_sub(every).unwrap_or(start);
-        let (mut last_notice, mut last_read) = (long_ago, long_ago);
+        let long_ago = start.checked_sub(presence_every).unwrap_or(start);
+        let (mut last_notice, mut last_read, mut last_presence) = (long_ago, long_ago, long_ago);
         let mut last_full = start;
         // The audience count this node last wrote to Redis.
         let mut told = usize::MAX;
         loop {
             let here = self.state.lock().audience;
-            let notice = self.voted_here.load(Ordering::Acquire) || here != told;
+            let notice = self.voted_here.load(Ordering::Acquire);
             let read =
                 self.log_stale.load(Ordering::Acquire) || self.counts_stale.load(Ordering::Acquire);
+            let presence = here != told || read;
             let mut due = last_full + second;
             if notice {
                 due = due.min(last_notice + every);
             }
             if read {
                 due = due.min(last_read + every);
+            }
+            if presence {
+                due = due.min(last_presence + presence_every);
             }
             tokio::select! {
                 _ = self.ended.cancelled() => return,
@@ -1344,8 +1353,9 @@ impl LiveSession {
             }
             let notice_now = (notice && now >= last_notice + every) || full;
             let read_now = (read && now >= last_read + every) || full;
-            if notice_now || read_now {
+            if (presence && now >= last_presence + presence_every) || full {
                 // This node's audience, and the other nodes'.
+                last_presence = now;
                 match c.presence(&self.code, here).await {
                     Ok(elsewhere) => {
                         if here != told {
