@@ -12,9 +12,9 @@
 //! `Choice::contributions`). So a participant voting again through another
 //! node is counted once, and Redis work per vote is constant however many
 //! nodes there are. Nodes learn that counts moved through pub/sub, coalesced
-//! to one notice per session and node per tally interval, and re-read the
-//! counts of open questions every second anyway: a lost notice delays a view,
-//! it never leaves it wrong.
+//! to one notice per session and node per quarter tally interval, and re-read
+//! the counts of open questions every second anyway: a lost notice delays a
+//! view, it never leaves it wrong.
 //!
 //! Every key of a session carries the hash tag `{CODE}`, so Redis Cluster
 //! keeps a session on one shard and its scripts stay atomic.
