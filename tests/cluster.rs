@@ -524,15 +524,7 @@ async fn qa_timers_and_the_end_of_a_session_reach_every_node() {
     );
 
     // Deleted through node 3: phones on nodes 1 and 3 get `ended`, node 2 forgets it.
-    let (status, _) = nodes[2]
-        .request(
-            Method::DELETE,
-            &format!("/api/sessions/{}", s.code),
-            Some(&s.token),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    end_session(&nodes[2], &s).await;
     for ws in [&mut asker, &mut fan] {
         ws.recv_type("ended").await;
     }
@@ -567,15 +559,7 @@ async fn sessions_spread_over_the_shards_of_a_redis_cluster() {
         let r = results_until(&nodes[round % 2], &s, |r| tally_of(r, &qid)["voters"] == 2).await;
         assert_eq!(counts(&tally_of(&r, &qid)), vec![0, 2]);
         // Ending a session (its keys set to expire) works on every shard.
-        let (status, v) = nodes[round % 2]
-            .request(
-                Method::DELETE,
-                &format!("/api/sessions/{}", s.code),
-                Some(&s.token),
-                None,
-            )
-            .await;
-        assert_eq!(status, StatusCode::NO_CONTENT, "{v}");
+        end_session(&nodes[round % 2], &s).await;
         a2.recv_type("ended").await;
     }
     // Every shard holds some of them.
@@ -603,59 +587,22 @@ async fn a_node_lets_go_of_an_idle_session_and_reads_it_again_when_needed() {
     drop(phone);
 
     // With no socket on it, the node lets the session go after a second or so.
-    let sessions_held = || async {
-        let text = node
-            .http
-            .get(format!("{}/metrics", node.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        text.lines()
-            .find_map(|l| l.strip_prefix("handsup_sessions "))
-            .and_then(|n| n.trim().parse::<u64>().ok())
-            .expect("handsup_sessions in the metrics")
-    };
-    assert_eq!(sessions_held().await, 1);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while sessions_held().await != 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the idle session is still held"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    assert_eq!(sessions_held(&node).await, 1);
+    sessions_held_become(&node, 0).await;
 
     // The phone comes back: the session is read again, ballot and all.
     let (mut phone, w) = node.join(&s.code, "audience", Some(&token)).await;
     assert_eq!(w["ballots"][&qid], json!(0), "{w}");
     assert_eq!(w["session"]["questions"][0]["state"], "open");
     assert_eq!(phone.vote(&qid, json!(1)).await["type"], "ack");
-    assert_eq!(sessions_held().await, 1);
+    assert_eq!(sessions_held(&node).await, 1);
     let r = results_until(&node, &s, |r| tally_of(r, &qid)["voters"] == 1).await;
     assert_eq!(counts(&tally_of(&r, &qid)), vec![0, 1]);
 
     // Ended, it is let go too, and stays ended.
-    let (status, _) = node
-        .request(
-            Method::DELETE,
-            &format!("/api/sessions/{}", s.code),
-            Some(&s.token),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    end_session(&node, &s).await;
     drop(phone);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while sessions_held().await != 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the ended session is still held"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    sessions_held_become(&node, 0).await;
     gone_from(&node, &s.code).await;
 }
 
@@ -703,5 +650,49 @@ async fn gone_from(node: &TestApp, code: &str) {
             node.base
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Ends a session through `node` (DELETE, 204).
+async fn end_session(node: &TestApp, s: &Created) {
+    let (status, v) = node
+        .request(
+            Method::DELETE,
+            &format!("/api/sessions/{}", s.code),
+            Some(&s.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{v}");
+}
+
+/// How many sessions `node` holds, from its metrics.
+async fn sessions_held(node: &TestApp) -> u64 {
+    let text = node
+        .http
+        .get(format!("{}/metrics", node.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("handsup_sessions "))
+        .and_then(|n| n.trim().parse::<u64>().ok())
+        .expect("handsup_sessions in the metrics")
+}
+
+/// Waits (up to 10 s) until `node` holds `n` sessions.
+async fn sessions_held_become(node: &TestApp, n: u64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while sessions_held(node).await != n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} still holds {} sessions, not {n}",
+            node.base,
+            sessions_held(node).await
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
