@@ -1212,6 +1212,33 @@
   };
   H.QuestionList = QuestionList;
 
+  // The messages the console and the projector take the same way, into a state with
+  // `questions` (QuestionList), `tallies` (TallyStore), `current`, `qa` and `audience`.
+  // Returns true if the state changed, false if the message changed nothing, and null
+  // if it is not one of them (the view handles it).
+  H.applyStaffMessage = function (state, msg) {
+    switch (msg.type) {
+      case 'question_removed':
+        state.questions.remove(msg.question_id);
+        state.tallies.remove(msg.question_id);
+        return true;
+      case 'order':
+        state.questions.reorder(msg.question_ids);
+        return true;
+      case 'present':
+        state.current = msg.question_id || null;
+        state.qa = !!msg.qa;
+        return true;
+      case 'tally':
+        return !!state.tallies.apply(msg);
+      case 'presence':
+        if (typeof msg.audience === 'number') state.audience = msg.audience;
+        return true;
+      default:
+        return null;
+    }
+  };
+
   // A fingerprint of what a question says (not its state), to know when to rebuild its view.
   H.definitionKey = function (q) {
     return JSON.stringify([q.kind, q.prompt, q.options, q.colours, q.max_choices, q.min, q.max,

@@ -103,6 +103,12 @@
   });
 
   function onMessage(msg) {
+    var changed = H.applyStaffMessage(state, msg);
+    if (changed !== null) {
+      if (msg.type === 'question_removed' && state.editing === msg.question_id) resetForm();
+      if (changed) render();
+      return;
+    }
     switch (msg.type) {
       case 'welcome':
         var s = msg.session || {};
@@ -116,24 +122,6 @@
         break;
       case 'question':
         if (msg.question && msg.question.id) state.questions.upsert(msg.question);
-        break;
-      case 'question_removed':
-        state.questions.remove(msg.question_id);
-        state.tallies.remove(msg.question_id);
-        if (state.editing === msg.question_id) resetForm();
-        break;
-      case 'order':
-        state.questions.reorder(msg.question_ids);
-        break;
-      case 'present':
-        state.current = msg.question_id || null;
-        state.qa = !!msg.qa;
-        break;
-      case 'tally':
-        if (!state.tallies.apply(msg)) return;
-        break;
-      case 'presence':
-        if (typeof msg.audience === 'number') state.audience = msg.audience;
         break;
       case 'error':
         if (!msg.ref && msg.code !== 'unauthorized') H.toast(errorText(msg), 'error');

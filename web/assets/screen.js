@@ -76,6 +76,11 @@
   });
 
   function onMessage(msg) {
+    var changed = H.applyStaffMessage(state, msg);
+    if (changed !== null) {
+      if (changed) render();
+      return;
+    }
     switch (msg.type) {
       case 'welcome':
         var s = msg.session || {};
@@ -92,23 +97,6 @@
           if (msg.question.state === 'draft') state.questions.remove(msg.question.id);
           else state.questions.upsert(msg.question);
         }
-        break;
-      case 'question_removed':
-        state.questions.remove(msg.question_id);
-        state.tallies.remove(msg.question_id);
-        break;
-      case 'order':
-        state.questions.reorder(msg.question_ids);
-        break;
-      case 'present':
-        state.current = msg.question_id || null;
-        state.qa = !!msg.qa;
-        break;
-      case 'tally':
-        if (!state.tallies.apply(msg)) return;
-        break;
-      case 'presence':
-        if (typeof msg.audience === 'number') state.audience = msg.audience;
         break;
       case 'ended':
         state.ended = true;
