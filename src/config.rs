@@ -194,6 +194,66 @@ pub struct Config {
     /// Q&A items in one session.
     #[arg(long, env = "HANDSUP_MAX_QA_ITEMS", default_value_t = 5_000)]
     pub max_qa_items: usize,
+
+    // ---- v1.1 bounds: what grows with the audience, and what waits --------
+    /// Q&A items one participant may hold in a session; past it `ask` gets
+    /// `limit_reached`.
+    #[arg(long, env = "HANDSUP_MAX_QA_PER_PARTICIPANT", default_value_t = 20)]
+    pub max_qa_per_participant: usize,
+
+    /// Sessions this server holds at most; creating one more gets
+    /// `limit_reached`.
+    #[arg(long, env = "HANDSUP_MAX_SESSIONS", default_value_t = 10_000)]
+    pub max_sessions: usize,
+
+    /// A session with no connection and no change for this many days is
+    /// deleted with its records; 0 keeps sessions forever.
+    #[arg(long, env = "HANDSUP_SESSION_TTL_DAYS", default_value_t = 30)]
+    pub session_ttl_days: u64,
+
+    /// New sessions one client address may create a minute, sustained
+    /// (the admin token is exempt).
+    #[arg(long, env = "HANDSUP_IP_SESSIONS_PER_MIN", default_value_t = 10)]
+    pub ip_sessions_per_min: u32,
+
+    /// New sessions one client address may create at once.
+    #[arg(long, env = "HANDSUP_IP_SESSIONS_BURST", default_value_t = 20)]
+    pub ip_sessions_burst: u32,
+
+    /// Lookups of codes that do not exist one client address may make a
+    /// second, sustained (a failed admin token counts too).
+    #[arg(long, env = "HANDSUP_IP_MISSES_PER_SEC", default_value_t = 5)]
+    pub ip_misses_per_sec: u32,
+
+    /// Lookups of codes that do not exist one client address may make at once.
+    #[arg(long, env = "HANDSUP_IP_MISSES_BURST", default_value_t = 50)]
+    pub ip_misses_burst: u32,
+
+    /// Websockets one client address may hold open at once.
+    #[arg(long, env = "HANDSUP_IP_MAX_SOCKETS", default_value_t = 5_000)]
+    pub ip_max_sockets: usize,
+
+    /// A socket whose writes make no progress for this many seconds is
+    /// closed with 1013 (the phone reconnects and catches up).
+    #[arg(long, env = "HANDSUP_WRITE_TIMEOUT_S", default_value_t = 10)]
+    pub write_timeout_s: u64,
+
+    /// Seconds an HTTP request head may take to arrive.
+    #[arg(long, env = "HANDSUP_HEADER_TIMEOUT_S", default_value_t = 10)]
+    pub header_timeout_s: u64,
+
+    /// Seconds an HTTP request body may take to arrive.
+    #[arg(long, env = "HANDSUP_BODY_TIMEOUT_S", default_value_t = 30)]
+    pub body_timeout_s: u64,
+
+    /// Seconds an idle keep-alive HTTP connection is kept open.
+    #[arg(long, env = "HANDSUP_IDLE_TIMEOUT_S", default_value_t = 60)]
+    pub idle_timeout_s: u64,
+
+    /// Seconds the server takes at most to stop after SIGTERM, whatever
+    /// clients do.
+    #[arg(long, env = "HANDSUP_SHUTDOWN_TIMEOUT_S", default_value_t = 10)]
+    pub shutdown_timeout_s: u64,
 }
 
 impl Config {
@@ -231,6 +291,21 @@ impl Config {
     }
     pub fn audience_tally_interval(&self) -> Duration {
         Duration::from_millis(self.audience_tally_ms)
+    }
+    pub fn write_timeout(&self) -> Duration {
+        Duration::from_secs(self.write_timeout_s.max(1))
+    }
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_timeout_s.max(1))
+    }
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_timeout_s.max(1))
+    }
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_s.max(1))
+    }
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_secs(self.shutdown_timeout_s.max(1))
     }
 }
 

@@ -26,6 +26,9 @@ pub enum ErrorCode {
     InvalidChoice,
     /// 429: too many messages.
     RateLimited,
+    /// 409: a cap is full: questions or Q&A items of a session, Q&A items of
+    /// one participant, sessions or participants of the server.
+    LimitReached,
     /// 503: the server cannot take this now (shutting down, at capacity); retry later.
     Unavailable,
     /// 500: a fault of the server; the details are logged, not sent.
@@ -43,6 +46,7 @@ impl ErrorCode {
             ErrorCode::TooLarge => "too_large",
             ErrorCode::InvalidChoice => "invalid_choice",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::LimitReached => "limit_reached",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -58,6 +62,7 @@ impl ErrorCode {
             ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::InvalidChoice => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::LimitReached => StatusCode::CONFLICT,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -70,6 +75,9 @@ impl ErrorCode {
 pub struct Error {
     pub code: ErrorCode,
     pub message: String,
+    /// Seconds after which the client may try again (`Retry-After`), for
+    /// `rate_limited` and `unavailable`.
+    pub retry_after_s: Option<u64>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -79,7 +87,19 @@ impl Error {
         Error {
             code,
             message: message.into(),
+            retry_after_s: None,
         }
+    }
+    /// The same error, telling the client when to try again.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_s = Some(seconds.max(1));
+        self
+    }
+    pub fn limit_reached(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::LimitReached, message)
+    }
+    pub fn rate_limited(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::RateLimited, message)
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::BadRequest, message)
@@ -126,7 +146,13 @@ impl IntoResponse for Error {
                 message: &self.message,
             },
         };
-        (self.code.status(), axum::Json(body)).into_response()
+        let mut response = (self.code.status(), axum::Json(body)).into_response();
+        if let Some(s) = self.retry_after_s {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, s.into());
+        }
+        response
     }
 }
 
@@ -149,5 +175,18 @@ mod tests {
         }
         assert_eq!(ErrorCode::TooLarge.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(ErrorCode::InvalidChoice.status().as_u16(), 422);
+        assert_eq!(ErrorCode::LimitReached.as_str(), "limit_reached");
+        assert_eq!(ErrorCode::LimitReached.status().as_u16(), 409);
+    }
+
+    #[test]
+    fn a_retry_after_travels_as_a_header() {
+        let r = Error::rate_limited("slow down")
+            .retry_after(3)
+            .into_response();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(r.headers()[axum::http::header::RETRY_AFTER], "3");
+        let r = Error::rate_limited("slow down").into_response();
+        assert!(r.headers().get(axum::http::header::RETRY_AFTER).is_none());
     }
 }

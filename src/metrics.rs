@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use crate::error::ErrorCode;
 use crate::protocol::Role;
 
-const REJECT_CODES: [ErrorCode; 10] = [
+const REJECT_CODES: [ErrorCode; 11] = [
     ErrorCode::BadRequest,
     ErrorCode::Unauthorized,
     ErrorCode::Forbidden,
@@ -16,6 +16,7 @@ const REJECT_CODES: [ErrorCode; 10] = [
     ErrorCode::TooLarge,
     ErrorCode::InvalidChoice,
     ErrorCode::RateLimited,
+    ErrorCode::LimitReached,
     ErrorCode::Unavailable,
     ErrorCode::Internal,
 ];
