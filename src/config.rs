@@ -96,17 +96,19 @@ pub struct Config {
     #[arg(long, env = "HANDSUP_IP_CONNECTIONS_PER_SEC", default_value_t = 50)]
     pub ip_connections_per_sec: u32,
 
-    /// New websockets one client address may open at once (a room behind
-    /// one NAT reconnecting after the Wi-Fi drops).
-    #[arg(long, env = "HANDSUP_IP_CONNECTIONS_BURST", default_value_t = 1000)]
+    /// New websockets one client address may open at once: a plenary of
+    /// 2,000 phones behind one venue NAT, and their reconnects after the
+    /// Wi-Fi drops.
+    #[arg(long, env = "HANDSUP_IP_CONNECTIONS_BURST", default_value_t = 3000)]
     pub ip_connections_burst: u32,
 
     /// New participants one client address may create a second, sustained.
     #[arg(long, env = "HANDSUP_IP_PARTICIPANTS_PER_SEC", default_value_t = 20)]
     pub ip_participants_per_sec: u32,
 
-    /// New participants one client address may create at once.
-    #[arg(long, env = "HANDSUP_IP_PARTICIPANTS_BURST", default_value_t = 500)]
+    /// New participants one client address may create at once: a plenary
+    /// of 2,000 phones behind one venue NAT joins without waiting.
+    #[arg(long, env = "HANDSUP_IP_PARTICIPANTS_BURST", default_value_t = 2000)]
     pub ip_participants_burst: u32,
 
     /// Reverse proxies whose `X-Forwarded-For` names the client (comma-separated
@@ -254,6 +256,10 @@ pub struct Config {
     /// clients do.
     #[arg(long, env = "HANDSUP_SHUTDOWN_TIMEOUT_S", default_value_t = 10)]
     pub shutdown_timeout_s: u64,
+
+    /// Tests: the session time-to-live in seconds, instead of days.
+    #[arg(long, env = "HANDSUP_SESSION_TTL_S", hide = true)]
+    pub session_ttl_s: Option<u64>,
 }
 
 impl Config {
@@ -306,6 +312,14 @@ impl Config {
     }
     pub fn shutdown_timeout(&self) -> Duration {
         Duration::from_secs(self.shutdown_timeout_s.max(1))
+    }
+    /// How long a session may go without activity before it is deleted;
+    /// None keeps sessions forever.
+    pub fn session_ttl(&self) -> Option<Duration> {
+        let secs = self
+            .session_ttl_s
+            .unwrap_or(self.session_ttl_days.saturating_mul(86_400));
+        (secs > 0).then(|| Duration::from_secs(secs))
     }
 }
 
