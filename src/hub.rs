@@ -81,6 +81,11 @@ pub struct Shared {
     pub ip_connections: PerIp,
     /// New participants per client address.
     pub ip_participants: PerIp,
+    /// New sessions per client address (without the admin token).
+    pub ip_sessions: PerIp,
+    /// Lookups of codes that do not exist (and wrong admin tokens) per
+    /// client address.
+    pub ip_misses: PerIp,
 }
 
 /// A fresh secret: 256 bits from the operating system's CSPRNG, URL-safe.
@@ -149,6 +154,11 @@ impl Hub {
         let ip_connections = PerIp::new(config.ip_connections_per_sec, config.ip_connections_burst);
         let ip_participants =
             PerIp::new(config.ip_participants_per_sec, config.ip_participants_burst);
+        let ip_sessions = PerIp::with_rate(
+            config.ip_sessions_per_min as f64 / 60.0,
+            config.ip_sessions_burst,
+        );
+        let ip_misses = PerIp::new(config.ip_misses_per_sec, config.ip_misses_burst);
         Hub {
             sessions: DashMap::new(),
             shared: Arc::new(Shared {
@@ -161,6 +171,8 @@ impl Hub {
                 open_sockets: AtomicUsize::new(0),
                 ip_connections,
                 ip_participants,
+                ip_sessions,
+                ip_misses,
                 journal,
                 cluster,
             }),
@@ -179,10 +191,13 @@ impl Hub {
             let hub = Arc::new(Hub::with_journal(config, None, Some(cluster.clone())));
             cluster.listen(Arc::downgrade(&hub));
             Hub::unload_idle(Arc::downgrade(&hub));
+            Hub::sweep_every_minute(Arc::downgrade(&hub));
             return Ok(hub);
         }
         if config.in_memory {
-            return Ok(Arc::new(Hub::new(config)));
+            let hub = Arc::new(Hub::new(config));
+            Hub::sweep_every_minute(Arc::downgrade(&hub));
+            return Ok(hub);
         }
         let limits = config.limits();
         let dir = config.data_dir.clone();
@@ -215,6 +230,7 @@ impl Hub {
                 .filter_map(|q| Some((q.id, q.closes_at?)))
                 .collect();
             let live = LiveSession::start(r.session, r.chain, hub.shared.clone());
+            live.set_last_active(r.active);
             for (q, at) in open_timers {
                 // A timer that ran out while the server was down closes now.
                 live.schedule_close(q, at);
@@ -222,8 +238,12 @@ impl Hub {
             hub.sessions.insert(code, live);
             hub.shared.metrics.sessions.fetch_add(1, Ordering::Relaxed);
         }
+        // Sessions idle past their time go before the compaction, so that
+        // it drops their records.
+        hub.sweep().await;
         // Everything read now lives in snapshots in the new segment.
         hub.compact(replay.last_segment + 1).await;
+        Hub::sweep_every_minute(Arc::downgrade(&hub));
         let weak = Arc::downgrade(&hub);
         tokio::spawn(async move {
             while let Some(segment) = compact_rx.recv().await {
@@ -392,6 +412,74 @@ impl Hub {
         });
     }
 
+    /// Every minute (sooner with a time-to-live under four minutes, for
+    /// tests): forgets the idle rate buckets and deletes the sessions idle
+    /// past `--session-ttl-days`.
+    fn sweep_every_minute(hub: std::sync::Weak<Hub>) {
+        tokio::spawn(async move {
+            loop {
+                let every = match hub.upgrade() {
+                    Some(h) => h.shared.config.session_ttl().map_or(SWEEP_EVERY, |ttl| {
+                        (ttl / 4).clamp(Duration::from_millis(250), SWEEP_EVERY)
+                    }),
+                    None => return,
+                };
+                tokio::time::sleep(every).await;
+                let Some(h) = hub.upgrade() else { return };
+                if h.shared.shutdown.is_cancelled() {
+                    return;
+                }
+                h.sweep().await;
+            }
+        });
+    }
+
+    /// One sweep: rate buckets that are full again are forgotten, and
+    /// sessions with no connection and no change for the time-to-live are
+    /// deleted as by `DELETE` (their journal records go at the next
+    /// compaction).
+    pub async fn sweep(&self) {
+        let shared = &self.shared;
+        for limits in [
+            &shared.ip_connections,
+            &shared.ip_participants,
+            &shared.ip_sessions,
+            &shared.ip_misses,
+        ] {
+            limits.sweep();
+        }
+        for s in self.sessions() {
+            s.sweep_rates();
+        }
+        // Cluster mode keeps sessions in Redis; a node holds only the live
+        // ones, so it cannot tell which are idle: they are not expired here.
+        let Some(ttl) = shared.config.session_ttl() else {
+            return;
+        };
+        if shared.cluster.is_some() {
+            return;
+        }
+        let before = shared.clock.now_ms() - ttl.as_millis() as i64;
+        for s in self.sessions() {
+            if s.ended.is_cancelled() || !s.idle_since_before(before) {
+                continue;
+            }
+            match self.delete(&s.code).await {
+                Ok(()) => {
+                    tracing::info!(code = %s.code, "session expired: no activity for its time-to-live")
+                }
+                Err(e) => {
+                    tracing::warn!(code = %s.code, error = %e.message, "an expired session could not be deleted")
+                }
+            }
+        }
+    }
+
+    /// Sessions held now, against `--max-sessions`.
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
     /// Drops this very copy of a session from the ones held.
     fn forget(&self, s: &Arc<LiveSession>) {
         if self
@@ -535,6 +623,9 @@ impl Hub {
         }
     }
 }
+
+/// How often idle rate buckets and expired sessions are swept.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 fn no_free_code() -> Error {
     Error::new(

@@ -160,6 +160,10 @@ pub enum Event {
         /// The session's chain hash before this record, hex.
         prev: String,
         events: Vec<Event>,
+        /// When the session was last active (ms): its time-to-live counts
+        /// from there after a restart.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        active: Option<i64>,
     },
     /// Every session of a compaction has its snapshot in `segment`.
     Compacted {
@@ -526,6 +530,10 @@ pub fn segments(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
 pub struct Restored {
     pub session: Session,
     pub chain: Hash,
+    /// When the session was last active (ms), as far as the journal tells:
+    /// a record without a time counts as written when its segment was last
+    /// written, which never makes a session look older than it is.
+    pub active: i64,
 }
 
 /// The state a journal holds, and what replay found on the way.
@@ -538,6 +546,8 @@ pub struct Replay {
     /// Chain links that did not match (only when checking).
     pub broken_links: Vec<String>,
     pub last_segment: u64,
+    /// When the segment being read was last written (ms).
+    segment_time: i64,
 }
 
 impl Replay {
@@ -597,13 +607,20 @@ impl Replay {
                     Restored {
                         session,
                         chain: hash,
+                        active: at,
                     },
                 );
             }
             Event::Ended { code } => {
                 self.sessions.remove(&code);
             }
-            Event::Snapshot { code, events, .. } => {
+            Event::Snapshot {
+                code,
+                events,
+                active,
+                ..
+            } => {
+                let active = active.unwrap_or(self.segment_time);
                 let mut inner = Replay::default();
                 for ev in events {
                     inner.apply_event(ev, hash, limits)?;
@@ -615,6 +632,7 @@ impl Replay {
                             Restored {
                                 session: r.session,
                                 chain: hash,
+                                active,
                             },
                         );
                     }
@@ -632,6 +650,7 @@ impl Replay {
                     Error::not_found(format!("an event for unknown session {code}"))
                 })?;
                 r.chain = hash;
+                r.active = r.active.max(self.segment_time);
                 apply(&mut r.session, &ev, limits)?;
             }
         }
@@ -648,6 +667,13 @@ pub fn replay(dir: &Path, limits: &Limits, repair: bool, check: bool) -> io::Res
     let last = segs.last().map(|(n, _)| *n);
     for (n, path) in &segs {
         let (records, damage) = read_segment(path)?;
+        // Unknown: now, which never makes a session look older than it is.
+        let written = fs::metadata(path)?
+            .modified()
+            .unwrap_or_else(|_| std::time::SystemTime::now());
+        out.segment_time = written
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
         for rec in &records {
             out.apply_record(rec, limits, check);
         }
@@ -1155,12 +1181,14 @@ mod tests {
             code: "123456".into(),
             prev: hex(&s.chain),
             events: snapshot_events(&s.session),
+            active: Some(1_700_000_000_000),
         };
         let dir2 = tmp();
         write(&dir2, 1, &[snap]);
         let r2 = replay(&dir2, &Limits::default(), false, true).unwrap();
         assert!(r2.problems.is_empty(), "{:?}", r2.problems);
         assert_eq!(counts(&r2), vec![0, 2]);
+        assert_eq!(r2.sessions["123456"].active, 1_700_000_000_000);
         let s2 = &r2.sessions["123456"].session;
         assert_eq!(s2.questions()[0].state, QuestionState::Closed);
         assert_eq!(s2.participants(), s.session.participants());

@@ -16,7 +16,7 @@
 //! arrive.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
@@ -37,6 +37,7 @@ use crate::outbox::{Close, Outbox, CLOSE_NORMAL};
 use crate::protocol::{
     self, choice_json, question_spec_json, Presentation, QuestionAction, Role, TallyOut,
 };
+use crate::rate::Bucket;
 
 /// Audience groups, published in turn across the audience interval.
 const AUDIENCE_GROUPS: usize = 50;
@@ -151,12 +152,19 @@ pub struct LiveSession {
     /// Cluster mode: the copy was dropped because Redis lost its log (see
     /// `lost`); `ended` is cancelled too, but the session did not end.
     pub lost: AtomicBool,
+    /// When the session last had a change or a connection come or go (ms),
+    /// for `--session-ttl-days`.
+    last_active: AtomicI64,
+    /// Each participant's message bucket, shared by its sockets and its
+    /// HTTP calls (not part of the session's state: never journaled).
+    rates: dashmap::DashMap<u32, Bucket>,
 }
 
 impl LiveSession {
     /// Wraps a session and starts its publisher.
     pub fn start(session: Session, chain: Hash, shared: Arc<Shared>) -> Arc<LiveSession> {
         let board = || watch::channel(Arc::new(Board::default())).0;
+        let shared_now = shared.clock.now_ms();
         let live = Arc::new(LiveSession {
             id: session.id,
             code: session.code.clone(),
@@ -188,6 +196,8 @@ impl LiveSession {
             log_stale: AtomicBool::new(false),
             follow_wake: Notify::new(),
             lost: AtomicBool::new(false),
+            last_active: AtomicI64::new(shared_now),
+            rates: Default::default(),
         });
         tokio::spawn(live.clone().publisher());
         tokio::spawn(live.clone().audience_publisher());
@@ -333,6 +343,7 @@ impl LiveSession {
                 outbox: outbox.clone(),
             },
         );
+        self.touch();
         if role == Role::Audience {
             st.audience += 1;
             st.presence_version += 1;
@@ -356,6 +367,7 @@ impl LiveSession {
     pub fn detach(&self, conn_id: u64) {
         let mut st = self.state.lock();
         if let Some(c) = st.conns.remove(&conn_id) {
+            self.touch();
             if c.role == Role::Audience {
                 st.audience -= 1;
                 st.presence_version += 1;
@@ -454,6 +466,9 @@ impl LiveSession {
     /// Appends an event of this session to the journal (under the lock, so
     /// records keep the order of the changes) and moves the session's chain.
     fn log(&self, st: &mut State, ev: Event) -> Durable {
+        if !matches!(ev, Event::Snapshot { .. }) {
+            self.touch();
+        }
         match &self.shared.journal {
             Some(j) => j.append(&ev, &mut st.chain),
             None => Durable::done(),
@@ -472,6 +487,7 @@ impl LiveSession {
             code: self.code.clone(),
             prev: journal::hex(&st.chain),
             events: journal::snapshot_events(&st.session),
+            active: Some(self.last_active()),
         };
         self.log(&mut st, ev)
     }
@@ -495,6 +511,7 @@ impl LiveSession {
     /// Ok(false): the event changed nothing.
     fn apply_live(self: &Arc<Self>, st: &mut State, ev: &Event) -> Result<bool> {
         use Event as E;
+        self.touch();
         let limits = &self.shared.limits;
         let before = Self::presented(st);
         let cluster = self.shared.cluster.is_some();
@@ -1713,6 +1730,50 @@ impl LiveSession {
     /// Connections attached now, by role (for tests and shutdown).
     pub fn connection_count(&self) -> usize {
         self.state.lock().conns.len()
+    }
+
+    // ---- activity and rates -------------------------------------------------
+
+    /// Records activity now: the session's time-to-live starts again.
+    fn touch(&self) {
+        self.last_active.fetch_max(self.now(), Ordering::Relaxed);
+    }
+
+    /// When the session last had a change or a connection come or go (ms).
+    pub fn last_active(&self) -> i64 {
+        self.last_active.load(Ordering::Relaxed)
+    }
+
+    /// Sets when the session was last active, as read from the journal.
+    pub fn set_last_active(&self, at: i64) {
+        self.last_active.store(at, Ordering::Relaxed);
+    }
+
+    /// Deleting it would lose no one's work in progress: no connection,
+    /// and nothing since `before` (ms).
+    pub fn idle_since_before(&self, before: i64) -> bool {
+        let st = self.state.lock();
+        st.conns.is_empty() && self.last_active() < before
+    }
+
+    /// Takes one message from the participant's bucket, shared by its
+    /// sockets and its HTTP calls; when empty, the seconds until a token.
+    pub fn take_rate(&self, participant: u32) -> std::result::Result<(), u64> {
+        let c = &self.shared.config;
+        let mut b = self
+            .rates
+            .entry(participant)
+            .or_insert_with(|| Bucket::new(c.rate_per_sec, c.rate_burst));
+        if b.try_take() {
+            Ok(())
+        } else {
+            Err(b.retry_after())
+        }
+    }
+
+    /// Forgets the buckets that are full again (on the hub's timer).
+    pub fn sweep_rates(&self) {
+        self.rates.retain(|_, b| !b.is_full());
     }
 }
 
