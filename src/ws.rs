@@ -75,13 +75,11 @@ pub async fn upgrade(
         .into_response();
     }
     let ip = crate::rate::client_ip(peer, &headers, &shared.config.trusted_proxies);
-    if !shared.ip_connections.allow(ip) {
+    if let Err(secs) = shared.ip_connections.take(ip) {
         tracing::warn!(%ip, "connection refused: too many new connections from this address");
-        return Error::new(
-            ErrorCode::RateLimited,
-            "too many new connections from this address; retry shortly",
-        )
-        .into_response();
+        return Error::rate_limited("too many new connections from this address; retry shortly")
+            .retry_after(secs)
+            .into_response();
     }
     let host = headers.get("host").and_then(|h| h.to_str().ok());
     if let Some(origin) = headers.get("origin") {
@@ -393,7 +391,14 @@ async fn read_loop(
                     .metrics
                     .messages_received
                     .fetch_add(1, Ordering::Relaxed);
-                let reply = match conn.bucket.take() {
+                // The socket's own bucket finds floods; a participant's
+                // messages also draw on the bucket its other sockets and its
+                // HTTP calls share.
+                let take = match (conn.bucket.take(), conn.participant) {
+                    (Take::Ok, Some(p)) if conn.session.take_rate(p).is_err() => Take::Limited,
+                    (take, _) => take,
+                };
+                let reply = match take {
                     Take::Ok => handle_text(&conn, &t).await,
                     Take::Limited => {
                         let (r, _) = protocol::parse_client(&t);
