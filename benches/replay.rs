@@ -94,6 +94,7 @@ fn main() {
         code: code(),
         prev: journal::hex(&r.sessions["424242"].chain),
         events: journal::snapshot_events(&r.sessions["424242"].session),
+        active: None,
     };
     std::fs::remove_file(&path).unwrap();
     write_segment(&path, std::iter::once(snap));

@@ -780,3 +780,34 @@ pub fn app(hub: Arc<Hub>) -> Router {
         .with_state(hub);
     security_headers(router, &frame_ancestors)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_compare_without_port_case_or_final_dot() {
+        assert_eq!(
+            host_name(authority("https://Vote.Example.org:8443/x")),
+            "vote.example.org"
+        );
+        assert_eq!(host_name("vote.example.org."), "vote.example.org");
+        assert_eq!(host_name("[::1]:8080"), "::1");
+        assert_eq!(host_name(authority("http://user@10.0.0.5")), "10.0.0.5");
+    }
+
+    #[test]
+    fn the_routes_that_look_up_a_code() {
+        assert_eq!(looked_up_code("/api/sessions/123456"), Some("123456"));
+        assert_eq!(
+            looked_up_code("/api/sessions/abc/questions/x/ballot"),
+            Some("abc")
+        );
+        assert_eq!(looked_up_code("/ws/123456"), Some("123456"));
+        assert_eq!(looked_up_code("/123456/screen"), Some("123456"));
+        assert_eq!(looked_up_code("/api/sessions"), None);
+        assert_eq!(looked_up_code("/assets/app.js"), None);
+        assert_eq!(looked_up_code("/"), None);
+        assert_eq!(looked_up_code("/healthz"), None);
+    }
+}
