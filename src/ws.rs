@@ -2,8 +2,14 @@
 //! drains the connection's outbox and watches its tally board, and a reader
 //! that turns each frame into an action and answers with an ack or an error.
 //! A bad message never ends the connection; only an oversized frame (1009),
-//! sustained flooding (1008), silence past the pong timeout, a slow reader
-//! (1013) or the server's stop (1001) do.
+//! sustained flooding of text or binary frames (1008), silence past the pong
+//! timeout, a slow reader (1013: its queue overflowed, or its writes made no
+//! progress for the write timeout, in which case the socket is reset) or the
+//! server's stop (1001) do.
+//!
+//! Each socket holds a place under the server's cap and its address's,
+//! taken before the upgrade (`Place`). Server frames have no size cap: a
+//! big deck's welcome goes through, one write buffer at a time.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -256,16 +262,18 @@ impl Writes {
             };
         };
         let mut op = std::pin::pin!(op);
+        let mut wait = self.limit;
         loop {
+            tokio::select! {
+                biased;
+                r = &mut op => return r.map_err(|_| WriteError::Failed),
+                _ = tokio::time::sleep(wait) => {}
+            }
             let stalled = watch.write_stalled_for();
             if stalled >= self.limit {
                 return Err(WriteError::Stalled);
             }
-            let check = self.limit - stalled;
-            tokio::select! {
-                r = &mut op => return r.map_err(|_| WriteError::Failed),
-                _ = tokio::time::sleep(check) => {}
-            }
+            wait = self.limit - stalled;
         }
     }
 }
