@@ -691,3 +691,42 @@ async fn apply(conn: &Conn<'_>, msg: ClientMsg) -> Result<()> {
         } => s.hide_entry(question_id, entry_id).await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn places_hold_both_caps_and_come_back_when_dropped() {
+        let mut config = Config::defaults();
+        config.max_connections = 3;
+        config.ip_max_sockets = 2;
+        let hub = Hub::new(config);
+        let shared = &hub.shared;
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        let a1 = Place::take(shared, a).unwrap();
+        let a2 = Place::take(shared, a).unwrap();
+        let refused = Place::take(shared, a).err().unwrap();
+        assert_eq!(refused.code, ErrorCode::RateLimited);
+        assert!(refused.retry_after_s.is_some());
+        let b1 = Place::take(shared, b).unwrap();
+        // The server is full: anyone is refused, with 503.
+        let full = Place::take(shared, "192.0.2.3".parse().unwrap())
+            .err()
+            .unwrap();
+        assert_eq!(full.code, ErrorCode::Unavailable);
+        assert_eq!(shared.open_sockets.load(Ordering::Relaxed), 3);
+        drop(a1);
+        assert_eq!(shared.socket_places.held(a), 1);
+        let a3 = Place::take(shared, a).unwrap();
+        drop((a2, a3, b1));
+        assert_eq!(shared.open_sockets.load(Ordering::Relaxed), 0);
+        assert_eq!(shared.socket_places.held(a), 0);
+        assert!(
+            shared.socket_places.by_ip.is_empty(),
+            "no entry left behind"
+        );
+    }
+}

@@ -167,7 +167,7 @@ async fn a_phone_that_stops_reading_is_dropped_and_the_room_keeps_voting() {
             assert_eq!(a["type"], "ack", "{a}");
         }
         round += 1;
-        if round % 10 == 0 && gauge(&app, "audience").await == 3 {
+        if round.is_multiple_of(10) && gauge(&app, "audience").await == 3 {
             break;
         }
         assert!(
