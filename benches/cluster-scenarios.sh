@@ -49,6 +49,7 @@ start_cluster() {
         # addresses here: lift the per-address limits sized for real rooms.
         "$BIN/handsup" serve --addr 127.0.0.1:0 --redis "redis://127.0.0.1:$rport" \
             --ip-connections-burst 1000000 --ip-participants-burst 1000000 \
+            --ip-max-sockets 1000000 \
             >"$OUT/node$n.out" 2>"$OUT/node$n.err" &
         PIDS+=($!)
         for _ in $(seq 100); do
@@ -69,6 +70,7 @@ start_single() {
     rm -f "$OUT/node1.out"
     "$BIN/handsup" serve --addr 127.0.0.1:0 --data-dir "$REDIS_DIR" \
         --ip-connections-burst 1000000 --ip-participants-burst 1000000 \
+        --ip-max-sockets 1000000 \
         >"$OUT/node1.out" 2>"$OUT/node1.err" &
     PIDS=($!)
     for _ in $(seq 100); do

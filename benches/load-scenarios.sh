@@ -26,6 +26,7 @@ start_server() {
     # here: lift the per-address limits, which are sized for real rooms.
     "$BIN/handsup" serve --addr 127.0.0.1:0 \
         --ip-connections-burst 1000000 --ip-participants-burst 1000000 \
+        --ip-max-sockets 1000000 \
         "$@" >"$OUT/server.out" 2>"$OUT/server.err" &
     SERVER_PID=$!
     for _ in $(seq 100); do

@@ -73,6 +73,8 @@ pub struct Shared {
     pub lan_addr: Option<IpAddr>,
     /// Websockets open now, against `config.max_connections`.
     pub open_sockets: AtomicUsize,
+    /// Websockets open now by client address, against `config.ip_max_sockets`.
+    pub socket_places: crate::ws::SocketPlaces,
     /// Where changes are made durable; None with `--in-memory` or `--redis`.
     pub journal: Option<Journal>,
     /// Cluster mode: the Redis every node shares.
@@ -169,6 +171,7 @@ impl Hub {
                 shutdown: CancellationToken::new(),
                 lan_addr,
                 open_sockets: AtomicUsize::new(0),
+                socket_places: Default::default(),
                 ip_connections,
                 ip_participants,
                 ip_sessions,

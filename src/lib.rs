@@ -14,6 +14,7 @@
 //! - `hub`: the server's sessions by code, tokens, codes, the shared clock
 //! - `ws`: the socket loop (hello, reader, writer, limits)
 //! - `http`: the HTTP API and the pages, in one router
+//! - `serve`: the accept loop, the HTTP deadlines and the stop
 //! - `web`: the embedded page files
 //! - `qr`: QR codes of the audience link
 //! - `metrics`: counters for `/metrics`
@@ -34,47 +35,27 @@ pub mod outbox;
 pub mod protocol;
 pub mod qr;
 pub mod rate;
+pub mod serve;
 pub mod session;
 pub mod web;
 pub mod ws;
 
 use std::future::Future;
-use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::net::TcpListener;
 
 use crate::hub::Hub;
 
 /// Serves `hub` on `listener` until `shutdown` resolves; then stops taking
-/// connections, closes every socket with 1001 and waits (a few seconds at
-/// most) for them to finish.
+/// connections, closes every socket with 1001 and returns within
+/// `--shutdown-timeout-s`, whatever clients do (see `serve`).
 pub async fn run(
     listener: TcpListener,
     hub: Arc<Hub>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = http::app(hub.clone());
-    let stopping = hub.clone();
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        tracing::info!("stopping: closing every connection");
-        stopping.shutdown();
-    })
-    .await?;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while hub.shared.open_sockets.load(Ordering::Relaxed) > 0
-        && tokio::time::Instant::now() < deadline
-    {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Ok(())
+    serve::run(listener, hub, shutdown).await
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -2,10 +2,16 @@
 //! drains the connection's outbox and watches its tally board, and a reader
 //! that turns each frame into an action and answers with an ack or an error.
 //! A bad message never ends the connection; only an oversized frame (1009),
-//! sustained flooding (1008), silence past the pong timeout, a slow reader
-//! (1013) or the server's stop (1001) do.
+//! sustained flooding of text or binary frames (1008), silence past the pong
+//! timeout, a slow reader (1013: its queue overflowed, or its writes made no
+//! progress for the write timeout, in which case the socket is reset) or the
+//! server's stop (1001) do.
+//!
+//! Each socket holds a place under the server's cap and its address's,
+//! taken before the upgrade (`Place`). Server frames have no size cap: a
+//! big deck's welcome goes through, one write buffer at a time.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,15 +20,18 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use dashmap::DashMap;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::time::{interval_at, timeout, timeout_at, Instant};
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::hub::Hub;
-use crate::outbox::{Close, Next, Outbox};
+use crate::hub::{Hub, Shared};
+use crate::outbox::{Close, Next, Outbox, CLOSE_SLOW};
 use crate::protocol::{self, ClientMsg, Hello, Role};
 use crate::rate::{Bucket, Take};
+use crate::serve::ConnWatch;
 use crate::session::{board_news, Attached, LiveSession};
 
 const CLOSE_TOO_BIG: Close = Close {
@@ -59,6 +68,7 @@ pub async fn upgrade(
     Path(code): Path<String>,
     State(hub): State<Arc<Hub>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    watch: Option<Extension<Arc<ConnWatch>>>,
     headers: HeaderMap,
 ) -> Response {
     let session = match hub.get(&code).await {
@@ -66,15 +76,15 @@ pub async fn upgrade(
         Err(e) => return e.into_response(),
     };
     let shared = &hub.shared;
-    if shared.open_sockets.load(Ordering::Relaxed) >= shared.config.max_connections {
-        tracing::warn!(%peer, "connection refused: the server holds its maximum of sockets");
-        return Error::new(
-            ErrorCode::Unavailable,
-            "this server is at its connection limit; retry shortly",
-        )
-        .into_response();
-    }
     let ip = crate::rate::client_ip(peer, &headers, &shared.config.trusted_proxies);
+    // The place is held from here: parallel upgrades cannot pass the caps.
+    let place = match Place::take(&hub.shared, ip) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(%ip, reason = %e.message, "connection refused");
+            return e.into_response();
+        }
+    };
     if let Err(secs) = shared.ip_connections.take(ip) {
         tracing::warn!(%ip, "connection refused: too many new connections from this address");
         return Error::rate_limited("too many new connections from this address; retry shortly")
@@ -92,18 +102,24 @@ pub async fn upgrade(
     }
     let join_url = format!("{}/{}", hub.base_url(host), code);
     let frame_limit = shared.config.max_frame_bytes;
+    let watch = watch.map(|Extension(w)| w);
     ws
         // Phones send small frames: a small read buffer keeps each socket light.
         .read_buffer_size(4 * 1024)
+        // Writes leave in pieces of 8 KiB; a larger frame (a big deck's
+        // welcome) is written through, never refused: no cap on the write
+        // buffer. What waits for a slow socket is bounded by its outbox and
+        // by one frame at a time.
         .write_buffer_size(8 * 1024)
-        .max_write_buffer_size(1024 * 1024)
         // Frames a little over the limit are read and refused with 1009 by
         // us; the transport itself stops anything twice the limit.
         .max_message_size(frame_limit * 2)
         .max_frame_size(frame_limit * 2)
         .on_upgrade(move |socket| async move {
-            let _open = OpenSocket::count(hub.clone());
-            serve_socket(socket, hub.clone(), session, join_url, ip).await;
+            // Given back when the socket ends, or here if the upgrade fails
+            // (the closure is then dropped unrun).
+            let _place = place;
+            serve_socket(socket, hub.clone(), session, join_url, ip, watch).await;
         })
 }
 
@@ -130,20 +146,76 @@ fn origin_allowed(origin: &str, host: Option<&str>, config: &crate::config::Conf
         })
 }
 
-/// Counts a socket as open for as long as it lives, whatever way its task
-/// ends (even by a panic), so the connection cap never leaks.
-struct OpenSocket(Arc<Hub>);
+/// Open sockets by client address, against `--ip-max-sockets`.
+#[derive(Default)]
+pub struct SocketPlaces {
+    by_ip: DashMap<IpAddr, usize>,
+}
 
-impl OpenSocket {
-    fn count(hub: Arc<Hub>) -> OpenSocket {
-        hub.shared.open_sockets.fetch_add(1, Ordering::Relaxed);
-        OpenSocket(hub)
+impl SocketPlaces {
+    /// Sockets `ip` holds now.
+    pub fn held(&self, ip: IpAddr) -> usize {
+        self.by_ip.get(&ip).map_or(0, |n| *n)
     }
 }
 
-impl Drop for OpenSocket {
+/// How long a refused client is told to wait before trying again.
+const RETRY_AFTER_S: u64 = 5;
+
+/// A socket's place under the server's cap (`--max-connections`) and its
+/// address's (`--ip-max-sockets`), taken before the upgrade and given back
+/// when dropped, whatever way the socket's task ends (even by a panic), so
+/// the caps never leak and parallel upgrades never pass them.
+pub struct Place {
+    shared: Arc<Shared>,
+    ip: IpAddr,
+}
+
+impl Place {
+    pub fn take(shared: &Arc<Shared>, ip: IpAddr) -> Result<Place> {
+        // An IPv6 client counts by its /64, as in every per-address limit.
+        let ip = crate::rate::ip_key(ip);
+        let max = shared.config.max_connections;
+        if shared
+            .open_sockets
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .is_err()
+        {
+            return Err(Error::new(
+                ErrorCode::Unavailable,
+                "this server is at its connection limit; retry shortly",
+            )
+            .retry_after(RETRY_AFTER_S));
+        }
+        {
+            let mut n = shared.socket_places.by_ip.entry(ip).or_insert(0);
+            if *n < shared.config.ip_max_sockets {
+                *n += 1;
+                return Ok(Place {
+                    shared: shared.clone(),
+                    ip,
+                });
+            }
+        }
+        shared.socket_places.by_ip.remove_if(&ip, |_, n| *n == 0);
+        shared.open_sockets.fetch_sub(1, Ordering::AcqRel);
+        Err(Error::rate_limited(
+            "this address holds as many sockets as it may; close one or retry shortly",
+        )
+        .retry_after(RETRY_AFTER_S))
+    }
+}
+
+impl Drop for Place {
     fn drop(&mut self) {
-        self.0.shared.open_sockets.fetch_sub(1, Ordering::Relaxed);
+        let places = &self.shared.socket_places.by_ip;
+        if let Some(mut n) = places.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+        }
+        places.remove_if(&self.ip, |_, n| *n == 0);
+        self.shared.open_sockets.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -157,9 +229,60 @@ fn close_message(c: &Close) -> Message {
     }))
 }
 
+/// Why a write gave up.
+enum WriteError {
+    /// The socket failed or was closed.
+    Failed,
+    /// The peer took nothing for the write timeout.
+    Stalled,
+}
+
+/// Where a socket's writes stand: the deadline, and the connection's watch
+/// (which sees every byte the kernel takes) where the server has one.
+#[derive(Clone)]
+struct Writes {
+    limit: Duration,
+    watch: Option<Arc<ConnWatch>>,
+}
+
+impl Writes {
+    /// Runs one write (a frame, a flush, a close) unless it makes no
+    /// progress for the write timeout. Progress is what counts: a big frame
+    /// to a slow phone that keeps reading goes through, however long it
+    /// takes; a peer that reads nothing is given up on.
+    async fn run<F>(&self, op: F) -> std::result::Result<(), WriteError>
+    where
+        F: std::future::Future<Output = std::result::Result<(), axum::Error>>,
+    {
+        let Some(watch) = &self.watch else {
+            return match timeout(self.limit, op).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(_)) => Err(WriteError::Failed),
+                Err(_) => Err(WriteError::Stalled),
+            };
+        };
+        let mut op = std::pin::pin!(op);
+        let mut wait = self.limit;
+        loop {
+            tokio::select! {
+                biased;
+                r = &mut op => return r.map_err(|_| WriteError::Failed),
+                _ = tokio::time::sleep(wait) => {}
+            }
+            let stalled = watch.write_stalled_for();
+            if stalled >= self.limit {
+                return Err(WriteError::Stalled);
+            }
+            wait = self.limit - stalled;
+        }
+    }
+}
+
 /// Sends a close and reads until the peer answers or the grace runs out.
-async fn close_now(sink: &mut Sink, stream: &mut Stream, c: &Close) {
-    let _ = sink.send(close_message(c)).await;
+async fn close_now(sink: &mut Sink, stream: &mut Stream, c: &Close, writes: &Writes) {
+    if writes.run(sink.send(close_message(c))).await.is_err() {
+        return;
+    }
     let _ = timeout(CLOSE_GRACE, async {
         while let Some(Ok(_)) = stream.next().await {}
     })
@@ -172,9 +295,17 @@ async fn serve_socket(
     session: Arc<LiveSession>,
     join_url: String,
     ip: std::net::IpAddr,
+    watch: Option<Arc<ConnWatch>>,
 ) {
+    let writes = Writes {
+        limit: hub.shared.config.write_timeout(),
+        watch,
+    };
     let (mut sink, mut stream) = socket.split();
-    let Some(hello) = read_hello(&hub, &session, &mut sink, &mut stream).await else {
+    let mut bucket = Bucket::new(hub.shared.config.rate_per_sec, hub.shared.config.rate_burst);
+    let Some(hello) =
+        read_hello(&hub, &session, &mut sink, &mut stream, &writes, &mut bucket).await
+    else {
         return;
     };
     // A phone that brings no known token becomes a new participant: that is
@@ -197,15 +328,15 @@ async fn serve_socket(
     let attached = match attached {
         Ok(a) => a,
         Err(e) => {
-            let _ = sink
-                .send(Message::Text(protocol::error_frame(None, &e)))
+            let _ = writes
+                .run(sink.send(Message::Text(protocol::error_frame(None, &e))))
                 .await;
             let close = if e.code == ErrorCode::Unauthorized {
                 CLOSE_UNAUTHORIZED
             } else {
                 CLOSE_UNAVAILABLE
             };
-            close_now(&mut sink, &mut stream, &close).await;
+            close_now(&mut sink, &mut stream, &close, &writes).await;
             return;
         }
     };
@@ -213,7 +344,7 @@ async fn serve_socket(
     let outbox = attached.outbox.clone();
     let participant = attached.participant;
     let last_seen = Arc::new(AtomicI64::new(hub.shared.clock.now_ms()));
-    let mut writer = tokio::spawn(write_loop(sink, attached, hub.clone(), last_seen.clone()));
+    let mut writer = tokio::spawn(write_loop(sink, attached, hub.clone(), writes.clone()));
 
     let conn = Conn {
         hub: &hub,
@@ -221,23 +352,42 @@ async fn serve_socket(
         role: hello.role,
         participant,
         outbox: &outbox,
-        bucket: Bucket::new(hub.shared.config.rate_per_sec, hub.shared.config.rate_burst),
+        bucket,
     };
-    let writer_done = read_loop(conn, &mut stream, &mut writer, &last_seen).await;
+    let writer_end = read_loop(conn, &mut stream, &mut writer, &last_seen).await;
 
     session.detach(conn_id);
     outbox.close(crate::outbox::CLOSE_NORMAL);
-    // Let the writer send what is queued and the close, then read until the
-    // peer's close arrives (a clean close handshake), within the grace.
-    let _ = timeout(CLOSE_GRACE, async {
-        // A finished task must not be awaited again.
-        if !writer_done {
-            let _ = (&mut writer).await;
+    match writer_end {
+        // The peer took nothing: nothing more is owed to it. Dropping both
+        // halves here frees the socket and all it held.
+        Some(WriterEnd::Stalled) | Some(WriterEnd::Failed) => {}
+        // Let the writer send what is queued and the close, then read until
+        // the peer's close arrives (a clean close handshake), within the grace.
+        _ => {
+            let _ = timeout(CLOSE_GRACE, async {
+                // A finished task must not be awaited again.
+                if writer_end.is_none() {
+                    let _ = (&mut writer).await;
+                }
+                while let Some(Ok(_)) = stream.next().await {}
+            })
+            .await;
         }
-        while let Some(Ok(_)) = stream.next().await {}
-    })
-    .await;
+    }
     writer.abort();
+}
+
+/// Takes a token for one frame from the client; None when the client is
+/// flooding and is to be closed.
+fn count_frame(bucket: &mut Bucket, code: &str) -> Option<Take> {
+    match bucket.take() {
+        Take::Flood => {
+            tracing::warn!(code = %code, "closing a flooding connection");
+            None
+        }
+        t => Some(t),
+    }
 }
 
 async fn read_hello(
@@ -245,6 +395,8 @@ async fn read_hello(
     session: &LiveSession,
     sink: &mut Sink,
     stream: &mut Stream,
+    writes: &Writes,
+    bucket: &mut Bucket,
 ) -> Option<Hello> {
     let deadline = Instant::now() + hub.shared.config.hello_timeout();
     loop {
@@ -252,43 +404,63 @@ async fn read_hello(
             n = timeout_at(deadline, stream.next()) => n,
             _ = session.ended.cancelled() => return None,
         };
-        match next {
+        let reply = match next {
             Err(_) => {
-                close_now(sink, stream, &CLOSE_HELLO_TIMEOUT).await;
+                close_now(sink, stream, &CLOSE_HELLO_TIMEOUT, writes).await;
                 return None;
             }
             Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => return None,
             Ok(Some(Ok(Message::Text(t)))) => {
                 if t.len() > hub.shared.config.max_frame_bytes {
-                    close_now(sink, stream, &CLOSE_TOO_BIG).await;
+                    close_now(sink, stream, &CLOSE_TOO_BIG, writes).await;
                     return None;
                 }
+                let Some(_) = count_frame(bucket, &session.code) else {
+                    close_now(sink, stream, &CLOSE_FLOOD, writes).await;
+                    return None;
+                };
                 match protocol::parse_hello(&t) {
                     Ok(h) => return Some(h),
                     Err(e) => {
                         let (r, _) = protocol::parse_client(&t);
-                        let _ = sink
-                            .send(Message::Text(protocol::error_frame(r.as_deref(), &e)))
-                            .await;
+                        protocol::error_frame(r.as_deref(), &e)
                     }
                 }
             }
             Ok(Some(Ok(Message::Binary(_)))) => {
+                let Some(_) = count_frame(bucket, &session.code) else {
+                    close_now(sink, stream, &CLOSE_FLOOD, writes).await;
+                    return None;
+                };
                 let e = Error::bad_request(
                     "binary frames are not part of the protocol; send JSON text",
                 );
-                let _ = sink
-                    .send(Message::Text(protocol::error_frame(None, &e)))
-                    .await;
+                protocol::error_frame(None, &e)
             }
-            Ok(Some(Ok(_))) => {}
+            Ok(Some(Ok(_))) => continue,
+        };
+        if writes.run(sink.send(Message::Text(reply))).await.is_err() {
+            return None;
         }
     }
 }
 
-/// Writes queued events and board news until the outbox closes or the peer
-/// falls silent; pings on the way.
-async fn write_loop(mut sink: Sink, att: Attached, hub: Arc<Hub>, last_seen: Arc<AtomicI64>) {
+/// How the writer ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum WriterEnd {
+    /// It sent a close frame.
+    Closed,
+    /// The socket failed.
+    Failed,
+    /// The peer took nothing for the write timeout.
+    Stalled,
+}
+
+/// Writes queued events and board news until the outbox closes, the socket
+/// fails or the peer stops taking what is written; pings on the way. Every
+/// write has a deadline (see `Writes::run`); the liveness check (pongs) is
+/// the reader's, so it runs even while a write waits.
+async fn write_loop(mut sink: Sink, att: Attached, hub: Arc<Hub>, writes: Writes) -> WriterEnd {
     let Attached {
         outbox,
         mut board,
@@ -297,7 +469,6 @@ async fn write_loop(mut sink: Sink, att: Attached, hub: Arc<Hub>, last_seen: Arc
     } = att;
     let shared = &hub.shared;
     let every = shared.config.ping_interval();
-    let silent_after = shared.config.pong_timeout().as_millis() as i64;
     let mut ping = interval_at(Instant::now() + every, every);
     let mut presence_sent = None;
     let mut board_open = true;
@@ -306,16 +477,18 @@ async fn write_loop(mut sink: Sink, att: Attached, hub: Arc<Hub>, last_seen: Arc
             biased;
             next = outbox.next() => match next {
                 Next::Frames(frames) => {
-                    let mut r = Ok(());
-                    for f in frames {
-                        r = sink.feed(Message::Text(f)).await;
-                        if r.is_err() { break; }
-                    }
-                    match r { Ok(()) => sink.flush().await, e => e }
+                    writes.run(async {
+                        for f in frames {
+                            sink.feed(Message::Text(f)).await?;
+                        }
+                        sink.flush().await
+                    }).await
                 }
                 Next::Close(c) => {
-                    let _ = sink.send(close_message(&c)).await;
-                    return;
+                    return match writes.run(sink.send(close_message(&c))).await {
+                        Ok(()) => WriterEnd::Closed,
+                        Err(e) => stalled_or_failed(e, shared, &writes, &mut sink).await,
+                    };
                 }
             },
             changed = board.changed(), if board_open => {
@@ -325,26 +498,50 @@ async fn write_loop(mut sink: Sink, att: Attached, hub: Arc<Hub>, last_seen: Arc
                 }
                 let b = board.borrow_and_update().clone();
                 let news = board_news(&b, &mut sent, &mut presence_sent);
-                let mut r = Ok(());
-                for f in news {
-                    if f.as_str().starts_with(r#"{"type":"tally""#) {
-                        shared.metrics.tally_messages.fetch_add(1, Ordering::Relaxed);
+                writes.run(async {
+                    for f in news {
+                        if f.as_str().starts_with(r#"{"type":"tally""#) {
+                            shared.metrics.tally_messages.fetch_add(1, Ordering::Relaxed);
+                        }
+                        sink.feed(Message::Text(f)).await?;
                     }
-                    r = sink.feed(Message::Text(f)).await;
-                    if r.is_err() { break; }
-                }
-                match r { Ok(()) => sink.flush().await, e => e }
+                    sink.flush().await
+                }).await
             }
-            _ = ping.tick() => {
-                if shared.clock.now_ms() - last_seen.load(Ordering::Relaxed) > silent_after {
-                    let _ = sink.send(close_message(&CLOSE_SILENT)).await;
-                    return;
-                }
-                sink.send(Message::Ping(Default::default())).await
-            }
+            _ = ping.tick() => writes.run(sink.send(Message::Ping(Default::default()))).await,
         };
-        if result.is_err() {
-            return;
+        if let Err(e) = result {
+            return stalled_or_failed(e, shared, &writes, &mut sink).await;
+        }
+    }
+}
+
+/// Ends a writer whose write gave up. A stalled peer is told 1013 if it
+/// takes the close at once, and its socket is reset on drop, so the kernel
+/// drops what it never read.
+async fn stalled_or_failed(
+    e: WriteError,
+    shared: &Shared,
+    writes: &Writes,
+    sink: &mut Sink,
+) -> WriterEnd {
+    match e {
+        WriteError::Failed => WriterEnd::Failed,
+        WriteError::Stalled => {
+            tracing::info!("dropping a socket that takes nothing written to it");
+            shared
+                .metrics
+                .slow_consumers_dropped
+                .fetch_add(1, Ordering::Relaxed);
+            if let Some(w) = &writes.watch {
+                w.reset_on_close();
+            }
+            let _ = timeout(
+                Duration::from_millis(100),
+                sink.send(close_message(&CLOSE_SLOW)),
+            )
+            .await;
+            WriterEnd::Stalled
         }
     }
 }
@@ -358,34 +555,45 @@ struct Conn<'a> {
     bucket: Bucket,
 }
 
-/// Reads until the peer or the writer ends; true if the writer ended.
+/// Reads until the peer or the writer ends, or the peer falls silent past
+/// the pong timeout; how the writer ended, if it did.
 async fn read_loop(
     mut conn: Conn<'_>,
     stream: &mut Stream,
-    writer: &mut tokio::task::JoinHandle<()>,
+    writer: &mut tokio::task::JoinHandle<WriterEnd>,
     last_seen: &AtomicI64,
-) -> bool {
+) -> Option<WriterEnd> {
     let shared = &conn.hub.shared;
+    let every = shared.config.ping_interval();
+    let silent_after = shared.config.pong_timeout().as_millis() as i64;
+    let mut check = interval_at(Instant::now() + every, every);
     loop {
         let msg = tokio::select! {
             m = stream.next() => m,
-            _ = &mut *writer => return true,
+            end = &mut *writer => return Some(end.unwrap_or(WriterEnd::Failed)),
+            _ = check.tick() => {
+                if shared.clock.now_ms() - last_seen.load(Ordering::Relaxed) > silent_after {
+                    conn.outbox.close(CLOSE_SILENT);
+                    return None;
+                }
+                continue;
+            }
         };
         last_seen.store(shared.clock.now_ms(), Ordering::Relaxed);
         match msg {
-            None => return false,
+            None => return None,
             Some(Err(e)) => {
                 let text = e.to_string();
                 if text.contains("too long") || text.contains("Space limit") {
                     conn.outbox.close(CLOSE_TOO_BIG);
                 }
                 tracing::debug!(error = %text, "socket read failed");
-                return false;
+                return None;
             }
             Some(Ok(Message::Text(t))) => {
                 if t.len() > shared.config.max_frame_bytes {
                     conn.outbox.close(CLOSE_TOO_BIG);
-                    return false;
+                    return None;
                 }
                 shared
                     .metrics
@@ -394,29 +602,46 @@ async fn read_loop(
                 // The socket's own bucket finds floods; a participant's
                 // messages also draw on the bucket its other sockets and its
                 // HTTP calls share.
-                let take = match (conn.bucket.take(), conn.participant) {
-                    (Take::Ok, Some(p)) if conn.session.take_rate(p).is_err() => Take::Limited,
+                let take = match (
+                    count_frame(&mut conn.bucket, &conn.session.code),
+                    conn.participant,
+                ) {
+                    (Some(Take::Ok), Some(p)) if conn.session.take_rate(p).is_err() => {
+                        Some(Take::Limited)
+                    }
                     (take, _) => take,
                 };
                 let reply = match take {
-                    Take::Ok => handle_text(&conn, &t).await,
-                    Take::Limited => {
+                    Some(Take::Ok) => handle_text(&conn, &t).await,
+                    Some(_) => {
                         let (r, _) = protocol::parse_client(&t);
                         let e = Error::new(ErrorCode::RateLimited, "too many messages; slow down");
                         protocol::error_frame(r.as_deref(), &e)
                     }
-                    Take::Flood => {
-                        tracing::warn!(code = %conn.session.code, "closing a flooding connection");
+                    None => {
                         conn.outbox.close(CLOSE_FLOOD);
-                        return false;
+                        return None;
                     }
                 };
                 conn.outbox.push(reply);
             }
+            // Binary frames are refused, and draw on the same bucket as
+            // text: a flood of them is closed like any other.
             Some(Ok(Message::Binary(_))) => {
-                let e = Error::bad_request(
-                    "binary frames are not part of the protocol; send JSON text",
-                );
+                shared
+                    .metrics
+                    .messages_received
+                    .fetch_add(1, Ordering::Relaxed);
+                let e = match count_frame(&mut conn.bucket, &conn.session.code) {
+                    Some(Take::Ok) => Error::bad_request(
+                        "binary frames are not part of the protocol; send JSON text",
+                    ),
+                    Some(_) => Error::new(ErrorCode::RateLimited, "too many messages; slow down"),
+                    None => {
+                        conn.outbox.close(CLOSE_FLOOD);
+                        return None;
+                    }
+                };
                 conn.outbox.push(protocol::error_frame(None, &e));
             }
             // The transport answers pings itself; a close is answered by it
@@ -476,5 +701,44 @@ async fn apply(conn: &Conn<'_>, msg: ClientMsg) -> Result<()> {
             question_id,
             entry_id,
         } => s.hide_entry(question_id, entry_id).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn places_hold_both_caps_and_come_back_when_dropped() {
+        let mut config = Config::defaults();
+        config.max_connections = 3;
+        config.ip_max_sockets = 2;
+        let hub = Hub::new(config);
+        let shared = &hub.shared;
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        let a1 = Place::take(shared, a).unwrap();
+        let a2 = Place::take(shared, a).unwrap();
+        let refused = Place::take(shared, a).err().unwrap();
+        assert_eq!(refused.code, ErrorCode::RateLimited);
+        assert!(refused.retry_after_s.is_some());
+        let b1 = Place::take(shared, b).unwrap();
+        // The server is full: anyone is refused, with 503.
+        let full = Place::take(shared, "192.0.2.3".parse().unwrap())
+            .err()
+            .unwrap();
+        assert_eq!(full.code, ErrorCode::Unavailable);
+        assert_eq!(shared.open_sockets.load(Ordering::Relaxed), 3);
+        drop(a1);
+        assert_eq!(shared.socket_places.held(a), 1);
+        let a3 = Place::take(shared, a).unwrap();
+        drop((a2, a3, b1));
+        assert_eq!(shared.open_sockets.load(Ordering::Relaxed), 0);
+        assert_eq!(shared.socket_places.held(a), 0);
+        assert!(
+            shared.socket_places.by_ip.is_empty(),
+            "no entry left behind"
+        );
     }
 }

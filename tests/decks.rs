@@ -484,3 +484,76 @@ async fn nodes_started_with_one_deck_share_its_session_in_cluster_mode() {
     assert_eq!(status, StatusCode::OK, "{view}");
     assert_eq!(view["questions"].as_array().unwrap().len(), 7);
 }
+
+/// A deck at the size limits: 100 questions of 12 options of ~190
+/// characters, each in four more languages.
+fn big_deck() -> String {
+    let label = |lang: &str, q: usize, o: usize, len: usize| {
+        let mut s = format!("[{lang}] question {q}, option {o}: ");
+        while s.len() < len {
+            s.push_str("a long and careful answer ");
+        }
+        s.truncate(len);
+        format!("{s:?}")
+    };
+    let options = |lang: &str, q: usize| {
+        (0..12)
+            .map(|o| label(lang, q, o, 190))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut deck = String::from("title = \"A long plenary in five languages\"\n");
+    for q in 0..100 {
+        deck += &format!(
+            "\n[[question]]\nkind = \"single\"\nprompt = {}\noptions = [{}]\n",
+            label("en", q, 99, 300),
+            options("en", q)
+        );
+        for lang in ["fr", "es", "ar", "ru"] {
+            deck += &format!(
+                "\n[question.translations.{lang}]\nprompt = {}\noptions = [{}]\n",
+                label(lang, q, 99, 300),
+                options(lang, q)
+            );
+        }
+    }
+    deck
+}
+
+#[tokio::test]
+async fn a_hundred_question_deck_in_five_languages_opens_for_every_role() {
+    let path = common::temp_dir().join("plenary.toml");
+    std::fs::write(&path, big_deck()).unwrap();
+    let (server, lines) = start_printing(
+        "demo",
+        &[
+            "--deck",
+            path.to_str().unwrap(),
+            "--in-memory",
+            "--addr",
+            "127.0.0.1:0",
+        ],
+    );
+    let app = Started::from(server, &lines);
+    let ws_url = format!("{}/ws/{}", app.base.replace("http://", "ws://"), app.code);
+    for (role, token) in [
+        ("moderator", Some(app.token.as_str())),
+        ("projector", None),
+        ("audience", None),
+    ] {
+        let (stream, _) = tokio_tungstenite::connect_async(&ws_url).await.unwrap();
+        let mut ws = common::Ws::from_stream(stream);
+        ws.send(serde_json::json!({"type": "hello", "role": role, "token": token}))
+            .await;
+        let welcome = ws.recv_type("welcome").await;
+        let questions = welcome["session"]["questions"].as_array().unwrap();
+        if role == "moderator" {
+            assert_eq!(questions.len(), 100);
+            let size = welcome.to_string().len();
+            assert!(size > 1024 * 1024, "the welcome is {size} bytes");
+        } else {
+            // The demo opens the first question for the room.
+            assert_eq!(questions.len(), 1, "{role}");
+        }
+    }
+}
