@@ -125,10 +125,17 @@ pub enum Event {
         p: u32,
         q: Uuid,
     },
+    /// Hides an `open` answer. `p` and `text` (its author and normalised
+    /// text) are set where the ballots are not in the session (cluster mode)
+    /// and in snapshots: the same text from that author stays hidden.
     HideEntry {
         code: String,
         q: Uuid,
         entry: Uuid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        p: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
     },
     Ended {
         code: String,
@@ -153,6 +160,11 @@ pub enum Event {
         code: String,
         item: Uuid,
         status: String,
+    },
+    /// Hides every Q&A item by the author of `item`.
+    QaHideAuthor {
+        code: String,
+        item: Uuid,
     },
     /// A whole session as the events that rebuild it; replaces the session.
     Snapshot {
@@ -194,6 +206,7 @@ impl Event {
             | Asked { code, .. }
             | Upvoted { code, .. }
             | QaSet { code, .. }
+            | QaHideAuthor { code, .. }
             | Snapshot { code, .. } => Some(code),
             Compacted { .. } => None,
         }
@@ -256,7 +269,26 @@ pub fn apply(s: &mut Session, ev: &Event, limits: &Limits) -> Result<()> {
         Retract { p, q, .. } => {
             s.retract(*p, *q)?;
         }
-        HideEntry { q, entry, .. } => s.hide_entry(*q, *entry)?,
+        HideEntry {
+            q, entry, p, text, ..
+        } => match (p, text) {
+            (Some(p), Some(text)) => {
+                s.hide_text(*q, *p, text)?;
+                // The ballot may be elsewhere (in Redis, in cluster mode), or
+                // gone (a snapshot names no entry).
+                if !entry.is_nil() {
+                    match s.hide_entry(*q, *entry) {
+                        Err(e) if e.code == ErrorCode::NotFound => {}
+                        other => {
+                            other?;
+                        }
+                    }
+                }
+            }
+            _ => {
+                s.hide_entry(*q, *entry)?;
+            }
+        },
         Asked {
             item,
             p,
@@ -266,7 +298,17 @@ pub fn apply(s: &mut Session, ev: &Event, limits: &Limits) -> Result<()> {
             pending,
             ..
         } => {
-            s.qa.ask(*item, *p, text, name.as_deref(), *at, *pending, usize::MAX)?;
+            // What was accepted is replayed whatever the limits are now.
+            s.qa.ask(
+                *item,
+                *p,
+                text,
+                name.as_deref(),
+                *at,
+                *pending,
+                usize::MAX,
+                usize::MAX,
+            )?;
         }
         Upvoted { item, p, up, .. } => {
             s.qa.upvote(*item, *p, *up)?;
@@ -275,6 +317,9 @@ pub fn apply(s: &mut Session, ev: &Event, limits: &Limits) -> Result<()> {
             let status = QaStatus::parse_any(status)
                 .ok_or_else(|| Error::bad_request(format!("unknown Q&A status {status:?}")))?;
             s.qa.set_status(*item, status)?;
+        }
+        QaHideAuthor { item, .. } => {
+            s.qa.hide_author(*item)?;
         }
         Created { .. } | Ended { .. } | Snapshot { .. } | Compacted { .. } => {
             return Err(Error::internal(
@@ -346,6 +391,20 @@ pub fn snapshot_events(s: &Session) -> Vec<Event> {
                 code: code(),
                 q: q.id,
                 entry,
+                p: None,
+                text: None,
+            });
+        }
+        // The texts hidden before, whether or not a ballot holds them now.
+        let mut texts: Vec<&(u32, String)> = q.hidden_texts().collect();
+        texts.sort();
+        for (p, text) in texts {
+            out.push(Event::HideEntry {
+                code: code(),
+                q: q.id,
+                entry: Uuid::nil(),
+                p: Some(*p),
+                text: Some(text.clone()),
             });
         }
         if q.state == QuestionState::Closed {
