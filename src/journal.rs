@@ -1225,6 +1225,101 @@ mod tests {
         assert_eq!(s2.participants(), s.session.participants());
     }
 
+    #[test]
+    fn hidden_texts_and_hidden_authors_survive_a_snapshot() {
+        let code = || "123456".to_owned();
+        let q = Uuid::from_u128(8);
+        let spec = QuestionSpec {
+            prompt: "One word?".into(),
+            kind: Kind::Open,
+            translations: Default::default(),
+        };
+        let (e0, e1) = (Uuid::from_u128(50), Uuid::from_u128(51));
+        let mut events = story();
+        events.pop(); // the story's question stays open: it does not matter here
+        events.extend([
+            Event::Added {
+                code: code(),
+                q,
+                spec: Value::Object(question_spec_json(&spec, true)),
+            },
+            Event::Opened {
+                code: code(),
+                q,
+                at: 20,
+                duration_ms: None,
+            },
+            Event::Vote {
+                code: code(),
+                p: 0,
+                q,
+                c: Value::from("Spam"),
+                entry: Some((e0, 21)),
+            },
+            Event::HideEntry {
+                code: code(),
+                q,
+                entry: e0,
+                p: None,
+                text: None,
+            },
+            // Replaced by another answer: the hidden text is still remembered.
+            Event::Vote {
+                code: code(),
+                p: 0,
+                q,
+                c: Value::from("fine"),
+                entry: Some((e1, 22)),
+            },
+            Event::Asked {
+                code: code(),
+                item: Uuid::from_u128(60),
+                p: 1,
+                text: "buy".into(),
+                name: Some("x".into()),
+                at: 23,
+                pending: false,
+            },
+            Event::Asked {
+                code: code(),
+                item: Uuid::from_u128(61),
+                p: 1,
+                text: "buy more".into(),
+                name: None,
+                at: 24,
+                pending: false,
+            },
+            Event::QaHideAuthor {
+                code: code(),
+                item: Uuid::from_u128(61),
+            },
+        ]);
+        let dir = tmp();
+        write(&dir, 1, &events);
+        let r = replay(&dir, &Limits::default(), false, false).unwrap();
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        let snap = Event::Snapshot {
+            code: code(),
+            prev: hex(&r.sessions["123456"].chain),
+            events: snapshot_events(&r.sessions["123456"].session),
+        };
+        let dir2 = tmp();
+        write(&dir2, 1, &[snap]);
+        let mut r2 = replay(&dir2, &Limits::default(), false, true).unwrap();
+        assert!(r2.problems.is_empty(), "{:?}", r2.problems);
+        let s2 = &mut r2.sessions.get_mut("123456").unwrap().session;
+        assert!(s2.qa.items().iter().all(|i| i.status == QaStatus::Hidden));
+        assert_eq!(s2.question(q).unwrap().tally().voters, 1);
+        s2.vote(
+            0,
+            q,
+            RawChoice::Text(" SPAM".into()),
+            (Uuid::from_u128(52), 30),
+        )
+        .unwrap();
+        assert_eq!(s2.question(q).unwrap().tally().voters, 0, "still hidden");
+    }
+
     #[tokio::test]
     async fn appends_are_durable_when_acked_and_read_back() {
         let dir = tmp();

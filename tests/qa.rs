@@ -732,3 +732,113 @@ async fn a_hidden_open_answer_stays_hidden_when_its_author_sends_it_again() {
     troll.vote(&qid, json!("rude words")).await;
     assert_eq!(entries(&app.results(&s).await, 0).len(), 1);
 }
+
+// ---- cluster mode: the same bounds through the shared log ------------------
+
+#[tokio::test]
+async fn in_cluster_mode_hide_author_the_cap_and_hidden_answers_hold_on_every_node() {
+    let redis = Redis::start();
+    let args = ["--max-qa-per-participant", "3"];
+    let a = spawn_node(&redis, &args);
+    let b = spawn_node(&redis, &args);
+    let s = a
+        .create(json!({"title": "Panel", "questions": [{"kind": "open", "prompt": "One word?"}]}))
+        .await;
+    let (mut moderator, w) = b.join(&s.code, "moderator", Some(&s.token)).await;
+    let qid = w["session"]["questions"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Opened first: this test is about hiding, not about phones joining
+    // before any question is public.
+    moderator
+        .call(json!({"type": "open", "question_id": qid}))
+        .await;
+    let (mut projector, _) = a.join(&s.code, "projector", None).await;
+    let (mut spammer, w) = a.join(&s.code, "audience", None).await;
+    let spammer_token = w["participant_token"].as_str().unwrap().to_owned();
+    let (mut honest, _) = b.join(&s.code, "audience", None).await;
+
+    // The cap per participant holds across nodes: 3 through a, the 4th refused.
+    let spam: Vec<String> = (0..3).map(|i| format!("Spam {i}")).collect();
+    for ack in ask_all(&mut spammer, &spam, "Spammer").await {
+        assert_eq!(ack["type"], "ack", "{ack}");
+    }
+    let e = spammer.call(json!({"type": "ask", "text": "Spam 3"})).await;
+    assert_eq!(e["code"], "limit_reached", "{e}");
+    honest
+        .call(json!({"type": "ask", "text": "A real question"}))
+        .await;
+    let spam_id = loop {
+        let m = moderator.recv_type("qa_item").await;
+        if m["item"]["name"] == "Spammer" {
+            break m["item"]["id"].as_str().unwrap().to_owned();
+        }
+    };
+    // Hidden through node b, in one action; node a's projector drops all three.
+    let path = format!("/api/sessions/{}/qa/{spam_id}/hide-author", s.code);
+    let (status, v) = b.request(Method::POST, &path, Some(&s.token), None).await;
+    assert_eq!((status.as_u16(), v), (200, json!({"hidden": 3})));
+    let mut hidden = std::collections::HashSet::new();
+    while hidden.len() < 3 {
+        let m = projector
+            .recv_until("a hidden item", |v| {
+                v["type"] == "qa_item" && v["item"]["status"] == "hidden"
+            })
+            .await;
+        assert_eq!(
+            (m["item"]["text"].as_str(), m["item"]["name"].as_str()),
+            (Some(""), Some(""))
+        );
+        hidden.insert(m["item"]["id"].as_str().unwrap().to_owned());
+    }
+    let (_, v) = page(&a, &s.code, None, "").await;
+    assert_eq!(v["total"], 1);
+    assert_eq!(v["items"][0]["text"], "A real question");
+    let (_, v) = page(&a, &s.code, Some(&spammer_token), "").await;
+    assert_eq!(
+        v["total"], 1,
+        "the author's own hidden items are gone for them too"
+    );
+
+    // An open answer hidden through node b stays hidden when sent again
+    // through node a, and through a node started afterwards.
+    assert_eq!(spammer.vote(&qid, json!("Rude words")).await["type"], "ack");
+    let r = results_until(&b, &s, |r| entries(r, 0).len() == 1).await;
+    let (id, _) = entries(&r, 0).remove(0);
+    let ack = moderator
+        .call(json!({"type": "hide_entry", "question_id": qid, "entry_id": id}))
+        .await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    // Node a has read the hide (its results read the log).
+    results_until(&a, &s, |r| entries(r, 0).is_empty()).await;
+    assert_eq!(
+        spammer.vote(&qid, json!(" RUDE  words")).await["type"],
+        "ack"
+    );
+    honest.vote(&qid, json!("rude words")).await;
+    let r = results_until(&b, &s, |r| r["questions"][0]["tally"]["voters"] == 1).await;
+    assert_eq!(entries(&r, 0).len(), 1, "{r}");
+    let c = spawn_node(&redis, &args);
+    let (mut again, _) = c.join(&s.code, "audience", Some(&spammer_token)).await;
+    assert_eq!(again.vote(&qid, json!("rude words")).await["type"], "ack");
+    let r = c.results(&s).await;
+    assert_eq!(r["questions"][0]["tally"]["voters"], 1, "{r}");
+    assert_eq!(entries(&r, 0).len(), 1);
+}
+
+/// Waits until the results read through `node` satisfy `pred`.
+async fn results_until(node: &TestApp, s: &Created, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let r = node.results(s).await;
+        if pred(&r) {
+            return r;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "results never matched: {r}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
