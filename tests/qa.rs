@@ -842,3 +842,44 @@ async fn results_until(node: &TestApp, s: &Created, pred: impl Fn(&Value) -> boo
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn the_question_cap_answers_limit_reached() {
+    let app = spawn_app_with(&["--max-questions", "2"]);
+    let s = app.create(json!({"title": "Panel"})).await;
+    let path = format!("/api/sessions/{}/questions", s.code);
+    for _ in 0..2 {
+        let (status, _) = app
+            .request(
+                Method::POST,
+                &path,
+                Some(&s.token),
+                Some(single("Q?", &["a", "b"])),
+            )
+            .await;
+        assert_eq!(status.as_u16(), 201);
+    }
+    let (status, v) = app
+        .request(
+            Method::POST,
+            &path,
+            Some(&s.token),
+            Some(single("Q?", &["a", "b"])),
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), v["error"]["code"].as_str()),
+        (409, Some("limit_reached"))
+    );
+    let deck = "title = \"P\"\n[[question]]\nkind = \"open\"\nprompt = \"a\"\n[[question]]\nkind = \"open\"\nprompt = \"b\"\n[[question]]\nkind = \"open\"\nprompt = \"c\"\n";
+    let resp = app
+        .http
+        .post(format!("{}/api/decks", app.base))
+        .body(deck)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 409);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "limit_reached");
+}
