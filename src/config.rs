@@ -279,6 +279,7 @@ impl Config {
             max_questions: self.max_questions,
             max_participants: self.max_participants,
             max_qa_items: self.max_qa_items,
+            max_qa_per_participant: self.max_qa_per_participant,
             ..Limits::default()
         }
     }

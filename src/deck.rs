@@ -145,7 +145,7 @@ pub fn parse_with(text: &str, limits: &Limits) -> Result<Deck> {
         }
     };
     if tables.len() > limits.max_questions {
-        return Err(Error::too_large(format!(
+        return Err(Error::limit_reached(format!(
             "the deck has {} questions, a session holds at most {}",
             tables.len(),
             limits.max_questions
@@ -757,7 +757,7 @@ options = ["Yes"]
         let two = "title = \"P\"\n[[question]]\nkind = \"open\"\nprompt = \"a\"\n[[question]]\nkind = \"open\"\nprompt = \"b\"\n";
         assert_eq!(
             parse_with(two, &limits).unwrap_err().code,
-            ErrorCode::TooLarge
+            ErrorCode::LimitReached
         );
     }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -341,8 +341,69 @@ async fn present(
     s.present(p).await?;
     let view = s.view(true, "");
     Ok(Json(
-        json!({"question_id": view["current"], "qa": view["qa"]}),
+        json!({"question_id": view["current"], "qa": view["qa_on_screen"]}),
     ))
+}
+
+/// `?offset=N&limit=M` of the Q&A pages: whole numbers, M at most 100.
+fn page_query(q: &std::collections::HashMap<String, String>) -> Result<(usize, usize)> {
+    let number = |name: &str, default: usize| -> Result<usize> {
+        match q.get(name) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| {
+                Error::bad_request(format!("{name} must be a whole number, not {v:?}"))
+            }),
+        }
+    };
+    let offset = number("offset", 0)?;
+    let limit = number("limit", 50)?;
+    if !(1..=protocol::WELCOME_QA_ITEMS).contains(&limit) {
+        return Err(Error::bad_request(format!(
+            "limit must be between 1 and {}",
+            protocol::WELCOME_QA_ITEMS
+        )));
+    }
+    Ok((offset, limit))
+}
+
+/// `GET /api/sessions/{code}/qa`: one page of the Q&A board. The moderator
+/// sees every item; a participant the public ones and their own pending
+/// ones; anyone else the public ones.
+async fn qa_page(
+    State(hub): State<Arc<Hub>>,
+    Path(code): Path<String>,
+    q: std::result::Result<
+        Query<std::collections::HashMap<String, String>>,
+        axum::extract::rejection::QueryRejection,
+    >,
+    headers: HeaderMap,
+) -> Result<Json<Value>> {
+    let s = hub.get(&code).await?;
+    let Query(q) = q.map_err(|e| Error::bad_request(format!("a malformed query: {e}")))?;
+    let (offset, limit) = page_query(&q)?;
+    let (moderator, participant) = match bearer(&headers) {
+        None => (false, None),
+        Some(t) if s.check_moderator(Some(t)).is_ok() => (true, None),
+        Some(t) => match s.find_participant(t).await? {
+            Some(p) => (false, Some(p)),
+            None => return Err(Error::unauthorized("unknown token")),
+        },
+    };
+    Ok(Json(
+        s.qa_page(moderator, participant, offset, limit).await?,
+    ))
+}
+
+/// `POST /api/sessions/{code}/qa/{item_id}/hide-author`: hides every item
+/// by that item's author.
+async fn qa_hide_author(
+    State(hub): State<Arc<Hub>>,
+    Path((code, item)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<Value>> {
+    let s = moderated(&hub, &code, &headers).await?;
+    let hidden = s.qa_hide_author(parse_uuid(&item, "Q&A item")?).await?;
+    Ok(Json(json!({ "hidden": hidden })))
 }
 
 async fn join(
@@ -756,6 +817,11 @@ pub fn app(hub: Arc<Hub>) -> Router {
         )
         .route("/sessions/{code}/present", post(present))
         .route("/sessions/{code}/participants", post(join))
+        .route("/sessions/{code}/qa", get(qa_page))
+        .route(
+            "/sessions/{code}/qa/{item_id}/hide-author",
+            post(qa_hide_author),
+        )
         .route("/sessions/{code}/results", get(results))
         .route("/sessions/{code}/qr.svg", get(qr))
         .route("/sessions/{code}/export.csv", get(export_csv))

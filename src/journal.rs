@@ -125,10 +125,17 @@ pub enum Event {
         p: u32,
         q: Uuid,
     },
+    /// Hides an `open` answer. `p` and `text` (its author and normalised
+    /// text) are set where the ballots are not in the session (cluster mode)
+    /// and in snapshots: the same text from that author stays hidden.
     HideEntry {
         code: String,
         q: Uuid,
         entry: Uuid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        p: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
     },
     Ended {
         code: String,
@@ -153,6 +160,11 @@ pub enum Event {
         code: String,
         item: Uuid,
         status: String,
+    },
+    /// Hides every Q&A item by the author of `item`.
+    QaHideAuthor {
+        code: String,
+        item: Uuid,
     },
     /// A whole session as the events that rebuild it; replaces the session.
     Snapshot {
@@ -198,6 +210,7 @@ impl Event {
             | Asked { code, .. }
             | Upvoted { code, .. }
             | QaSet { code, .. }
+            | QaHideAuthor { code, .. }
             | Snapshot { code, .. } => Some(code),
             Compacted { .. } => None,
         }
@@ -260,7 +273,26 @@ pub fn apply(s: &mut Session, ev: &Event, limits: &Limits) -> Result<()> {
         Retract { p, q, .. } => {
             s.retract(*p, *q)?;
         }
-        HideEntry { q, entry, .. } => s.hide_entry(*q, *entry)?,
+        HideEntry {
+            q, entry, p, text, ..
+        } => match (p, text) {
+            (Some(p), Some(text)) => {
+                s.hide_text(*q, *p, text)?;
+                // The ballot may be elsewhere (in Redis, in cluster mode), or
+                // gone (a snapshot names no entry).
+                if !entry.is_nil() {
+                    match s.hide_entry(*q, *entry) {
+                        Err(e) if e.code == ErrorCode::NotFound => {}
+                        other => {
+                            other?;
+                        }
+                    }
+                }
+            }
+            _ => {
+                s.hide_entry(*q, *entry)?;
+            }
+        },
         Asked {
             item,
             p,
@@ -270,7 +302,17 @@ pub fn apply(s: &mut Session, ev: &Event, limits: &Limits) -> Result<()> {
             pending,
             ..
         } => {
-            s.qa.ask(*item, *p, text, name.as_deref(), *at, *pending, usize::MAX)?;
+            // What was accepted is replayed whatever the limits are now.
+            s.qa.ask(
+                *item,
+                *p,
+                text,
+                name.as_deref(),
+                *at,
+                *pending,
+                usize::MAX,
+                usize::MAX,
+            )?;
         }
         Upvoted { item, p, up, .. } => {
             s.qa.upvote(*item, *p, *up)?;
@@ -279,6 +321,9 @@ pub fn apply(s: &mut Session, ev: &Event, limits: &Limits) -> Result<()> {
             let status = QaStatus::parse_any(status)
                 .ok_or_else(|| Error::bad_request(format!("unknown Q&A status {status:?}")))?;
             s.qa.set_status(*item, status)?;
+        }
+        QaHideAuthor { item, .. } => {
+            s.qa.hide_author(*item)?;
         }
         Created { .. } | Ended { .. } | Snapshot { .. } | Compacted { .. } => {
             return Err(Error::internal(
@@ -350,6 +395,20 @@ pub fn snapshot_events(s: &Session) -> Vec<Event> {
                 code: code(),
                 q: q.id,
                 entry,
+                p: None,
+                text: None,
+            });
+        }
+        // The texts hidden before, whether or not a ballot holds them now.
+        let mut texts: Vec<&(u32, String)> = q.hidden_texts().collect();
+        texts.sort();
+        for (p, text) in texts {
+            out.push(Event::HideEntry {
+                code: code(),
+                q: q.id,
+                entry: Uuid::nil(),
+                p: Some(*p),
+                text: Some(text.clone()),
             });
         }
         if q.state == QuestionState::Closed {
@@ -1192,6 +1251,101 @@ mod tests {
         let s2 = &r2.sessions["123456"].session;
         assert_eq!(s2.questions()[0].state, QuestionState::Closed);
         assert_eq!(s2.participants(), s.session.participants());
+    }
+
+    #[test]
+    fn hidden_texts_and_hidden_authors_survive_a_snapshot() {
+        let code = || "123456".to_owned();
+        let q = Uuid::from_u128(8);
+        let spec = QuestionSpec {
+            prompt: "One word?".into(),
+            kind: Kind::Open,
+            translations: Default::default(),
+        };
+        let (e0, e1) = (Uuid::from_u128(50), Uuid::from_u128(51));
+        let mut events = story();
+        events.pop(); // the story's question stays open: it does not matter here
+        events.extend([
+            Event::Added {
+                code: code(),
+                q,
+                spec: Value::Object(question_spec_json(&spec, true)),
+            },
+            Event::Opened {
+                code: code(),
+                q,
+                at: 20,
+                duration_ms: None,
+            },
+            Event::Vote {
+                code: code(),
+                p: 0,
+                q,
+                c: Value::from("Spam"),
+                entry: Some((e0, 21)),
+            },
+            Event::HideEntry {
+                code: code(),
+                q,
+                entry: e0,
+                p: None,
+                text: None,
+            },
+            // Replaced by another answer: the hidden text is still remembered.
+            Event::Vote {
+                code: code(),
+                p: 0,
+                q,
+                c: Value::from("fine"),
+                entry: Some((e1, 22)),
+            },
+            Event::Asked {
+                code: code(),
+                item: Uuid::from_u128(60),
+                p: 1,
+                text: "buy".into(),
+                name: Some("x".into()),
+                at: 23,
+                pending: false,
+            },
+            Event::Asked {
+                code: code(),
+                item: Uuid::from_u128(61),
+                p: 1,
+                text: "buy more".into(),
+                name: None,
+                at: 24,
+                pending: false,
+            },
+            Event::QaHideAuthor {
+                code: code(),
+                item: Uuid::from_u128(61),
+            },
+        ]);
+        let dir = tmp();
+        write(&dir, 1, &events);
+        let r = replay(&dir, &Limits::default(), false, false).unwrap();
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        let snap = Event::Snapshot {
+            code: code(),
+            prev: hex(&r.sessions["123456"].chain),
+            events: snapshot_events(&r.sessions["123456"].session),
+        };
+        let dir2 = tmp();
+        write(&dir2, 1, &[snap]);
+        let mut r2 = replay(&dir2, &Limits::default(), false, true).unwrap();
+        assert!(r2.problems.is_empty(), "{:?}", r2.problems);
+        let s2 = &mut r2.sessions.get_mut("123456").unwrap().session;
+        assert!(s2.qa.items().iter().all(|i| i.status == QaStatus::Hidden));
+        assert_eq!(s2.question(q).unwrap().tally().voters, 1);
+        s2.vote(
+            0,
+            q,
+            RawChoice::Text(" SPAM".into()),
+            (Uuid::from_u128(52), 30),
+        )
+        .unwrap();
+        assert_eq!(s2.question(q).unwrap().tally().voters, 0, "still hidden");
     }
 
     #[tokio::test]

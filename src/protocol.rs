@@ -125,6 +125,9 @@ pub enum ClientMsg {
         item_id: Uuid,
         status: String,
     },
+    QaHideAuthor {
+        item_id: Uuid,
+    },
 }
 
 impl ClientMsg {
@@ -211,6 +214,9 @@ enum Wire {
     QaStatus {
         item_id: Uuid,
         status: String,
+    },
+    QaHideAuthor {
+        item_id: Uuid,
     },
 }
 
@@ -321,6 +327,7 @@ fn convert(w: Wire) -> Result<ClientMsg> {
             entry_id,
         }),
         Wire::QaStatus { item_id, status } => Ok(ClientMsg::QaStatus { item_id, status }),
+        Wire::QaHideAuthor { item_id } => Ok(ClientMsg::QaHideAuthor { item_id }),
     }
 }
 
@@ -794,17 +801,38 @@ pub fn presence_frame(audience: usize) -> Utf8Bytes {
     message("presence", json!({"audience": audience}))
 }
 
-/// A Q&A item as `qa_item` messages and welcomes carry it.
-pub fn qa_item_json(item: &crate::domain::qa::QaItem, mine: bool, with_text: bool) -> Value {
+/// The Q&A items a welcome carries at most; the rest is paged over HTTP.
+pub const WELCOME_QA_ITEMS: usize = 100;
+
+/// A Q&A item as `qa_item` messages, welcomes and pages carry it. A hidden
+/// item goes with its text and name empty, to every role.
+pub fn qa_item_json(item: &crate::domain::qa::QaItem, mine: bool) -> Value {
+    let hidden = item.status == crate::domain::qa::QaStatus::Hidden;
     json!({
         "id": item.id,
-        "text": if with_text { item.text.as_str() } else { "" },
-        "name": item.name,
+        "text": if hidden { "" } else { item.text.as_str() },
+        "name": if hidden { Some("") } else { item.name.as_deref() },
         "upvotes": item.upvoters.len(),
         "status": item.status.as_str(),
         "at": item.at,
         "mine": mine,
     })
+}
+
+/// One page of the Q&A board as a viewer sees it: `{"items", "total"}`.
+pub fn qa_page(
+    board: &crate::domain::qa::Board,
+    moderator: bool,
+    participant: Option<u32>,
+    offset: usize,
+    limit: usize,
+) -> (Vec<Value>, usize) {
+    let (items, total) = board.page(moderator, participant, offset, limit);
+    let items = items
+        .into_iter()
+        .map(|i| qa_item_json(i, participant == Some(i.author)))
+        .collect();
+    (items, total)
 }
 
 /// The session as a role sees it (the body of `GET /api/sessions/{code}` and
@@ -833,7 +861,7 @@ pub fn session_view(
         "code": s.code,
         "title": s.title,
         "current": current,
-        "qa": s.qa_on_screen,
+        "qa_on_screen": s.qa_on_screen,
         "join_url": join_url,
         "settings": {"qa_moderation": s.settings.qa_moderation},
         "questions": questions,

@@ -303,15 +303,17 @@ impl LiveSession {
             join_url,
             welcome_tallies,
         );
-        session["qa_items"] = Value::Array(
-            st.session
-                .qa
-                .items()
-                .iter()
-                .filter(|i| i.visible_to(role == Role::Moderator, participant))
-                .map(|i| protocol::qa_item_json(i, participant == Some(i.author), true))
-                .collect(),
+        // The top of the board; the rest is paged over HTTP, so the welcome
+        // stays small however much the room asks.
+        let (qa, qa_total) = protocol::qa_page(
+            &st.session.qa,
+            role == Role::Moderator,
+            participant,
+            0,
+            protocol::WELCOME_QA_ITEMS,
         );
+        session["qa"] = Value::Array(qa);
+        session["qa_total"] = json!(qa_total);
         let mut welcome = json!({
             "role": role,
             "session": session,
@@ -616,10 +618,14 @@ impl LiveSession {
                 );
                 self.broadcast(st, |_| Some(frame.clone()));
             }
-            E::HideEntry { q, .. } => {
+            E::HideEntry { q, p, text, .. } => {
                 if cluster {
-                    // The answer is hidden in Redis; the counts show it.
+                    // The answer is hidden in Redis; the counts show it. This
+                    // copy remembers the text, to hide it if sent again.
                     st.session.question(*q)?;
+                    if let (Some(p), Some(text)) = (p, text) {
+                        st.session.hide_text(*q, *p, text)?;
+                    }
                     self.recount_later(st, *q);
                 } else {
                     journal::apply(&mut st.session, ev, limits)?;
@@ -635,10 +641,10 @@ impl LiveSession {
                 pending,
                 ..
             } => {
-                let max = limits.max_qa_items;
+                let (max, mine) = (limits.max_qa_items, limits.max_qa_per_participant);
                 st.session
                     .qa
-                    .ask(*item, *p, text, name.as_deref(), *at, *pending, max)?;
+                    .ask(*item, *p, text, name.as_deref(), *at, *pending, max, mine)?;
                 self.broadcast_qa_item(st, *item, &Role::ALL);
             }
             E::Upvoted { item, p, up, .. } => {
@@ -654,6 +660,15 @@ impl LiveSession {
                 let status = QaStatus::parse_any(status)
                     .ok_or_else(|| Error::bad_request(format!("unknown Q&A status {status:?}")))?;
                 for id in st.session.qa.set_status(*item, status)? {
+                    self.broadcast_qa_item(st, id, &Role::ALL);
+                }
+            }
+            E::QaHideAuthor { item, .. } => {
+                let changed = st.session.qa.hide_author(*item)?;
+                if changed.is_empty() {
+                    return Ok(false);
+                }
+                for id in changed {
                     self.broadcast_qa_item(st, id, &Role::ALL);
                 }
             }
@@ -839,7 +854,35 @@ impl LiveSession {
 
     pub async fn hide_entry(self: &Arc<Self>, id: Uuid, entry: Uuid) -> Result<()> {
         let code = self.code.clone();
-        self.commit(Event::HideEntry { code, q: id, entry }).await
+        // Cluster mode: the ballots are in Redis, so the event names the
+        // answer's author and text, for every copy to keep them hidden.
+        let (p, text) = match &self.shared.cluster {
+            Some(c) => {
+                let kind = self.state.lock().session.question(id)?.spec.kind.clone();
+                let ballots = c.ballots(&self.code, &[id]).await?;
+                let found = ballots.into_iter().flatten().find_map(|(p, b)| {
+                    match decode_ballot(&kind, &b)? {
+                        Choice::Text(e) if e.id == entry => Some((p, e.text)),
+                        _ => None,
+                    }
+                });
+                let Some((p, text)) = found else {
+                    return Err(Error::not_found(format!(
+                        "no answer {entry} in this question"
+                    )));
+                };
+                (Some(p), Some(crate::domain::hidden_key(&text)))
+            }
+            None => (None, None),
+        };
+        self.commit(Event::HideEntry {
+            code,
+            q: id,
+            entry,
+            p,
+            text,
+        })
+        .await
     }
 
     // ---- Q&A -----------------------------------------------------------------
@@ -854,15 +897,12 @@ impl LiveSession {
         let hidden = item.status == QaStatus::Hidden;
         let staff = protocol::message(
             "qa_item",
-            json!({ "item": protocol::qa_item_json(item, false, true) }),
+            json!({ "item": protocol::qa_item_json(item, false) }),
         );
-        let public = protocol::message(
-            "qa_item",
-            json!({ "item": protocol::qa_item_json(item, false, !hidden) }),
-        );
+        let public = staff.clone();
         let mine = protocol::message(
             "qa_item",
-            json!({ "item": protocol::qa_item_json(item, true, !hidden) }),
+            json!({ "item": protocol::qa_item_json(item, true) }),
         );
         self.broadcast(st, |c| {
             if !roles.contains(&c.role) {
@@ -889,7 +929,14 @@ impl LiveSession {
         // Refused here rather than logged (in cluster mode, appended to the
         // shared log and refused by every node).
         crate::domain::qa::checked_question(text, name)?;
-        let pending = self.state.lock().session.settings.qa_moderation;
+        let pending = {
+            let st = self.state.lock();
+            let l = &self.shared.limits;
+            st.session
+                .qa
+                .check_room(participant, l.max_qa_items, l.max_qa_per_participant)?;
+            st.session.settings.qa_moderation
+        };
         self.commit(Event::Asked {
             code: self.code.clone(),
             item: Uuid::new_v4(),
@@ -929,6 +976,46 @@ impl LiveSession {
             status: status.as_str().into(),
         })
         .await
+    }
+
+    /// Hides every item by the author of `item`, in one action; returns how
+    /// many items it took off the board.
+    pub async fn qa_hide_author(self: &Arc<Self>, item: Uuid) -> Result<usize> {
+        // Refused here rather than logged; counted before, as the log applies it.
+        let shown = {
+            let st = self.state.lock();
+            let author = st.session.qa.item(item)?.author;
+            st.session
+                .qa
+                .items()
+                .iter()
+                .filter(|i| i.author == author && i.status != QaStatus::Hidden)
+                .count()
+        };
+        self.commit(Event::QaHideAuthor {
+            code: self.code.clone(),
+            item,
+        })
+        .await?;
+        Ok(shown)
+    }
+
+    /// One page of the Q&A board as a viewer sees it (`GET .../qa`): the
+    /// moderator every item, a participant the public items and their own
+    /// pending ones, anyone else the public items.
+    pub async fn qa_page(
+        self: &Arc<Self>,
+        moderator: bool,
+        participant: Option<u32>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Value> {
+        // Cluster mode: the board as it is now, whichever node changed it.
+        self.catch_up(None).await?;
+        let st = self.state.lock();
+        let (items, total) =
+            protocol::qa_page(&st.session.qa, moderator, participant, offset, limit);
+        Ok(json!({ "items": items, "total": total }))
     }
 
     // ---- participants and ballots -----------------------------------------
@@ -1093,10 +1180,15 @@ impl LiveSession {
         id: Uuid,
         choice: Option<RawChoice>,
     ) -> Result<()> {
-        let ballot = match self.shared_ballot(id, choice.as_ref()) {
+        // An `open` answer is checked against the texts hidden so far: when
+        // another node wrote to the log, it is read first.
+        if matches!(choice, Some(RawChoice::Text(_))) && self.log_stale.load(Ordering::Acquire) {
+            self.catch_up(None).await?;
+        }
+        let ballot = match self.shared_ballot(participant, id, choice.as_ref()) {
             Err(e) if matches!(e.code, ErrorCode::NotOpen | ErrorCode::NotFound) => {
                 self.catch_up(None).await?;
-                self.shared_ballot(id, choice.as_ref())?
+                self.shared_ballot(participant, id, choice.as_ref())?
             }
             other => other?,
         };
@@ -1110,7 +1202,12 @@ impl LiveSession {
 
     /// The ballot as Redis keeps it: the choice as given, the id and time of
     /// an `open` answer, and its contributions to the counts.
-    fn shared_ballot(&self, id: Uuid, choice: Option<&RawChoice>) -> Result<Option<String>> {
+    fn shared_ballot(
+        &self,
+        participant: u32,
+        id: Uuid,
+        choice: Option<&RawChoice>,
+    ) -> Result<Option<String>> {
         let st = self.state.lock();
         let q = st.session.question(id)?;
         if q.state != crate::domain::QuestionState::Open {
@@ -1123,10 +1220,11 @@ impl LiveSession {
             return Ok(None);
         };
         let entry = (q.spec.kind.name() == KindName::Open).then(|| (Uuid::new_v4(), self.now()));
-        let checked = q
+        let mut checked = q
             .spec
             .kind
             .check_choice(raw.clone(), entry.unwrap_or((Uuid::nil(), 0)))?;
+        q.keep_hidden(participant, &mut checked);
         let d: Vec<Value> = checked
             .contributions()
             .into_iter()
@@ -1135,6 +1233,9 @@ impl LiveSession {
         let mut b = json!({ "c": journal::raw_choice_json(raw), "d": d });
         if let Some((eid, at)) = entry {
             b["e"] = json!([eid, at.to_string()]);
+        }
+        if matches!(&checked, Choice::Text(e) if e.hidden) {
+            b["h"] = json!(true);
         }
         Ok(Some(b.to_string()))
     }
@@ -1547,7 +1648,7 @@ impl LiveSession {
             "questions": questions,
             "qa": crate::export::qa_by_upvotes(&s)
                 .into_iter()
-                .map(|i| protocol::qa_item_json(i, false, true))
+                .map(|i| protocol::qa_item_json(i, false))
                 .collect::<Vec<_>>(),
             "generated_at": self.now(),
         }))

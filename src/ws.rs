@@ -684,6 +684,7 @@ async fn apply(conn: &Conn<'_>, msg: ClientMsg) -> Result<()> {
         ClientMsg::Ask { text, name } => s.ask(participant()?, &text, name.as_deref()).await,
         ClientMsg::Upvote { item_id, up } => s.upvote(participant()?, item_id, up).await,
         ClientMsg::QaStatus { item_id, status } => s.set_qa_status(item_id, &status).await,
+        ClientMsg::QaHideAuthor { item_id } => s.qa_hide_author(item_id).await.map(drop),
         ClientMsg::AddQuestion { question } => s.add_question(question).await.map(drop),
         ClientMsg::UpdateQuestion {
             question_id,

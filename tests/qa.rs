@@ -58,7 +58,7 @@ async fn phones_ask_and_upvote_once_each_and_take_it_back() {
         .await;
     // A late projector gets the board in its welcome.
     let (_, w) = app.join(&s.code, "projector", None).await;
-    assert_eq!(w["session"]["qa_items"][0]["upvotes"], 1);
+    assert_eq!(w["session"]["qa"][0]["upvotes"], 1);
     let results = app.results(&s).await;
     assert_eq!(results["qa"][0]["upvotes"], 1);
 }
@@ -95,7 +95,7 @@ async fn pending_items_are_seen_by_the_moderator_and_their_author_only() {
     let e = other.call(json!({"type": "upvote", "item_id": id})).await;
     assert_eq!(e["code"], "not_found");
     let (_, w) = app.join(&s.code, "audience", None).await;
-    assert_eq!(w["session"]["qa_items"], json!([]));
+    assert_eq!(w["session"]["qa"], json!([]));
 
     assert_eq!(
         moderator
@@ -160,7 +160,7 @@ async fn one_item_at_most_is_pinned_and_the_projector_shows_the_board() {
         })
         .await;
     let (_, w) = app.join(&s.code, "projector", None).await;
-    let statuses: Vec<(String, String)> = w["session"]["qa_items"]
+    let statuses: Vec<(String, String)> = w["session"]["qa"]
         .as_array()
         .unwrap()
         .iter()
@@ -190,7 +190,11 @@ async fn one_item_at_most_is_pinned_and_the_projector_shows_the_board() {
             None,
         )
         .await;
-    assert_eq!(view["qa"], true);
+    assert_eq!(view["qa_on_screen"], true);
+    assert!(
+        view.get("qa").is_none(),
+        "the board is paged, not in the view"
+    );
 }
 
 #[tokio::test]
@@ -215,7 +219,7 @@ async fn the_limits_of_the_board_hold() {
     phone.call(json!({"type": "ask", "text": "one"})).await;
     phone.call(json!({"type": "ask", "text": "two"})).await;
     let e = phone.call(json!({"type": "ask", "text": "three"})).await;
-    assert_eq!(e["code"], "too_large");
+    assert_eq!(e["code"], "limit_reached");
     // The projector and the moderator do not ask.
     let (mut projector, _) = app.join(&s.code, "projector", None).await;
     assert_eq!(
@@ -260,7 +264,7 @@ async fn the_board_survives_a_restart_and_reaches_the_exports() {
     assert_eq!(results["qa"][0]["status"], "pinned");
     assert_eq!(results["qa"][1]["status"], "pending");
     let (_, w) = app.join(&s.code, "audience", Some(&token)).await;
-    let mine: Vec<bool> = w["session"]["qa_items"]
+    let mine: Vec<bool> = w["session"]["qa"]
         .as_array()
         .unwrap()
         .iter()
@@ -301,4 +305,581 @@ async fn the_board_survives_a_restart_and_reaches_the_exports() {
         .await
         .unwrap();
     assert!(html.contains("What about &quot;local&quot;, levels?"));
+}
+
+// ---- v1.1: what grows with the audience is bounded -------------------------
+
+/// A Q&A text of the largest size, numbered.
+fn long_text(n: usize) -> String {
+    let head = format!("Question {n}: ");
+    format!("{head}{}", "x".repeat(500 - head.len()))
+}
+
+/// Sends `texts` as asks at once (under the burst) and returns each answer,
+/// in order; every other message is dropped as it comes.
+async fn ask_all(ws: &mut Ws, texts: &[String], name: &str) -> Vec<Value> {
+    for (i, text) in texts.iter().enumerate() {
+        ws.send(json!({"type": "ask", "text": text, "name": name, "ref": format!("a{i}")}))
+            .await;
+    }
+    let mut answers = vec![Value::Null; texts.len()];
+    for (i, slot) in answers.iter_mut().enumerate() {
+        *slot = ws
+            .answer(&format!("a{i}"))
+            .await
+            .expect("an answer to every ask");
+    }
+    answers
+}
+
+/// Connects with a hello and times the welcome; returns its raw text too.
+async fn timed_welcome(
+    app: &TestApp,
+    code: &str,
+    role: &str,
+    token: Option<&str>,
+) -> (Ws, Value, usize, Duration) {
+    let start = std::time::Instant::now();
+    let mut ws = app.ws(code).await;
+    ws.send(json!({"type": "hello", "role": role, "token": token}))
+        .await;
+    let raw = loop {
+        match ws.next_event(WAIT).await {
+            Some(Event::Msg(v)) if v["type"] == "welcome" => break v,
+            Some(Event::Msg(_)) => continue,
+            Some(Event::Closed(c)) => panic!("{role}: closed ({c:?}) before its welcome"),
+            None => panic!("{role}: no welcome within {WAIT:?}"),
+        }
+    };
+    let took = start.elapsed();
+    let size = raw.to_string().len();
+    (ws, raw, size, took)
+}
+
+#[tokio::test]
+async fn a_flood_of_asks_locks_no_one_out_of_the_session() {
+    let app = spawn_app();
+    let s = moderated_session(&app, false).await;
+    // 80 phones ask 20 questions each at the largest size: 1,600 items,
+    // about 1.1 MB of text, eight phones at a time.
+    let mut tokens = Vec::new();
+    for wave in 0..10 {
+        let mut phones = Vec::new();
+        for _ in 0..8 {
+            let (ws, w) = app.join(&s.code, "audience", None).await;
+            tokens.push(w["participant_token"].as_str().unwrap().to_owned());
+            phones.push(ws);
+        }
+        let asks = phones.iter_mut().enumerate().map(|(k, ws)| async move {
+            let base = (wave * 8 + k) * 20;
+            let texts: Vec<String> = (base..base + 20).map(long_text).collect();
+            let answers = ask_all(ws, &texts, &"n".repeat(60)).await;
+            for a in &answers {
+                assert_eq!(a["type"], "ack", "{a}");
+            }
+            // The 21st from the same phone is refused: one phone holds 20.
+            let e = ws.call(json!({"type": "ask", "text": "one more"})).await;
+            assert_eq!(e["code"], "limit_reached", "{e}");
+        });
+        futures_util::future::join_all(asks).await;
+    }
+    // With moderation on, a new phone's question waits: its author and the
+    // moderator see one more item than the others.
+    let (mut moderator, _) = app.join(&s.code, "moderator", Some(&s.token)).await;
+    moderator
+        .call(json!({"type": "settings", "qa_moderation": true}))
+        .await;
+    let (mut late, w) = app.join(&s.code, "audience", None).await;
+    let late_token = w["participant_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        late.call(json!({"type": "ask", "text": "A real question?"}))
+            .await["type"],
+        "ack"
+    );
+    drop((moderator, late));
+
+    for (role, token, total) in [
+        ("audience", None, 1600),
+        ("audience", Some(tokens[17].as_str()), 1600),
+        ("audience", Some(late_token.as_str()), 1601),
+        ("projector", None, 1600),
+        ("moderator", Some(s.token.as_str()), 1601),
+    ] {
+        let (_ws, w, size, took) = timed_welcome(&app, &s.code, role, token).await;
+        assert!(
+            took < Duration::from_secs(2),
+            "{role}: welcome after {took:?}"
+        );
+        assert!(size <= 256 * 1024, "{role}: a welcome of {size} bytes");
+        let qa = w["session"]["qa"].as_array().unwrap();
+        assert_eq!(qa.len(), 100, "{role}");
+        assert_eq!(w["session"]["qa_total"], total, "{role}");
+        // The board's order: newest first when no one upvoted.
+        let ats: Vec<i64> = qa.iter().map(|i| i["at"].as_i64().unwrap()).collect();
+        assert!(ats.windows(2).all(|w| w[0] >= w[1]), "{role}: {ats:?}");
+        if token == Some(late_token.as_str()) || role == "moderator" {
+            assert_eq!(qa[0]["text"], "A real question?", "{role}");
+            assert_eq!(qa[0]["status"], "pending");
+        }
+    }
+}
+
+/// Fetches a page of the board with `token`.
+async fn page(app: &TestApp, code: &str, token: Option<&str>, query: &str) -> (u16, Value) {
+    let (status, v) = app
+        .request(
+            Method::GET,
+            &format!("/api/sessions/{code}/qa{query}"),
+            token,
+            None,
+        )
+        .await;
+    (status.as_u16(), v)
+}
+
+#[tokio::test]
+async fn the_board_is_paged_and_every_item_comes_exactly_once() {
+    let app = spawn_app();
+    let s = moderated_session(&app, false).await;
+    let (mut moderator, _) = app.join(&s.code, "moderator", Some(&s.token)).await;
+    // 13 phones × 20 questions; then moderation on and one pending each
+    // from two fresh phones.
+    for k in 0..13 {
+        let (mut ws, _) = app.join(&s.code, "audience", None).await;
+        let texts: Vec<String> = (0..20).map(|i| format!("q{k}-{i}")).collect();
+        for a in ask_all(&mut ws, &texts, "Asker").await {
+            assert_eq!(a["type"], "ack");
+        }
+    }
+    let mut first_ids = Vec::new();
+    for n in 0..260 {
+        let m = moderator.recv_type("qa_item").await;
+        if n % 20 == 0 {
+            first_ids.push(m["item"]["id"].as_str().unwrap().to_owned());
+        }
+    }
+    // Upvotes and a pin reorder the top; one item is hidden.
+    let (mut voter, _) = app.join(&s.code, "audience", None).await;
+    voter
+        .call(json!({"type": "upvote", "item_id": first_ids[5]}))
+        .await;
+    moderator
+        .call(json!({"type": "qa_status", "item_id": first_ids[9], "status": "pinned"}))
+        .await;
+    moderator
+        .call(json!({"type": "qa_status", "item_id": first_ids[2], "status": "hidden"}))
+        .await;
+    moderator
+        .call(json!({"type": "settings", "qa_moderation": true}))
+        .await;
+    let (mut author, w) = app.join(&s.code, "audience", None).await;
+    let author_token = w["participant_token"].as_str().unwrap().to_owned();
+    author
+        .call(json!({"type": "ask", "text": "Mine, pending"}))
+        .await;
+    let (mut other, _) = app.join(&s.code, "audience", None).await;
+    other
+        .call(json!({"type": "ask", "text": "Someone else's, pending"}))
+        .await;
+
+    // The moderator pages through all 262, any status, each once.
+    let mut seen = Vec::new();
+    let mut offset = 0;
+    loop {
+        let (status, v) = page(
+            &app,
+            &s.code,
+            Some(&s.token),
+            &format!("?offset={offset}&limit=100"),
+        )
+        .await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["total"], 262);
+        let items = v["items"].as_array().unwrap();
+        if items.is_empty() {
+            break;
+        }
+        assert!(items.len() <= 100);
+        seen.extend(items.iter().cloned());
+        offset += items.len();
+    }
+    let mut ids: Vec<&str> = seen.iter().map(|i| i["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 262);
+    assert_eq!(seen[0]["id"], first_ids[9].as_str(), "the pinned one first");
+    assert_eq!(seen[1]["id"], first_ids[5].as_str(), "then by upvotes");
+    let last = &seen[261];
+    assert_eq!(last["id"], first_ids[2].as_str(), "the hidden one last");
+    assert_eq!(
+        (last["text"].as_str(), last["name"].as_str()),
+        (Some(""), Some(""))
+    );
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 262, "no item twice");
+    // The default page is 50 long; the welcome holds the first 100 of them.
+    let (_, v) = page(&app, &s.code, Some(&s.token), "").await;
+    assert_eq!(v["items"].as_array().unwrap().len(), 50);
+    assert_eq!(v["items"], json!(seen[..50]));
+
+    // A participant: the public items and their own pending one, marked mine.
+    let (status, v) = page(&app, &s.code, Some(&author_token), "?limit=100").await;
+    assert_eq!(status, 200);
+    assert_eq!(v["total"], 260);
+    let mine: Vec<&Value> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["mine"] == true)
+        .collect();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0]["text"], "Mine, pending");
+    // No token: the public items only.
+    let (status, v) = page(&app, &s.code, None, "?offset=250").await;
+    assert_eq!(status, 200);
+    assert_eq!(v["total"], 259);
+    assert_eq!(v["items"].as_array().unwrap().len(), 9);
+    assert!(v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["status"] == "approved" && i["mine"] == false));
+
+    // Bad paging is a bad request; a wrong token is refused.
+    for q in [
+        "?limit=0",
+        "?limit=101",
+        "?offset=-1",
+        "?offset=x",
+        "?limit=1.5",
+    ] {
+        let (status, v) = page(&app, &s.code, None, q).await;
+        assert_eq!(
+            (status, v["error"]["code"].as_str()),
+            (400, Some("bad_request")),
+            "{q}"
+        );
+    }
+    let (status, v) = page(&app, &s.code, Some("not-a-token"), "").await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    let (status, _) = page(&app, "999999", None, "").await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn hide_author_takes_every_item_of_one_author_off_the_board_for_good() {
+    let dir = temp_dir();
+    let mut app = spawn_durable(&dir, &[]);
+    let s = moderated_session(&app, false).await;
+    let (mut moderator, _) = app.join(&s.code, "moderator", Some(&s.token)).await;
+    let (mut projector, _) = app.join(&s.code, "projector", None).await;
+    let (mut spammer, w) = app.join(&s.code, "audience", None).await;
+    let spammer_token = w["participant_token"].as_str().unwrap().to_owned();
+    let (mut honest, _) = app.join(&s.code, "audience", None).await;
+    let spam: Vec<String> = (0..5).map(|i| format!("Buy now {i}")).collect();
+    ask_all(&mut spammer, &spam, "Spammer").await;
+    honest
+        .call(json!({"type": "ask", "text": "A real question", "name": "Ana"}))
+        .await;
+    let mut spam_ids = Vec::new();
+    while spam_ids.len() < 5 {
+        let m = moderator.recv_type("qa_item").await;
+        if m["item"]["name"] == "Spammer" {
+            spam_ids.push(m["item"]["id"].as_str().unwrap().to_owned());
+        }
+    }
+    // Anyone but the moderator is refused.
+    let path = format!("/api/sessions/{}/qa/{}/hide-author", s.code, spam_ids[0]);
+    let (status, _) = app
+        .request(Method::POST, &path, Some(&spammer_token), None)
+        .await;
+    assert_eq!(status.as_u16(), 403);
+    let e = spammer
+        .call(json!({"type": "qa_hide_author", "item_id": spam_ids[0]}))
+        .await;
+    assert_eq!(e["code"], "forbidden");
+
+    // One action over the socket hides all five; the views get them
+    // without text or name.
+    let ack = moderator
+        .call(json!({"type": "qa_hide_author", "item_id": spam_ids[3]}))
+        .await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    let mut hidden = std::collections::HashSet::new();
+    while hidden.len() < 5 {
+        let m = projector
+            .recv_until("a hidden item", |v| {
+                v["type"] == "qa_item" && v["item"]["status"] == "hidden"
+            })
+            .await;
+        assert_eq!(m["item"]["text"], "");
+        assert_eq!(m["item"]["name"], "");
+        hidden.insert(m["item"]["id"].as_str().unwrap().to_owned());
+    }
+    let m = moderator
+        .recv_until("a hidden item", |v| {
+            v["type"] == "qa_item" && v["item"]["status"] == "hidden"
+        })
+        .await;
+    assert_eq!(
+        (m["item"]["text"].as_str(), m["item"]["name"].as_str()),
+        (Some(""), Some(""))
+    );
+    // Over HTTP: nothing left to hide; an unknown item is not found.
+    let (status, v) = app.request(Method::POST, &path, Some(&s.token), None).await;
+    assert_eq!((status.as_u16(), v), (200, json!({"hidden": 0})));
+    let unknown = format!(
+        "/api/sessions/{}/qa/6f1c2a56-0000-4000-8000-000000000000/hide-author",
+        s.code
+    );
+    let (status, _) = app
+        .request(Method::POST, &unknown, Some(&s.token), None)
+        .await;
+    assert_eq!(status.as_u16(), 404);
+    app.kill9();
+
+    // After a restart the board is as it was: one public item; the
+    // moderator sees the five hidden, empty.
+    let app = spawn_durable(&dir, &[]);
+    let (_, v) = page(&app, &s.code, None, "").await;
+    assert_eq!(v["total"], 1);
+    assert_eq!(v["items"][0]["text"], "A real question");
+    let (_, v) = page(&app, &s.code, Some(&s.token), "").await;
+    assert_eq!(v["total"], 6);
+    let items = v["items"].as_array().unwrap();
+    assert_eq!(items[0]["text"], "A real question");
+    assert!(items[1..]
+        .iter()
+        .all(|i| i["status"] == "hidden" && i["text"] == "" && i["name"] == ""));
+    let (_, w) = app.join(&s.code, "audience", Some(&spammer_token)).await;
+    assert_eq!(w["session"]["qa_total"], 1);
+    // And over HTTP on a live board: the honest phone's item goes, with a count.
+    let honest_id = items[0]["id"].as_str().unwrap();
+    let path = format!("/api/sessions/{}/qa/{honest_id}/hide-author", s.code);
+    let (status, v) = app.request(Method::POST, &path, Some(&s.token), None).await;
+    assert_eq!((status.as_u16(), v), (200, json!({"hidden": 1})));
+    let (_, v) = page(&app, &s.code, None, "").await;
+    assert_eq!(v["total"], 0);
+}
+
+/// The entries of an `open` question in the results.
+fn entries(results: &Value, q: usize) -> Vec<(String, String)> {
+    results["questions"][q]["tally"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["id"].as_str().unwrap().to_owned(),
+                e["text"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_hidden_open_answer_stays_hidden_when_its_author_sends_it_again() {
+    let dir = temp_dir();
+    let mut app = spawn_durable(&dir, &[]);
+    let s = app
+        .create(json!({"title": "Panel", "questions": [{"kind": "open", "prompt": "One word?"}]}))
+        .await;
+    let (_, view) = app
+        .request(
+            Method::GET,
+            &format!("/api/sessions/{}", s.code),
+            Some(&s.token),
+            None,
+        )
+        .await;
+    let qid = view["questions"][0]["id"].as_str().unwrap().to_owned();
+    let (mut moderator, _) = app.join(&s.code, "moderator", Some(&s.token)).await;
+    moderator
+        .call(json!({"type": "open", "question_id": qid}))
+        .await;
+    let (mut troll, w) = app.join(&s.code, "audience", None).await;
+    let troll_token = w["participant_token"].as_str().unwrap().to_owned();
+    let (mut other, _) = app.join(&s.code, "audience", None).await;
+    assert_eq!(troll.vote(&qid, json!("Rude  words")).await["type"], "ack");
+    let (id, _) = entries(&app.results(&s).await, 0).remove(0);
+    moderator
+        .call(json!({"type": "hide_entry", "question_id": qid, "entry_id": id}))
+        .await;
+    assert!(entries(&app.results(&s).await, 0).is_empty());
+    // The same text again, spelled a little differently: still hidden.
+    for again in ["Rude  words", " rude WORDS "] {
+        assert_eq!(troll.vote(&qid, json!(again)).await["type"], "ack");
+        let r = app.results(&s).await;
+        assert!(entries(&r, 0).is_empty(), "{again:?} came back: {r}");
+        assert_eq!(r["questions"][0]["tally"]["voters"], 0);
+    }
+    // Another phone's same text, and the troll's other text, are shown.
+    other.vote(&qid, json!("rude words")).await;
+    troll.vote(&qid, json!("Sorry")).await;
+    assert_eq!(entries(&app.results(&s).await, 0).len(), 2);
+    troll.vote(&qid, json!("RUDE words")).await;
+    assert_eq!(entries(&app.results(&s).await, 0).len(), 1);
+    app.kill9();
+
+    // A restart replays the same: still hidden, and hidden when sent again.
+    let app = spawn_durable(&dir, &[]);
+    let r = app.results(&s).await;
+    let texts: Vec<String> = entries(&r, 0).into_iter().map(|e| e.1).collect();
+    assert_eq!(texts, ["rude words"]);
+    let (mut troll, _) = app.join(&s.code, "audience", Some(&troll_token)).await;
+    troll.vote(&qid, json!("rude words")).await;
+    assert_eq!(entries(&app.results(&s).await, 0).len(), 1);
+}
+
+// ---- cluster mode: the same bounds through the shared log ------------------
+
+#[tokio::test]
+async fn in_cluster_mode_hide_author_the_cap_and_hidden_answers_hold_on_every_node() {
+    let redis = Redis::start();
+    let args = ["--max-qa-per-participant", "3"];
+    let a = spawn_node(&redis, &args);
+    let b = spawn_node(&redis, &args);
+    let s = a
+        .create(json!({"title": "Panel", "questions": [{"kind": "open", "prompt": "One word?"}]}))
+        .await;
+    let (mut moderator, w) = b.join(&s.code, "moderator", Some(&s.token)).await;
+    let qid = w["session"]["questions"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Opened first: this test is about hiding, not about phones joining
+    // before any question is public.
+    moderator
+        .call(json!({"type": "open", "question_id": qid}))
+        .await;
+    let (mut projector, _) = a.join(&s.code, "projector", None).await;
+    let (mut spammer, w) = a.join(&s.code, "audience", None).await;
+    let spammer_token = w["participant_token"].as_str().unwrap().to_owned();
+    let (mut honest, _) = b.join(&s.code, "audience", None).await;
+
+    // The cap per participant holds across nodes: 3 through a, the 4th refused.
+    let spam: Vec<String> = (0..3).map(|i| format!("Spam {i}")).collect();
+    for ack in ask_all(&mut spammer, &spam, "Spammer").await {
+        assert_eq!(ack["type"], "ack", "{ack}");
+    }
+    let e = spammer.call(json!({"type": "ask", "text": "Spam 3"})).await;
+    assert_eq!(e["code"], "limit_reached", "{e}");
+    honest
+        .call(json!({"type": "ask", "text": "A real question"}))
+        .await;
+    let spam_id = loop {
+        let m = moderator.recv_type("qa_item").await;
+        if m["item"]["name"] == "Spammer" {
+            break m["item"]["id"].as_str().unwrap().to_owned();
+        }
+    };
+    // Hidden through node b, in one action; node a's projector drops all three.
+    let path = format!("/api/sessions/{}/qa/{spam_id}/hide-author", s.code);
+    let (status, v) = b.request(Method::POST, &path, Some(&s.token), None).await;
+    assert_eq!((status.as_u16(), v), (200, json!({"hidden": 3})));
+    let mut hidden = std::collections::HashSet::new();
+    while hidden.len() < 3 {
+        let m = projector
+            .recv_until("a hidden item", |v| {
+                v["type"] == "qa_item" && v["item"]["status"] == "hidden"
+            })
+            .await;
+        assert_eq!(
+            (m["item"]["text"].as_str(), m["item"]["name"].as_str()),
+            (Some(""), Some(""))
+        );
+        hidden.insert(m["item"]["id"].as_str().unwrap().to_owned());
+    }
+    let (_, v) = page(&a, &s.code, None, "").await;
+    assert_eq!(v["total"], 1);
+    assert_eq!(v["items"][0]["text"], "A real question");
+    let (_, v) = page(&a, &s.code, Some(&spammer_token), "").await;
+    assert_eq!(
+        v["total"], 1,
+        "the author's own hidden items are gone for them too"
+    );
+
+    // An open answer hidden through node b stays hidden when sent again
+    // through node a, and through a node started afterwards.
+    assert_eq!(spammer.vote(&qid, json!("Rude words")).await["type"], "ack");
+    let r = results_until(&b, &s, |r| entries(r, 0).len() == 1).await;
+    let (id, _) = entries(&r, 0).remove(0);
+    let ack = moderator
+        .call(json!({"type": "hide_entry", "question_id": qid, "entry_id": id}))
+        .await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    // Node a has read the hide (its results read the log).
+    results_until(&a, &s, |r| entries(r, 0).is_empty()).await;
+    assert_eq!(
+        spammer.vote(&qid, json!(" RUDE  words")).await["type"],
+        "ack"
+    );
+    honest.vote(&qid, json!("rude words")).await;
+    let r = results_until(&b, &s, |r| r["questions"][0]["tally"]["voters"] == 1).await;
+    assert_eq!(entries(&r, 0).len(), 1, "{r}");
+    let c = spawn_node(&redis, &args);
+    let (mut again, _) = c.join(&s.code, "audience", Some(&spammer_token)).await;
+    assert_eq!(again.vote(&qid, json!("rude words")).await["type"], "ack");
+    let r = c.results(&s).await;
+    assert_eq!(r["questions"][0]["tally"]["voters"], 1, "{r}");
+    assert_eq!(entries(&r, 0).len(), 1);
+}
+
+/// Waits until the results read through `node` satisfy `pred`.
+async fn results_until(node: &TestApp, s: &Created, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let r = node.results(s).await;
+        if pred(&r) {
+            return r;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "results never matched: {r}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_question_cap_answers_limit_reached() {
+    let app = spawn_app_with(&["--max-questions", "2"]);
+    let s = app.create(json!({"title": "Panel"})).await;
+    let path = format!("/api/sessions/{}/questions", s.code);
+    for _ in 0..2 {
+        let (status, _) = app
+            .request(
+                Method::POST,
+                &path,
+                Some(&s.token),
+                Some(single("Q?", &["a", "b"])),
+            )
+            .await;
+        assert_eq!(status.as_u16(), 201);
+    }
+    let (status, v) = app
+        .request(
+            Method::POST,
+            &path,
+            Some(&s.token),
+            Some(single("Q?", &["a", "b"])),
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), v["error"]["code"].as_str()),
+        (409, Some("limit_reached"))
+    );
+    let deck = "title = \"P\"\n[[question]]\nkind = \"open\"\nprompt = \"a\"\n[[question]]\nkind = \"open\"\nprompt = \"b\"\n[[question]]\nkind = \"open\"\nprompt = \"c\"\n";
+    let resp = app
+        .http
+        .post(format!("{}/api/decks", app.base))
+        .body(deck)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 409);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "limit_reached");
 }

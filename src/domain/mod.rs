@@ -12,7 +12,9 @@ pub use question::{
     check_text, collapse_spaces, normalise_word, Choice, Kind, KindName, OpenEntry, OptionItem,
     QuestionSpec, RawChoice, Tally, TallyBody, Translation, Word, WordStat,
 };
-pub use session::{Participant, Question, QuestionState, Session, Settings, VoteOutcome};
+pub use session::{
+    hidden_key, Participant, Question, QuestionState, Session, Settings, VoteOutcome,
+};
 
 /// The size limits of the contract, all configurable.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +35,8 @@ pub struct Limits {
     pub max_participants: usize,
     /// Q&A items in one session.
     pub max_qa_items: usize,
+    /// Q&A items one participant may hold in a session (hidden ones too).
+    pub max_qa_per_participant: usize,
 }
 
 impl Default for Limits {
@@ -46,6 +50,7 @@ impl Default for Limits {
             max_questions: 100,
             max_participants: 100_000,
             max_qa_items: 5_000,
+            max_qa_per_participant: 20,
         }
     }
 }

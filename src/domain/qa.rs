@@ -109,7 +109,9 @@ impl Board {
             .ok_or_else(|| Error::not_found(format!("no Q&A item {id}")))
     }
 
-    /// Adds a question from the room (see `checked_question`).
+    /// Adds a question from the room (see `checked_question`). `max_items`
+    /// caps the board, `max_per_author` the items one participant holds
+    /// (hidden ones count: hiding does not give the place back).
     #[allow(clippy::too_many_arguments)]
     pub fn ask(
         &mut self,
@@ -120,12 +122,9 @@ impl Board {
         at: i64,
         moderated: bool,
         max_items: usize,
+        max_per_author: usize,
     ) -> Result<&QaItem> {
-        if self.items.len() >= max_items {
-            return Err(Error::too_large(format!(
-                "this board holds at most {max_items} questions"
-            )));
-        }
+        self.check_room(author, max_items, max_per_author)?;
         let (text, name) = checked_question(text, name)?;
         self.items.push(QaItem {
             id,
@@ -141,6 +140,24 @@ impl Board {
             at,
         });
         Ok(self.items.last().expect("just pushed"))
+    }
+
+    /// Whether the board, and `author`'s share of it, has room for one more
+    /// item; `limit_reached` if not.
+    pub fn check_room(&self, author: u32, max_items: usize, max_per_author: usize) -> Result<()> {
+        if self.items.len() >= max_items {
+            return Err(Error::limit_reached(format!(
+                "this board holds at most {max_items} questions"
+            )));
+        }
+        if max_per_author != usize::MAX
+            && self.items.iter().filter(|i| i.author == author).count() >= max_per_author
+        {
+            return Err(Error::limit_reached(format!(
+                "one participant may ask at most {max_per_author} questions"
+            )));
+        }
+        Ok(())
     }
 
     /// Adds or takes back a participant's upvote; true if it changed.
@@ -177,6 +194,62 @@ impl Board {
             changed.push(id);
         }
         Ok(changed)
+    }
+
+    /// Hides every item by the author of item `id`; returns the ids of the
+    /// items it took off the board.
+    pub fn hide_author(&mut self, id: Uuid) -> Result<Vec<Uuid>> {
+        let author = self.item(id)?.author;
+        let mut changed = Vec::new();
+        for item in self.items.iter_mut().filter(|i| i.author == author) {
+            if item.status != QaStatus::Hidden {
+                item.status = QaStatus::Hidden;
+                changed.push(item.id);
+            }
+        }
+        Ok(changed)
+    }
+
+    /// The items a viewer sees (see `QaItem::visible_to`), in the board's
+    /// order, from `offset`, at most `limit` of them; with how many the
+    /// viewer sees in all. The order: the pinned item first, then by
+    /// upvotes, then newest first; hidden items (which only the moderator
+    /// is sent, without their text) come last.
+    pub fn page(
+        &self,
+        moderator: bool,
+        participant: Option<u32>,
+        offset: usize,
+        limit: usize,
+    ) -> (Vec<&QaItem>, usize) {
+        // (index, item): a later index is a newer item, whatever the clock said.
+        let mut seen: Vec<(usize, &QaItem)> = self
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.visible_to(moderator, participant))
+            .collect();
+        let total = seen.len();
+        let key = |(n, i): &(usize, &QaItem)| {
+            (
+                i.status == QaStatus::Hidden,
+                i.status != QaStatus::Pinned,
+                std::cmp::Reverse(i.upvoters.len()),
+                std::cmp::Reverse(i.at),
+                std::cmp::Reverse(*n),
+            )
+        };
+        let end = offset.saturating_add(limit).min(total);
+        if offset >= end {
+            return (Vec::new(), total);
+        }
+        // Only the first `end` need to be in order.
+        if end < total {
+            seen.select_nth_unstable_by_key(end - 1, key);
+            seen.truncate(end);
+        }
+        seen.sort_unstable_by_key(key);
+        (seen[offset..].iter().map(|(_, i)| *i).collect(), total)
     }
 }
 
@@ -215,6 +288,7 @@ mod tests {
             1,
             moderated,
             5000,
+            20,
         )
         .unwrap();
         id
@@ -263,30 +337,109 @@ mod tests {
         let mut b = Board::default();
         let long = "x".repeat(501);
         assert_eq!(
-            b.ask(Uuid::new_v4(), 0, &long, None, 0, false, 10)
+            b.ask(Uuid::new_v4(), 0, &long, None, 0, false, 10, 10)
                 .unwrap_err()
                 .code,
             ErrorCode::TooLarge
         );
         assert_eq!(
-            b.ask(Uuid::new_v4(), 0, "  ", None, 0, false, 10)
+            b.ask(Uuid::new_v4(), 0, "  ", None, 0, false, 10, 10)
                 .unwrap_err()
                 .code,
             ErrorCode::BadRequest
         );
         let name = "n".repeat(61);
         assert_eq!(
-            b.ask(Uuid::new_v4(), 0, "ok", Some(&name), 0, false, 10)
+            b.ask(Uuid::new_v4(), 0, "ok", Some(&name), 0, false, 10, 10)
                 .unwrap_err()
                 .code,
             ErrorCode::TooLarge
         );
         ask(&mut b, 0, false);
         assert_eq!(
-            b.ask(Uuid::new_v4(), 0, "one more", None, 0, false, 1)
+            b.ask(Uuid::new_v4(), 0, "one more", None, 0, false, 1, 10)
                 .unwrap_err()
                 .code,
-            ErrorCode::TooLarge
+            ErrorCode::LimitReached
         );
+    }
+
+    #[test]
+    fn one_participant_holds_at_most_its_share_hidden_items_included() {
+        let mut b = Board::default();
+        let first = ask(&mut b, 7, false);
+        ask(&mut b, 7, false);
+        let third = |b: &mut Board, who| {
+            b.ask(Uuid::new_v4(), who, "again", None, 0, false, 100, 2)
+                .map(|i| i.id)
+        };
+        assert_eq!(third(&mut b, 7).unwrap_err().code, ErrorCode::LimitReached);
+        assert_eq!(b.hide_author(first).unwrap().len(), 2);
+        assert_eq!(third(&mut b, 7).unwrap_err().code, ErrorCode::LimitReached);
+        assert!(third(&mut b, 8).is_ok(), "another participant still asks");
+    }
+
+    #[test]
+    fn hide_author_hides_every_item_of_that_author_only() {
+        let mut b = Board::default();
+        let spam: Vec<Uuid> = (0..5).map(|_| ask(&mut b, 1, false)).collect();
+        let kept = ask(&mut b, 2, false);
+        b.set_status(spam[3], QaStatus::Hidden).unwrap();
+        let changed = b.hide_author(spam[0]).unwrap();
+        assert_eq!(changed.len(), 4, "the one already hidden is not counted");
+        assert!(spam
+            .iter()
+            .all(|id| b.item(*id).unwrap().status == QaStatus::Hidden));
+        assert_eq!(b.item(kept).unwrap().status, QaStatus::Approved);
+        let (public, total) = b.page(false, None, 0, 100);
+        assert_eq!((public.len(), total), (1, 1));
+        assert_eq!(
+            b.hide_author(Uuid::new_v4()).unwrap_err().code,
+            ErrorCode::NotFound
+        );
+    }
+
+    #[test]
+    fn pages_follow_the_board_order_and_cover_every_item_once() {
+        let mut b = Board::default();
+        let mut ids = Vec::new();
+        for n in 0..30u32 {
+            let id = Uuid::new_v4();
+            b.ask(id, n, "q", None, i64::from(n / 2), n % 3 == 0, 100, 20)
+                .unwrap();
+            ids.push(id);
+        }
+        // Upvotes on a few approved items; one pinned; one hidden.
+        for (k, voters) in [(1usize, 3u32), (2, 5), (4, 1)] {
+            for p in 0..voters {
+                b.upvote(ids[k], 100 + p, true).unwrap();
+            }
+        }
+        b.set_status(ids[7], QaStatus::Pinned).unwrap();
+        b.set_status(ids[8], QaStatus::Hidden).unwrap();
+        let (all, total) = b.page(true, None, 0, 100);
+        assert_eq!(total, 30);
+        let order: Vec<Uuid> = all.iter().map(|i| i.id).collect();
+        assert_eq!(&order[..4], &[ids[7], ids[2], ids[1], ids[4]]);
+        assert_eq!(order[29], ids[8], "hidden last");
+        // Then newest first: item 29 (at 14) before 28 (same time, asked earlier).
+        let rest: Vec<Uuid> = order[4..29].to_vec();
+        assert_eq!(rest[0], ids[29]);
+        assert_eq!(rest[1], ids[28]);
+        let mut paged = Vec::new();
+        for offset in (0..40).step_by(7) {
+            let (page, t) = b.page(true, None, offset, 7);
+            assert_eq!(t, 30);
+            paged.extend(page.iter().map(|i| i.id));
+        }
+        assert_eq!(paged, order);
+        // The public sees the approved, pinned and answered items only.
+        let (public, t) = b.page(false, None, 0, 100);
+        assert_eq!(t, public.len());
+        assert!(public.iter().all(|i| i.status.is_public()));
+        // An author also sees their own pending item.
+        let (own, t3) = b.page(false, Some(3), 0, 100);
+        assert_eq!(t3, t + 1);
+        assert!(own.iter().any(|i| i.id == ids[3]));
     }
 }

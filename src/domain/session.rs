@@ -1,11 +1,11 @@
 //! A session: its questions in order, what the projector shows, its
 //! participants and every ballot.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use uuid::Uuid;
 
-use super::question::{Choice, QuestionSpec, RawChoice, Tally};
+use super::question::{normalise_word, Choice, QuestionSpec, RawChoice, Tally};
 use super::Limits;
 use crate::error::{Error, Result};
 
@@ -61,6 +61,9 @@ pub struct Question {
     /// Grows with every change of the ballots; the live side publishes a new
     /// tally when it moves.
     pub version: u64,
+    /// `open`: the answers the moderator hid, as (author, normalised text):
+    /// the same text from the same author stays hidden.
+    hidden_texts: HashSet<(u32, String)>,
 }
 
 impl Question {
@@ -75,6 +78,7 @@ impl Question {
             ballots: HashMap::new(),
             tally,
             version: 0,
+            hidden_texts: HashSet::new(),
         }
     }
 
@@ -107,6 +111,25 @@ impl Question {
 
     pub fn ballot_count(&self) -> usize {
         self.ballots.len()
+    }
+
+    /// `open`: the (author, normalised text) pairs hidden by the moderator.
+    pub fn hidden_texts(&self) -> impl Iterator<Item = &(u32, String)> {
+        self.hidden_texts.iter()
+    }
+
+    /// `open`: marks a checked answer hidden when its author's same text was
+    /// hidden before, so it never reaches a view or the tally.
+    pub fn keep_hidden(&self, participant: u32, choice: &mut Choice) {
+        if let Choice::Text(e) = choice {
+            if !self.hidden_texts.is_empty()
+                && self
+                    .hidden_texts
+                    .contains(&(participant, hidden_key(&e.text)))
+            {
+                e.hidden = true;
+            }
+        }
     }
 
     fn clear_ballots(&mut self) {
@@ -215,7 +238,7 @@ impl Session {
         limits: &Limits,
     ) -> Result<&Question> {
         if self.questions.len() >= limits.max_questions {
-            return Err(Error::too_large(format!(
+            return Err(Error::limit_reached(format!(
                 "a session holds at most {} questions",
                 limits.max_questions
             )));
@@ -377,7 +400,8 @@ impl Session {
         entry: (Uuid, i64),
     ) -> Result<VoteOutcome> {
         let q = self.open_question_mut(id)?;
-        let choice = q.spec.kind.check_choice(raw, entry)?;
+        let mut choice = q.spec.kind.check_choice(raw, entry)?;
+        q.keep_hidden(participant, &mut choice);
         q.tally.add(&choice);
         q.version += 1;
         Ok(match q.ballots.insert(participant, choice) {
@@ -402,24 +426,36 @@ impl Session {
         }
     }
 
-    /// Hides an `open` answer from every view and the tally.
-    pub fn hide_entry(&mut self, id: Uuid, entry: Uuid) -> Result<()> {
+    /// Hides an `open` answer from every view and the tally, and remembers
+    /// its author and text, so the same text from the same author stays
+    /// hidden. Returns the author and the text as remembered.
+    pub fn hide_entry(&mut self, id: Uuid, entry: Uuid) -> Result<(u32, String)> {
         let q = self.question_mut(id)?;
-        let found = q.ballots.values_mut().find_map(|c| match c {
-            Choice::Text(e) if e.id == entry => Some(e),
+        let found = q.ballots.iter_mut().find_map(|(p, c)| match c {
+            Choice::Text(e) if e.id == entry => Some((*p, e)),
             _ => None,
         });
-        let Some(e) = found else {
+        let Some((author, e)) = found else {
             return Err(Error::not_found(format!(
                 "no answer {entry} in this question"
             )));
         };
+        let key = hidden_key(&e.text);
         if !e.hidden {
             let shown = Choice::Text(e.clone());
             e.hidden = true;
             q.tally.remove(&shown);
             q.version += 1;
         }
+        q.hidden_texts.insert((author, key.clone()));
+        Ok((author, key))
+    }
+
+    /// Remembers that `author`'s answer `text` is hidden, with no ballot at
+    /// hand (cluster mode, where ballots live in Redis; snapshots).
+    pub fn hide_text(&mut self, id: Uuid, author: u32, text: &str) -> Result<()> {
+        let q = self.question_mut(id)?;
+        q.hidden_texts.insert((author, hidden_key(text)));
         Ok(())
     }
 
@@ -457,6 +493,12 @@ impl Session {
             .iter()
             .filter_map(move |q| q.ballot(participant).map(|c| (q, c)))
     }
+}
+
+/// The form under which a hidden `open` answer is remembered: the text
+/// normalised as wordcloud words are (trimmed, spaces collapsed, lower case).
+pub fn hidden_key(text: &str) -> String {
+    normalise_word(text)
 }
 
 #[cfg(test)]
@@ -643,7 +685,7 @@ mod tests {
         let err = s
             .add_question(Uuid::new_v4(), spec(), &Limits::default())
             .unwrap_err();
-        assert_eq!(err.code, ErrorCode::TooLarge);
+        assert_eq!(err.code, ErrorCode::LimitReached);
     }
 
     #[test]
@@ -679,5 +721,47 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.question(q).unwrap().tally().voters, 1);
+    }
+
+    #[test]
+    fn a_hidden_open_answer_stays_hidden_when_its_author_sends_it_again() {
+        let mut s = session();
+        let spec = QuestionSpec {
+            prompt: "One word for the day?".into(),
+            kind: Kind::Open,
+            translations: BTreeMap::new(),
+        };
+        let l = Limits::default();
+        let q = s.add_question(Uuid::new_v4(), spec, &l).unwrap().id;
+        s.open(q, 0, None).unwrap();
+        let p = s.join(Uuid::new_v4(), "t".into(), 0, &l).unwrap();
+        let other = s.join(Uuid::new_v4(), "u".into(), 0, &l).unwrap();
+        let entry = Uuid::new_v4();
+        s.vote(p, q, RawChoice::Text("Spam  spam".into()), (entry, 7))
+            .unwrap();
+        assert_eq!(s.hide_entry(q, entry).unwrap(), (p, "spam spam".into()));
+        for text in ["Spam  spam", " SPAM spam "] {
+            s.vote(p, q, RawChoice::Text(text.into()), (Uuid::new_v4(), 8))
+                .unwrap();
+            let t = s.question(q).unwrap().tally();
+            assert_eq!(t.voters, 0, "{text:?} came back");
+            assert!(t.newest_entries(50).is_empty());
+        }
+        // Another text from the same phone, or the same text from another, shows.
+        s.vote(
+            other,
+            q,
+            RawChoice::Text("spam spam".into()),
+            (Uuid::new_v4(), 9),
+        )
+        .unwrap();
+        s.vote(
+            p,
+            q,
+            RawChoice::Text("a real answer".into()),
+            (Uuid::new_v4(), 9),
+        )
+        .unwrap();
+        assert_eq!(s.question(q).unwrap().tally().voters, 2);
     }
 }

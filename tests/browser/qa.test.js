@@ -240,3 +240,73 @@ test('question text with markup is shown as text everywhere and never runs', asy
   }
   for (const p of [phone, mod, screen]) await p.context().close();
 });
+
+// Fills the board with `phones` × `each` questions over real sockets, from a page on the server's origin.
+async function fillBoard(session, phones, each) {
+  const page = await openPage(browser, DESKTOP, `${server.url}/`);
+  const acked = await page.evaluate(({ code, phones, each }) => {
+    const one = (k) => new Promise((resolve, reject) => {
+      const ws = new WebSocket(`ws://${location.host}/ws/${code}`);
+      let acks = 0;
+      ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', role: 'audience' }));
+      ws.onmessage = (ev) => {
+        const msg = JSON.parse(ev.data);
+        if (msg.type === 'welcome') {
+          for (let i = 0; i < each; i++) {
+            ws.send(JSON.stringify({ type: 'ask', text: `Question ${k * each + i}`, name: `Phone ${k}`, ref: `a${i}` }));
+          }
+        } else if (msg.type === 'ack' && /^a\d+$/.test(msg.ref || '')) {
+          if (++acks === each) { ws.close(); resolve(acks); }
+        } else if (msg.type === 'error') {
+          reject(new Error(msg.code + ': ' + msg.message));
+        }
+      };
+    });
+    return (async () => {
+      let n = 0;
+      for (let k = 0; k < phones; k++) n += await one(k);
+      return n;
+    })();
+  }, { code: session.code, phones, each });
+  await page.context().close();
+  return acked;
+}
+
+test('a long board pages: the console and the phone show the top 100, then "Show more"; the console hides all by one author', async () => {
+  const session = await createSession('Plenary');
+  assert.equal(await fillBoard(session, 6, 20), 120);
+
+  const mod = await openPage(browser, DESKTOP, moderatorUrl(session));
+  await waitLive(mod);
+  const rows = mod.locator('#qa-mod-list .mqa');
+  await eventually(async () => assert.equal(await rows.count(), 100));
+  // The oldest question is past the first 100 (newest first when no one upvoted).
+  assert.equal(await mod.locator('#qa-mod-list .mqa', { hasText: 'Question 0' }).count(), 0);
+  const more = mod.locator('#qa-mod-more');
+  await more.waitFor();
+  await more.click();
+  await eventually(async () => assert.equal(await rows.count(), 120));
+  await mod.locator('#qa-mod-list .mqa-text', { hasText: /^Question 0$/ }).waitFor();
+  assert.ok(await more.isHidden(), 'nothing more to show');
+
+  const phone = await openPhone(session);
+  const items = phone.locator('#qa-list .qa-item');
+  await eventually(async () => assert.equal(await items.count(), 100));
+  await phone.click('#qa-more');
+  await eventually(async () => assert.equal(await items.count(), 120));
+  assert.ok(await phone.locator('#qa-more').isHidden());
+
+  // One click hides the 20 questions of "Phone 0", everywhere.
+  await mod.locator('#qa-mod-list .mqa', { has: mod.locator('.mqa-text', { hasText: /^Question 0$/ }) })
+    .locator('.mqa-hide-author').click();
+  await eventually(async () => {
+    assert.equal(await rows.count(), 100);
+    assert.equal(await items.count(), 100);
+  });
+  assert.equal(await mod.locator('#qa-mod-list .mqa-name', { hasText: 'Phone 0' }).count(), 0);
+  const res = await api(server.url, 'GET', `/api/sessions/${session.code}/qa?limit=1`);
+  assert.equal(res.body.total, 100);
+
+  for (const [page, label] of [[mod, 'moderator'], [phone, 'phone']]) assertNoProblems(page, label);
+  for (const p of [mod, phone]) await p.context().close();
+});

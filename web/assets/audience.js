@@ -318,7 +318,7 @@
       state.questions.reset(s.questions.filter(function (q) { return q.state !== 'draft'; }));
     }
     state.current = s.current || null;
-    state.qa = !!s.qa;
+    state.qa = !!s.qa_on_screen;
   }
 
   function showEnded(reason) {

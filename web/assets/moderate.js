@@ -116,7 +116,7 @@
         if (typeof s.title === 'string') state.title = s.title;
         state.questions.reset(s.questions);
         state.current = s.current || null;
-        state.qa = !!s.qa;
+        state.qa = !!s.qa_on_screen;
         state.tallies.reset(s.tallies);
         H.rememberSession({ code: code, title: state.title, token: token });
         break;

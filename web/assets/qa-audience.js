@@ -1,4 +1,5 @@
-/* handsup: audience Q&A on the phone: ask, upvote, follow the questions. */
+/* handsup: audience Q&A on the phone: ask, upvote, follow the questions.
+ * The welcome carries the top 100 of the board; "Show more" pages through the rest (GET /api/sessions/{code}/qa). */
 (function () {
   'use strict';
   var H = window.Handsup;
@@ -19,7 +20,12 @@
     sort: 'top',
     tab: 'polls',
     presented: false,
-    sending: false
+    sending: false,
+    token: null,        // this phone's participant token, for the pages
+    gone: {},           // id -> true, items hidden since the welcome
+    next: 0,            // the offset of the next page
+    total: 0,           // how many items this phone may see
+    paging: false
   };
 
   (function restoreUpvoted() {
@@ -74,11 +80,13 @@
   ]);
   var list = H.el('ol', { className: 'qa-list', id: 'qa-list' });
   var empty = H.el('p', { className: 'qa-empty', text: 'No questions yet. Be the first to ask one.' });
+  var moreBtn = H.el('button', { type: 'button', className: 'btn btn-secondary btn-block qa-more', id: 'qa-more', hidden: true, 'data-i18n': '', text: 'Show more' });
 
   root.appendChild(form);
   root.appendChild(listHead);
   root.appendChild(list);
   root.appendChild(empty);
+  root.appendChild(moreBtn);
 
   /* ------------------------------------------------------------ tabs */
 
@@ -188,13 +196,44 @@
 
   /* ------------------------------------------------------------ messages */
 
+  // The next page of the board, after what the welcome and earlier pages brought.
+  function loadMore() {
+    if (state.paging) return;
+    state.paging = true;
+    render();
+    var path = '/api/sessions/' + encodeURIComponent(code) + '/qa?offset=' + state.next + '&limit=100';
+    H.api('GET', path, undefined, state.token || undefined).then(function (res) {
+      state.paging = false;
+      var body = res.body || {};
+      if (!res.ok || !Array.isArray(body.items)) {
+        H.toast(H.t('Could not load more questions.'), 'error');
+      } else {
+        body.items.forEach(function (item) {
+          // Live messages are newer than the page: they win.
+          if (item && item.id && !state.items[item.id] && !state.gone[item.id]) upsert(item);
+        });
+        state.next += body.items.length;
+        if (typeof body.total === 'number') state.total = body.total;
+        if (!body.items.length) state.next = state.total;
+      }
+      render();
+    }, function () {
+      state.paging = false;
+      H.toast(H.t('Could not load more questions.'), 'error');
+      render();
+    });
+  }
+  H.on(moreBtn, 'click', loadMore);
+
   function upsert(item) {
     if (!item || !item.id) return;
     if (item.status === 'hidden') {
       delete state.items[item.id];
       delete state.delta[item.id];
+      state.gone[item.id] = true;
       return;
     }
+    delete state.gone[item.id];
     var d = state.delta[item.id];
     if (d && d.acked) delete state.delta[item.id];
     state.items[item.id] = item;
@@ -208,15 +247,23 @@
         state.loaded = true;
         state.items = {};
         state.delta = {};
-        (Array.isArray(s.qa_items) ? s.qa_items : []).forEach(upsert);
+        state.gone = {};
+        if (typeof msg.participant_token === 'string') state.token = msg.participant_token;
+        var top = Array.isArray(s.qa) ? s.qa : [];
+        top.forEach(upsert);
+        state.next = top.length;
+        state.total = typeof s.qa_total === 'number' ? s.qa_total : top.length;
         state.moderation = !!(s.settings && s.settings.qa_moderation);
-        if (s.qa && !state.presented) state.tab = 'qa';
-        state.presented = !!s.qa;
-        // Forget upvotes of items that no longer exist.
-        Object.keys(state.upvoted).forEach(function (id) { if (!state.items[id]) delete state.upvoted[id]; });
-        saveUpvoted();
+        if (s.qa_on_screen && !state.presented) state.tab = 'qa';
+        state.presented = !!s.qa_on_screen;
+        // Forget upvotes of items that no longer exist (only known once the whole board is here).
+        if (state.next >= state.total) {
+          Object.keys(state.upvoted).forEach(function (id) { if (!state.items[id]) delete state.upvoted[id]; });
+          saveUpvoted();
+        }
         break;
       case 'qa_item':
+        if (msg.item && msg.item.id && msg.item.status !== 'hidden' && !state.items[msg.item.id] && !state.gone[msg.item.id]) state.total += 1;
         upsert(msg.item);
         break;
       case 'session':
@@ -329,6 +376,8 @@
       if (list.children[pos] !== r.li) list.insertBefore(r.li, list.children[pos] || null);
     });
     H.dropUnseen(rows, seen);
+    moreBtn.hidden = !show || state.next >= state.total;
+    moreBtn.disabled = state.paging;
   }
 
   H.i18n.onChange(render);

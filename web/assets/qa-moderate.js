@@ -1,15 +1,21 @@
-/* handsup: the moderator's Q&A panel: approve, pin, mark answered, hide; the moderation setting; the board on screen. */
+/* handsup: the moderator's Q&A panel: approve, pin, mark answered, hide (one item, or all by its author); the moderation setting; the board on screen.
+ * The welcome carries the top 100 of the board; "Show more" pages through the rest (GET /api/sessions/{code}/qa). */
 (function () {
   'use strict';
   var H = window.Handsup;
   var root = H && H.$('#qa-panel');
-  if (!root) return;
+  var code = H && H.codeFromPath();
+  if (!root || !code) return;
 
   var state = {
     items: {},          // id -> item, every status but hidden
     moderation: false,
     onScreen: false,
-    loaded: false
+    loaded: false,
+    gone: {},           // id -> true, items hidden since the welcome: a page fetched meanwhile does not bring them back
+    next: 0,            // the offset of the next page
+    total: 0,           // how many items the board holds (every status)
+    paging: false
   };
 
   /* ------------------------------------------------------------ building */
@@ -19,6 +25,8 @@
   var presentBtn = H.el('button', { type: 'button', className: 'btn', id: 'qa-present', text: 'Show Q&A on screen' });
   var list = H.el('ol', { className: 'mqa-list', id: 'qa-mod-list' });
   var empty = H.el('p', { className: 'empty', 'data-i18n': '', text: 'No questions from the audience yet.' });
+  var moreBtn = H.el('button', { type: 'button', className: 'btn btn-secondary mqa-more', id: 'qa-mod-more', 'data-i18n': '', text: 'Show more' });
+  var more = H.el('div', { className: 'mqa-more-row', hidden: true }, [moreBtn]);
 
   root.appendChild(H.el('div', { className: 'mod-section-head' }, [
     H.el('h2', { id: 'qa-heading', 'data-i18n': '', text: 'Audience Q&A' }),
@@ -33,6 +41,7 @@
   ]));
   root.appendChild(list);
   root.appendChild(empty);
+  root.appendChild(more);
 
   /* ------------------------------------------------------------ actions */
 
@@ -62,19 +71,59 @@
   });
 
   H.on(list, 'click', function (ev) {
-    var btn = ev.target.closest ? ev.target.closest('button[data-status]') : null;
+    var btn = ev.target.closest ? ev.target.closest('button[data-status], button[data-hide-author]') : null;
     if (!btn || !list.contains(btn)) return;
     var li = btn.closest('li');
     if (!li || !li.dataset.id) return;
-    send({ type: 'qa_status', item_id: li.dataset.id, status: btn.dataset.status });
+    if (btn.dataset.hideAuthor) send({ type: 'qa_hide_author', item_id: li.dataset.id });
+    else send({ type: 'qa_status', item_id: li.dataset.id, status: btn.dataset.status });
   });
+
+  function moderatorToken() {
+    var t = H.socket && H.socket.tokenSource;
+    return typeof t === 'function' ? t() : t;
+  }
+
+  // The next page of the board, after what the welcome and earlier pages brought.
+  function loadMore() {
+    if (state.paging) return;
+    state.paging = true;
+    render();
+    var path = '/api/sessions/' + encodeURIComponent(code) + '/qa?offset=' + state.next + '&limit=100';
+    H.api('GET', path, undefined, moderatorToken()).then(function (res) {
+      state.paging = false;
+      var body = res.body || {};
+      if (!res.ok || !Array.isArray(body.items)) {
+        H.toast(H.t('Could not load more questions.'), 'error');
+      } else {
+        body.items.forEach(function (item) {
+          // Live messages are newer than the page: they win.
+          if (item && item.id && !state.items[item.id] && !state.gone[item.id]) upsert(item);
+        });
+        state.next += body.items.length;
+        if (typeof body.total === 'number') state.total = body.total;
+        if (!body.items.length) state.next = state.total;
+      }
+      render();
+    }, function () {
+      state.paging = false;
+      H.toast(H.t('Could not load more questions.'), 'error');
+      render();
+    });
+  }
+  H.on(moreBtn, 'click', loadMore);
 
   /* ------------------------------------------------------------ messages */
 
   function upsert(item) {
     if (!item || !item.id) return;
-    if (item.status === 'hidden') delete state.items[item.id];
-    else state.items[item.id] = item;
+    if (item.status === 'hidden') {
+      delete state.items[item.id];
+      state.gone[item.id] = true;
+    } else {
+      state.items[item.id] = item;
+      delete state.gone[item.id];
+    }
   }
 
   H.on(document, 'handsup:message', function (ev) {
@@ -84,11 +133,16 @@
         var s = msg.session || {};
         state.loaded = true;
         state.items = {};
-        (Array.isArray(s.qa_items) ? s.qa_items : []).forEach(upsert);
+        state.gone = {};
+        var top = Array.isArray(s.qa) ? s.qa : [];
+        top.forEach(upsert);
+        state.next = top.length;
+        state.total = typeof s.qa_total === 'number' ? s.qa_total : top.length;
         state.moderation = !!(s.settings && s.settings.qa_moderation);
-        state.onScreen = !!s.qa;
+        state.onScreen = !!s.qa_on_screen;
         break;
       case 'qa_item':
+        if (msg.item && msg.item.id && !state.items[msg.item.id] && !state.gone[msg.item.id]) state.total += 1;
         upsert(msg.item);
         break;
       case 'session':
@@ -143,10 +197,14 @@
     r.pin = actionButton('Pin', 'pinned');
     r.answered = actionButton('Answered', 'answered');
     r.hide = actionButton('Hide', 'hidden', 'btn-danger');
+    r.hideAuthor = H.el('button', {
+      type: 'button', className: 'btn btn-small btn-danger mqa-hide-author',
+      text: 'Hide all by this author', 'data-i18n': '', dataset: { hideAuthor: '1' }
+    });
     r.li = H.el('li', { className: 'mqa', dataset: { id: item.id } }, [
       H.el('div', { className: 'mqa-head' }, [r.status, r.votes, r.name, r.time]),
       r.text,
-      H.el('div', { className: 'mqa-actions' }, [r.approve, r.pin, r.answered, r.hide])
+      H.el('div', { className: 'mqa-actions' }, [r.approve, r.pin, r.answered, r.hide, r.hideAuthor])
     ]);
     return r;
   }
@@ -196,6 +254,10 @@
       if (list.children[pos] !== r.li) list.insertBefore(r.li, list.children[pos] || null);
     });
     H.dropUnseen(rows, seen);
+
+    var left = state.next < state.total;
+    more.hidden = !state.loaded || !left;
+    moreBtn.disabled = state.paging;
   }
 
   H.i18n.onChange(render);

@@ -28,7 +28,7 @@
     if (msg.type === 'welcome') {
       items = {};
       var s = msg.session || {};
-      (Array.isArray(s.qa_items) ? s.qa_items : []).forEach(upsert);
+      (Array.isArray(s.qa) ? s.qa : []).forEach(upsert);
     } else if (msg.type === 'qa_item') {
       upsert(msg.item);
     } else if (msg.type !== 'present') {

@@ -89,7 +89,7 @@
         if (typeof s.join_url === 'string' && /^https?:\/\//.test(s.join_url)) setJoinUrl(s.join_url);
         state.questions.reset((s.questions || []).filter(function (q) { return q.state !== 'draft'; }));
         state.current = s.current || null;
-        state.qa = !!s.qa;
+        state.qa = !!s.qa_on_screen;
         state.tallies.reset(s.tallies);
         break;
       case 'question':
