@@ -476,8 +476,34 @@
     this.onState(state, info || {});
   };
 
+  // The page's scripts (deferred) have all run once DOMContentLoaded fires. Until then a
+  // message could reach the page before an add-on view (the Q&A) listens for it: a welcome
+  // handled before qa-audience.js ran left the phone without its Questions tab for good.
+  var scriptsRun = document.readyState === 'complete';
+  var whenScriptsRun = [];
+  function scriptsHaveRun() {
+    if (scriptsRun) return;
+    scriptsRun = true;
+    var fns = whenScriptsRun;
+    whenScriptsRun = [];
+    fns.forEach(function (fn) { fn(); });
+  }
+  if (!scriptsRun) {
+    document.addEventListener('DOMContentLoaded', scriptsHaveRun);
+    window.addEventListener('load', scriptsHaveRun);
+  }
+
+  // Connects once every script of the page has run, so every listener sees the welcome.
   Socket.prototype.start = function () {
+    var self = this;
     this.stopped = false;
+    if (!scriptsRun) {
+      if (!this.startQueued) {
+        this.startQueued = true;
+        whenScriptsRun.push(function () { self.startQueued = false; if (!self.stopped) self.start(); });
+      }
+      return;
+    }
     if (this.state === 'idle' || this.state === 'waiting') this.connect();
   };
 
