@@ -23,6 +23,8 @@ fn percent(n: u64, of: u64) -> f64 {
 /// One labelled count of a question's results, as both exports show them.
 struct Row {
     item: String,
+    /// `item` is a number (a scale value), not a letter, a word or an id.
+    item_is_number: bool,
     label: String,
     count: u64,
     /// Share of the question's voters (of the points, for a ranking).
@@ -41,6 +43,7 @@ fn rows(q: &Question) -> Vec<Row> {
             .enumerate()
             .map(|(i, n)| Row {
                 item: letter(i).to_string(),
+                item_is_number: false,
                 label: options.get(i).map(|o| o.label.clone()).unwrap_or_default(),
                 count: *n,
                 percent: percent(*n, voters),
@@ -62,6 +65,7 @@ fn rows(q: &Question) -> Vec<Row> {
                 .enumerate()
                 .map(|(i, n)| Row {
                     item: (min + i as i32).to_string(),
+                    item_is_number: true,
                     label: match i {
                         0 => min_label.clone().unwrap_or_default(),
                         i if i == last => max_label.clone().unwrap_or_default(),
@@ -78,6 +82,7 @@ fn rows(q: &Question) -> Vec<Row> {
             .into_iter()
             .map(|(w, n)| Row {
                 item: String::new(),
+                item_is_number: false,
                 label: w.to_owned(),
                 count: n,
                 percent: percent(n, voters),
@@ -90,6 +95,7 @@ fn rows(q: &Question) -> Vec<Row> {
             .rev()
             .map(|(id, text, _)| Row {
                 item: id.to_string(),
+                item_is_number: false,
                 label: text.to_owned(),
                 count: 1,
                 percent: percent(1, voters),
@@ -102,6 +108,7 @@ fn rows(q: &Question) -> Vec<Row> {
                 .enumerate()
                 .map(|(i, n)| Row {
                     item: letter(i).to_string(),
+                    item_is_number: false,
                     label: options.get(i).map(|o| o.label.clone()).unwrap_or_default(),
                     count: *n,
                     percent: percent(*n, total),
@@ -114,13 +121,26 @@ fn rows(q: &Question) -> Vec<Row> {
 
 // ---- CSV ----------------------------------------------------------------------
 
+/// One CSV cell. Text (titles, prompts, labels, words, answers, names,
+/// ids) is defused when a spreadsheet would take it for a formula; a number
+/// the server wrote (a count, a scale value such as -2, a mean) stays a
+/// number, sign included.
+#[derive(Clone, Copy)]
+enum Cell<'a> {
+    Text(&'a str),
+    Number(&'a str),
+}
+
 /// A CSV field: quoted when it must be, and defused when a spreadsheet would
 /// take it for a formula.
-fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_owned()
+fn csv_field(cell: Cell<'_>) -> String {
+    let s = match cell {
+        Cell::Number(n) => {
+            debug_assert!(n.parse::<f64>().is_ok(), "not a number: {n:?}");
+            return n.to_owned();
+        }
+        Cell::Text(s) if s.starts_with(['=', '+', '-', '@', '\t', '\r']) => format!("'{s}"),
+        Cell::Text(s) => s.to_owned(),
     };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
@@ -129,8 +149,8 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-fn csv_line(out: &mut String, fields: &[&str]) {
-    let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+fn csv_line(out: &mut String, cells: &[Cell<'_>]) {
+    let line: Vec<String> = cells.iter().map(|c| csv_field(*c)).collect();
     out.push_str(&line.join(","));
     out.push_str("\r\n");
 }
@@ -153,22 +173,26 @@ pub const CSV_COLUMNS: [&str; 11] = [
 /// The results as CSV: UTF-8 with a byte-order mark (so spreadsheets read
 /// accents right), CRLF line ends, one row per question and option, value,
 /// word or answer. For a scale, a last row `mean`; for a ranking, `count`
-/// holds the Borda points. Texts a spreadsheet would run as formulas get a
-/// leading apostrophe.
+/// holds the Borda points. Text cells a spreadsheet would run as formulas
+/// (starting with `=`, `+`, `-`, `@`, a tab or a CR) get a leading
+/// apostrophe; numbers (counts, percents, scale values such as -2, means)
+/// are written as numbers.
 pub fn csv(s: &Session) -> String {
+    use Cell::{Number, Text};
     let mut out = String::from("\u{feff}");
-    csv_line(&mut out, &CSV_COLUMNS);
+    let header: Vec<Cell> = CSV_COLUMNS.iter().map(|c| Text(c)).collect();
+    csv_line(&mut out, &header);
     for (n, q) in s.questions().iter().enumerate() {
         let number = (n + 1).to_string();
         let id = q.id.to_string();
         let voters = q.tally().voters.to_string();
         let head = [
-            number.as_str(),
-            &id,
-            q.spec.kind.name().as_str(),
-            &q.spec.prompt,
-            q.state.as_str(),
-            &voters,
+            Number(&number),
+            Text(&id),
+            Text(q.spec.kind.name().as_str()),
+            Text(&q.spec.prompt),
+            Text(q.state.as_str()),
+            Number(&voters),
         ];
         let quiz = q.spec.kind.correct().is_some();
         for r in rows(q) {
@@ -183,14 +207,25 @@ pub fn csv(s: &Session) -> String {
             } else {
                 ""
             };
-            let mut fields: Vec<&str> = head.to_vec();
-            fields.extend([r.item.as_str(), &r.label, &count, &pct, correct]);
+            let item = if r.item_is_number {
+                Number(&r.item)
+            } else {
+                Text(&r.item)
+            };
+            let mut fields: Vec<Cell> = head.to_vec();
+            fields.extend([
+                item,
+                Text(&r.label),
+                Number(&count),
+                Number(&pct),
+                Text(correct),
+            ]);
             csv_line(&mut out, &fields);
         }
         if let Some(mean) = q.tally().mean() {
             let m = format!("{mean:.2}");
-            let mut fields: Vec<&str> = head.to_vec();
-            fields.extend(["mean", "", &m, "", ""]);
+            let mut fields: Vec<Cell> = head.to_vec();
+            fields.extend([Text("mean"), Text(""), Number(&m), Text(""), Text("")]);
             csv_line(&mut out, &fields);
         }
     }
@@ -201,17 +236,17 @@ pub fn csv(s: &Session) -> String {
         csv_line(
             &mut out,
             &[
-                "Q&A",
-                &id,
-                "qa",
-                &item.text,
-                item.status.as_str(),
-                "",
-                "",
-                &name,
-                &upvotes,
-                "",
-                "",
+                Text("Q&A"),
+                Text(&id),
+                Text("qa"),
+                Text(&item.text),
+                Text(item.status.as_str()),
+                Text(""),
+                Text(""),
+                Text(&name),
+                Number(&upvotes),
+                Text(""),
+                Text(""),
             ],
         );
     }
@@ -465,11 +500,93 @@ mod tests {
 
     #[test]
     fn csv_fields_are_quoted_and_formulas_defused() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a, b"), "\"a, b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=1+1"), "'=1+1");
-        assert_eq!(csv_field("line\nbreak"), "\"line\nbreak\"");
+        let t = |s| csv_field(Cell::Text(s));
+        assert_eq!(t("plain"), "plain");
+        assert_eq!(t("a, b"), "\"a, b\"");
+        assert_eq!(t("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(t("=1+1"), "'=1+1");
+        assert_eq!(t("line\nbreak"), "\"line\nbreak\"");
+        for (text, defused) in [
+            ("+1", "'+1"),
+            ("-2", "'-2"),
+            ("-1+cmd|' /C calc'!A0", "'-1+cmd|' /C calc'!A0"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "\"'\rx\""),
+        ] {
+            assert_eq!(t(text), defused, "text {text:?}");
+        }
+    }
+
+    #[test]
+    fn csv_numbers_stay_numbers() {
+        let n = |s| csv_field(Cell::Number(s));
+        assert_eq!(n("-2"), "-2");
+        assert_eq!(n("-0.50"), "-0.50");
+        assert_eq!(n("0"), "0");
+        assert_eq!(n("33.3"), "33.3");
+    }
+
+    /// A scale from -2 to 2: its values, counts and mean are numbers in the
+    /// CSV; a prompt or label that starts like a formula is still defused.
+    #[test]
+    fn csv_of_a_negative_scale_keeps_its_numbers() {
+        use crate::domain::Limits;
+        use crate::domain::{Kind, QuestionSpec, RawChoice, Settings};
+        use std::collections::BTreeMap;
+        use uuid::Uuid;
+
+        let limits = Limits::default();
+        let mut s = Session::new(
+            Uuid::new_v4(),
+            "123456".into(),
+            "Mood".into(),
+            "secret".into(),
+            Settings::default(),
+            0,
+            &limits,
+        )
+        .unwrap();
+        let spec = QuestionSpec {
+            prompt: "-How was it?".into(),
+            kind: Kind::Scale {
+                min: -2,
+                max: 2,
+                min_label: Some("-awful".into()),
+                max_label: Some("great".into()),
+            },
+            translations: BTreeMap::new(),
+        };
+        let q = s.add_question(Uuid::new_v4(), spec, &limits).unwrap().id;
+        s.open(q, 0, None).unwrap();
+        for (k, v) in [-2, -2, -1, 2].into_iter().enumerate() {
+            let p = s.join(Uuid::new_v4(), format!("t{k}"), 0, &limits).unwrap();
+            s.vote(p, q, RawChoice::Int(v), (Uuid::nil(), 0)).unwrap();
+        }
+        let csv = csv(&s);
+        let rows: Vec<Vec<&str>> = csv
+            .trim_start_matches('\u{feff}')
+            .split("\r\n")
+            .skip(1)
+            .filter(|l| !l.is_empty())
+            .map(|l| l.split(',').collect())
+            .collect();
+        let items: Vec<(&str, &str)> = rows.iter().map(|r| (r[6], r[8])).collect();
+        assert_eq!(
+            items,
+            [
+                ("-2", "2"),
+                ("-1", "1"),
+                ("0", "0"),
+                ("1", "0"),
+                ("2", "1"),
+                ("mean", "-0.75")
+            ]
+        );
+        assert_eq!(rows[0][3], "'-How was it?", "the prompt is text: defused");
+        assert_eq!(rows[0][7], "'-awful", "the label is text: defused");
+        assert_eq!(rows[0][5], "4");
+        assert_eq!(rows[0][9], "50.0");
     }
 
     #[test]

@@ -173,3 +173,55 @@ async fn the_report_has_every_question_and_escapes_a_hostile_title() {
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+/// Numbers stay numbers: a scale from -2 to 2 keeps its negative values and
+/// mean; a prompt or label that starts like a formula is still defused.
+#[tokio::test]
+async fn the_csv_keeps_negative_numbers_and_defuses_text() {
+    let app = spawn_app();
+    let s = app
+        .create(json!({"title": "Mood", "questions": [
+            {"kind": "scale", "prompt": "-How was the day?", "min": -2, "max": 2,
+             "min_label": "-awful", "max_label": "+great"}
+        ]}))
+        .await;
+    let (mut moderator, w) = app.join(&s.code, "moderator", Some(&s.token)).await;
+    let id = w["session"]["questions"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    moderator
+        .call(json!({"type": "open", "question_id": id}))
+        .await;
+    for value in [-2, -2, -1] {
+        let (mut phone, _) = app.join(&s.code, "audience", None).await;
+        phone.vote(&id, json!(value)).await;
+    }
+    let (status, _, body) = get_text(
+        &app,
+        &format!("/api/sessions/{}/export.csv", s.code),
+        &s.token,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut reader = csv::Reader::from_reader(body.trim_start_matches('\u{feff}').as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let items: Vec<(&str, &str, &str)> = rows.iter().map(|r| (&r[6], &r[7], &r[8])).collect();
+    assert_eq!(
+        items,
+        [
+            ("-2", "'-awful", "2"),
+            ("-1", "", "1"),
+            ("0", "", "0"),
+            ("1", "", "0"),
+            ("2", "'+great", "0"),
+            ("mean", "", "-1.67"),
+        ],
+        "scale values and the mean are numbers; labels are defused text"
+    );
+    assert!(
+        rows.iter().all(|r| &r[3] == "'-How was the day?"),
+        "the prompt is defused"
+    );
+    assert!(rows.iter().all(|r| &r[5] == "3"), "voters");
+}

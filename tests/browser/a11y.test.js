@@ -99,3 +99,92 @@ test('landing page', async () => {
   await audit(page, 'landing');
   await page.context().close();
 });
+
+// The language picker's text against its own box, and each of its options against theirs.
+// axe-core does not see this: the text of a closed <select> lives in an <option>, which has
+// no box of its own, so the audit passed while the picker was white text on a white box.
+// A background with transparency is laid over its ancestors' backgrounds (all plain colours).
+async function pickerContrast(page) {
+  return page.evaluate(() => {
+    function rgba(value) {
+      const m = /rgba?\(([^)]+)\)/.exec(value);
+      if (!m) throw new Error('not a colour: ' + value);
+      const p = m[1].split(/[\s,/]+/).filter(Boolean).map(Number);
+      return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 };
+    }
+    function over(top, under) {
+      const a = top.a + under.a * (1 - top.a);
+      if (!a) return { r: 0, g: 0, b: 0, a: 0 };
+      const mix = (k) => (top[k] * top.a + under[k] * under.a * (1 - top.a)) / a;
+      return { r: mix('r'), g: mix('g'), b: mix('b'), a };
+    }
+    // The colour behind node's text: its background over those of its ancestors.
+    function backdrop(node) {
+      const layers = [];
+      for (let n = node; n && n.nodeType === 1; n = n.parentElement) {
+        const cs = getComputedStyle(n);
+        const bg = rgba(cs.backgroundColor);
+        if (bg.a > 0) layers.push(bg);
+        if (bg.a >= 1) break;
+        if (cs.backgroundImage !== 'none') throw new Error(`${n.tagName}.${n.className}: an image or gradient under the picker: cannot measure`);
+      }
+      let colour = { r: 255, g: 255, b: 255, a: 1 };   // the canvas
+      for (let i = layers.length - 1; i >= 0; i--) colour = over(layers[i], colour);
+      return colour;
+    }
+    function luminance(c) {
+      const lin = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+      return 0.2126 * lin(c.r) + 0.7152 * lin(c.g) + 0.0722 * lin(c.b);
+    }
+    function ratio(fg, bg) {
+      const text = over(fg, bg);
+      const [hi, lo] = [luminance(text), luminance(bg)].sort((x, y) => y - x);
+      return Math.round(((hi + 0.05) / (lo + 0.05)) * 100) / 100;
+    }
+    const select = document.querySelector('select#lang');
+    const cs = getComputedStyle(select);
+    const box = select.getBoundingClientRect();
+    const bg = backdrop(select);
+    const fill = cs.webkitTextFillColor && cs.webkitTextFillColor !== cs.color ? cs.webkitTextFillColor : cs.color;
+    return {
+      visible: !select.hidden && box.width > 0 && box.height > 0 && cs.visibility === 'visible',
+      text: select.options[select.selectedIndex] ? select.options[select.selectedIndex].textContent : '',
+      picker: ratio(rgba(fill), bg),
+      // An option with no background of its own shows on the picker's.
+      options: Array.prototype.map.call(select.options, (o) => {
+        const ocs = getComputedStyle(o);
+        const obg = rgba(ocs.backgroundColor);
+        return [o.textContent, ratio(rgba(ocs.color), obg.a >= 1 ? obg : over(obg, bg))];
+      })
+    };
+  });
+}
+
+test('the language picker is readable on every view, at desktop and phone widths, light and dark', async () => {
+  const desktop = { viewport: { width: 1280, height: 800 } };
+  const consoleUrl = `${server.url}/${session.code}/moderate#token=${encodeURIComponent(session.moderator_token)}`;
+  const cases = [
+    ['start page at 1280×800', desktop, `${server.url}/`],
+    ['start page on a phone', PHONE, `${server.url}/`],
+    ['console at 1280×800', desktop, consoleUrl],
+    ['console on a phone', PHONE, consoleUrl],
+    ['phone', PHONE, `${server.url}/${session.code}`],
+    ['phone in dark mode', Object.assign({ colorScheme: 'dark' }, PHONE), `${server.url}/${session.code}`],
+    ['start page in dark mode at 1280×800', Object.assign({ colorScheme: 'dark' }, desktop), `${server.url}/`],
+    ['projector at 1280×800', desktop, `${server.url}/${session.code}/screen`]
+  ];
+  for (const [where, options, url] of cases) {
+    const context = await browser.newContext(options);
+    const page = await context.newPage();
+    await page.goto(url);
+    await page.locator('select#lang:not([hidden]) option').first().waitFor({ state: 'attached' });
+    const got = await pickerContrast(page);
+    assert.ok(got.visible, `${where}: the picker is shown`);
+    assert.equal(got.text, 'English', `${where}: the picker shows the language`);
+    assert.ok(got.picker >= 4.5, `${where}: the picker's text contrast is ${got.picker}:1, under 4.5:1`);
+    for (const [name, r] of got.options) {
+      assert.ok(r >= 4.5, `${where}: option ${name} has a contrast of ${r}:1, under 4.5:1`);
+    }
+    await context.close();
+  }
+});

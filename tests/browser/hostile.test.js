@@ -82,7 +82,8 @@ test('a hostile title, prompt and options are shown as text on all three views',
     assertNoProblems(page, label);
   }
 
-  // The start page lists the remembered session by its title, as text too.
+  // Once remembered, the start page lists the session by its title, as text too.
+  await mod.check('#remember');
   const landing = await mod.context().newPage();
   await landing.goto(`${server.url}/`);
   await landing.locator('#mine:not([hidden])').waitFor();

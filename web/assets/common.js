@@ -82,19 +82,46 @@
     setJSON: function (key, value) { H.store.set(key, JSON.stringify(value)); }
   };
 
-  // Sessions a chair created or opened here, so the landing page can list them.
+  // Sessions a chair chose to remember on this computer, so the start page can list them.
+  // Each entry holds the session's moderator token: the console asks before keeping one
+  // (a shared venue PC), and nothing else stores them.
+  var SESSIONS_KEY = 'handsup:sessions';
+
+  H.rememberedSessions = function () {
+    var list = H.store.getJSON(SESSIONS_KEY, []);
+    if (!Array.isArray(list)) return [];
+    return list.filter(function (s) { return s && /^\d{6}$/.test(s.code || '') && s.token; });
+  };
+
+  H.isRemembered = function (code) {
+    return H.rememberedSessions().some(function (s) { return s.code === code; });
+  };
+
   H.rememberSession = function (entry) {
     if (!entry || !/^\d{6}$/.test(entry.code || '') || !entry.token) return;
-    var list = H.store.getJSON('handsup:sessions', []);
-    if (!Array.isArray(list)) list = [];
-    list = list.filter(function (s) { return s && s.code !== entry.code; });
+    var list = H.rememberedSessions().filter(function (s) { return s.code !== entry.code; });
     list.unshift({
       code: entry.code,
       title: String(entry.title || '').slice(0, 200),
       token: entry.token,
       at: entry.at || Date.now()
     });
-    H.store.setJSON('handsup:sessions', list.slice(0, 30));
+    H.store.setJSON(SESSIONS_KEY, list.slice(0, 30));
+  };
+
+  H.forgetSession = function (code) {
+    var rest = H.rememberedSessions().filter(function (s) { return s.code !== code; });
+    if (rest.length) H.store.setJSON(SESSIONS_KEY, rest);
+    else H.store.remove(SESSIONS_KEY);
+  };
+
+  H.forgetAllSessions = function () { H.store.remove(SESSIONS_KEY); };
+
+  // fn() when another tab of this browser remembers or forgets a session.
+  H.onSessionsChange = function (fn) {
+    H.on(window, 'storage', function (ev) {
+      if (ev.key === null || ev.key === SESSIONS_KEY) fn();
+    });
   };
 
   /* ------------------------------------------------------ session code */
@@ -476,8 +503,34 @@
     this.onState(state, info || {});
   };
 
+  // The page's scripts (deferred) have all run once DOMContentLoaded fires. Until then a
+  // message could reach the page before an add-on view (the Q&A) listens for it: a welcome
+  // handled before qa-audience.js ran left the phone without its Questions tab for good.
+  var scriptsRun = document.readyState === 'complete';
+  var whenScriptsRun = [];
+  function scriptsHaveRun() {
+    if (scriptsRun) return;
+    scriptsRun = true;
+    var fns = whenScriptsRun;
+    whenScriptsRun = [];
+    fns.forEach(function (fn) { fn(); });
+  }
+  if (!scriptsRun) {
+    document.addEventListener('DOMContentLoaded', scriptsHaveRun);
+    window.addEventListener('load', scriptsHaveRun);
+  }
+
+  // Connects once every script of the page has run, so every listener sees the welcome.
   Socket.prototype.start = function () {
+    var self = this;
     this.stopped = false;
+    if (!scriptsRun) {
+      if (!this.startQueued) {
+        this.startQueued = true;
+        whenScriptsRun.push(function () { self.startQueued = false; if (!self.stopped) self.start(); });
+      }
+      return;
+    }
     if (this.state === 'idle' || this.state === 'waiting') this.connect();
   };
 

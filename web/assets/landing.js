@@ -68,7 +68,6 @@
           showError(createError, H.t('The server gave an unexpected answer.'));
           return;
         }
-        H.rememberSession({ code: body.code, title: body.title || title, token: body.moderator_token });
         // Same origin as this page: the server's own urls may name a LAN address.
         window.location.href = '/' + body.code + '/moderate#token=' + encodeURIComponent(body.moderator_token);
         return;
@@ -127,7 +126,6 @@
       deckSubmit.disabled = false;
       var body = res.body || {};
       if (res.status === 201 && /^\d{6}$/.test(String(body.code)) && body.moderator_token) {
-        H.rememberSession({ code: body.code, title: body.title || file.name, token: body.moderator_token });
         window.location.href = '/' + body.code + '/moderate#token=' + encodeURIComponent(body.moderator_token);
         return;
       }
@@ -153,10 +151,15 @@
 
   /* ------------------------------------------------------------ remembered sessions */
 
+  // Only the sessions a chair chose to remember in their console are here.
+  var forgetAll = H.$('#mine-forget-all');
+  H.on(forgetAll, 'click', function () {
+    H.forgetAllSessions();
+    renderMine();
+  });
+
   function renderMine() {
-    var list = H.store.getJSON('handsup:sessions', []);
-    if (!Array.isArray(list)) list = [];
-    list = list.filter(function (s) { return s && /^\d{6}$/.test(s.code || '') && s.token; });
+    var list = H.rememberedSessions();
     H.clear(mineList);
     mine.hidden = !list.length;
     list.forEach(function (s) {
@@ -165,14 +168,13 @@
         href: '/' + s.code + '/moderate#token=' + encodeURIComponent(s.token),
         text: s.title || H.t('Untitled session')
       });
-      var forget = H.el('button', { type: 'button', className: 'btn btn-secondary btn-small', text: H.t('Forget') });
+      var forget = H.el('button', { type: 'button', className: 'btn btn-secondary btn-small mine-forget', text: H.t('Forget') });
       H.on(forget, 'click', function () {
-        var rest = H.store.getJSON('handsup:sessions', []).filter(function (x) { return x && x.code !== s.code; });
-        H.store.setJSON('handsup:sessions', rest);
+        H.forgetSession(s.code);
         renderMine();
       });
       var when = s.at ? new Date(s.at) : null;
-      mineList.appendChild(H.el('li', { className: 'mine-item' }, [
+      mineList.appendChild(H.el('li', { className: 'mine-item', dataset: { code: s.code } }, [
         H.el('div', { className: 'mine-text' }, [
           consoleLink,
           H.el('span', {
@@ -188,4 +190,5 @@
 
   renderMine();
   H.i18n.onChange(renderMine);
+  H.onSessionsChange(renderMine);
 })();

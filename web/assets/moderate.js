@@ -118,7 +118,9 @@
         state.current = s.current || null;
         state.qa = !!s.qa_on_screen;
         state.tallies.reset(s.tallies);
-        H.rememberSession({ code: code, title: state.title, token: token });
+        // Kept on this computer only if the chair said so (see "remember" below).
+        if (H.isRemembered(code)) H.rememberSession({ code: code, title: state.title, token: token });
+        renderRemember();
         break;
       case 'question':
         if (msg.question && msg.question.id) state.questions.upsert(msg.question);
@@ -150,6 +152,30 @@
     if (!ref) H.toast(H.t('Not connected to the server right now: try again in a moment.'), 'error');
     return ref;
   }
+
+  /* ------------------------------------------------------------ remember on this computer */
+
+  // The moderator token stays out of this browser's storage unless the chair ticks the box:
+  // on a shared venue PC anyone could open the console from the start page. Unticking forgets
+  // it; the start page forgets one session or all of them.
+  var remember = H.$('#remember');
+  var rememberHint = H.$('#remember-hint');
+  function renderRemember() {
+    var on = H.isRemembered(code);
+    remember.checked = on;
+    remember.disabled = !state.loaded;
+    H.setText(rememberHint, on
+      ? H.t('The start page of this computer lists it, with its console link.')
+      : H.t('Leave unticked on a shared computer.'));
+  }
+  H.on(remember, 'change', function () {
+    if (remember.checked && state.loaded) H.rememberSession({ code: code, title: state.title, token: token });
+    else H.forgetSession(code);
+    renderRemember();
+  });
+  H.onSessionsChange(renderRemember);
+  H.i18n.onChange(renderRemember);
+  renderRemember();
 
   /* ------------------------------------------------------------ rendering */
 
