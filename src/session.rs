@@ -1862,14 +1862,12 @@ fn precheck(s: &Session, ev: &Event, limits: &crate::domain::Limits) -> Result<b
     use Event as E;
     match ev {
         E::Joined { .. } => s.check_room(limits)?,
-        E::Asked { .. } => {
-            // As `QaBoard::ask` refuses it.
-            if s.qa.items().len() >= limits.max_qa_items {
-                return Err(Error::too_large(format!(
-                    "this board holds at most {} questions",
-                    limits.max_qa_items
-                )));
-            }
+        // As `QaBoard::ask` refuses it.
+        E::Asked { .. } if s.qa.items().len() >= limits.max_qa_items => {
+            return Err(Error::too_large(format!(
+                "this board holds at most {} questions",
+                limits.max_qa_items
+            )));
         }
         E::Upvoted { item, p, up, .. } => {
             let i = s.qa.item(*item)?;
@@ -1881,28 +1879,22 @@ fn precheck(s: &Session, ev: &Event, limits: &crate::domain::Limits) -> Result<b
         E::QaSet { item, .. } => {
             s.qa.item(*item)?;
         }
-        E::Added { .. } => {
-            // As `Session::add_question` refuses it.
-            if s.questions().len() >= limits.max_questions {
-                return Err(Error::too_large(format!(
-                    "a session holds at most {} questions",
-                    limits.max_questions
-                )));
-            }
+        // As `Session::add_question` refuses it.
+        E::Added { .. } if s.questions().len() >= limits.max_questions => {
+            return Err(Error::too_large(format!(
+                "a session holds at most {} questions",
+                limits.max_questions
+            )));
         }
-        E::Updated { q, .. } => {
-            if s.question(*q)?.state != S::Draft {
-                return Err(Error::bad_request(
-                    "only a draft can be edited; this question has been opened",
-                ));
-            }
+        E::Updated { q, .. } if s.question(*q)?.state != S::Draft => {
+            return Err(Error::bad_request(
+                "only a draft can be edited; this question has been opened",
+            ));
         }
-        E::Closed { q, .. } => {
-            if s.question(*q)?.state == S::Draft {
-                return Err(Error::not_open(
-                    "a draft has not been opened, so it cannot be closed",
-                ));
-            }
+        E::Closed { q, .. } if s.question(*q)?.state == S::Draft => {
+            return Err(Error::not_open(
+                "a draft has not been opened, so it cannot be closed",
+            ));
         }
         E::Moved { q, .. }
         | E::Deleted { q, .. }
