@@ -644,8 +644,9 @@ impl Replay {
 /// limits) is skipped, as the log's refused events are.
 pub fn session_from_snapshot(json: &str, limits: &Limits) -> Result<(Session, Hash)> {
     let bad = |why: String| Error::internal(format!("an unreadable snapshot: {why}"));
-    let Event::Snapshot { code, prev, events } =
-        serde_json::from_str(json).map_err(|e| bad(e.to_string()))?
+    let Event::Snapshot {
+        code, prev, events, ..
+    } = serde_json::from_str(json).map_err(|e| bad(e.to_string()))?
     else {
         return Err(bad("not a snapshot".into()));
     };

@@ -742,11 +742,13 @@ impl LiveSession {
             // The copy stays where the cursor says while the snapshot is made.
             let cur = self.cursor.lock().await;
             let st = self.state.lock();
-            let ev = Event::Snapshot {
-                code: self.code.clone(),
-                prev: journal::hex(&st.chain),
-                events: journal::snapshot_events(&st.session),
-            };
+            // An `Event::Snapshot`, with the fields every node reads.
+            let ev = json!({
+                "e": "snapshot",
+                "code": self.code,
+                "prev": journal::hex(&st.chain),
+                "events": journal::snapshot_events(&st.session),
+            });
             serde_json::to_string(&ev).map(|json| (cur.applied, json))
         };
         let (at, json) = match made {
