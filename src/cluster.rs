@@ -18,6 +18,13 @@
 //!
 //! Every key of a session carries the hash tag `{CODE}`, so Redis Cluster
 //! keeps a session on one shard and its scripts stay atomic.
+//!
+//! The list does not grow without bound: once it holds `compact_every` and
+//! a half entries, the node that appended past that writes a snapshot of its
+//! copy (`{CODE}:snap`, with the position it covers) and the list's head is
+//! cut off, keeping half an interval before the snapshot for nodes a little
+//! behind. Positions stay those of the whole log: `{CODE}:base` counts the
+//! entries cut off, so entry `n` is at index `n - base - 1` of the list.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -39,17 +46,24 @@ pub const TALLY_CHANNEL: &str = "handsup:tally";
 const PRESENCE_TTL_MS: i64 = 5000;
 /// How long the keys of an ended session are kept.
 const ENDED_TTL_S: i64 = 7 * 24 * 3600;
+/// How long a node may take to write the snapshot it claimed before another
+/// node may claim it (ms).
+const COMPACT_LEASE_MS: u64 = 30_000;
 
 /// Appends one event to a session's log, with the side effects on the vote
 /// keys that must happen at the same point of the order. Each entry is its
-/// position (from 1), a space and the event: a reader that finds another
-/// position than the one it expects knows the log changed under it (Redis
-/// lost writes and restarted) and reads the session again.
+/// position (from 1, counting the entries compaction cut off), a space and
+/// the event: a reader that finds another position than the one it expects
+/// knows the log changed under it (Redis lost writes and restarted) and
+/// reads the session again.
 ///
-/// KEYS: log, open, questions, ballots of q, counts of q.
+/// KEYS: log, open, questions, ballots of q, counts of q, base, snapshot,
+/// compaction claim.
 /// ARGV: event JSON, op, question id, argument, code, how long an ended
-/// session's keys are kept (s).
-/// Returns the log's new length, or 0 when `create` finds the code taken.
+/// session's keys are kept (s), the list length at which to compact, the
+/// claim's lease (ms).
+/// Returns {the event's position, 1 if this node is to compact the log}, or
+/// {0, 0} when `create` finds the code taken.
 const APPEND: &str = r#"
 local op, q, arg = ARGV[2], ARGV[3], ARGV[4]
 local function move(d, sign)
@@ -59,7 +73,7 @@ local function move(d, sign)
   end
 end
 if op == 'create' then
-  if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+  if redis.call('EXISTS', KEYS[1], KEYS[6], KEYS[7]) > 0 then return {0, 0} end
 elseif op == 'add' then
   redis.call('SADD', KEYS[3], q)
 elseif op == 'delete' then
@@ -95,11 +109,58 @@ elseif op == 'end' then
   end
   redis.call('EXPIRE', KEYS[3], ARGV[6])
 end
-local n = redis.call('LLEN', KEYS[1]) + 1
-redis.call('RPUSH', KEYS[1], n .. ' ' .. ARGV[1])
-if op == 'end' then redis.call('EXPIRE', KEYS[1], ARGV[6]) end
+local base = tonumber(redis.call('GET', KEYS[6]) or '0')
+local n = base + redis.call('LLEN', KEYS[1]) + 1
+local len = redis.call('RPUSH', KEYS[1], n .. ' ' .. ARGV[1])
+local due = 0
+if op == 'end' then
+  for _, k in ipairs({KEYS[1], KEYS[6], KEYS[7]}) do redis.call('EXPIRE', k, ARGV[6]) end
+elseif len >= tonumber(ARGV[7]) and redis.call('SET', KEYS[8], '1', 'NX', 'PX', ARGV[8]) then
+  due = 1
+end
 redis.call('PUBLISH', 'handsup:log', ARGV[5])
-return n
+return {n, due}
+"#;
+
+/// Reads entries of a log by position, with where the list starts.
+///
+/// KEYS: log, base. ARGV: entries already read (the position to read
+/// after), how many at most.
+/// Returns {base, the log's last position, entries...}; no entries when
+/// the ones asked for were cut off (position < base).
+const READ: &str = r#"
+local base = tonumber(redis.call('GET', KEYS[2]) or '0')
+local len = redis.call('LLEN', KEYS[1])
+local from, max = tonumber(ARGV[1]), tonumber(ARGV[2])
+local out = {tostring(base), tostring(base + len)}
+if from >= base and max > 0 then
+  local got = redis.call('LRANGE', KEYS[1], from - base, from - base + max - 1)
+  for i = 1, #got do out[#out + 1] = got[i] end
+end
+return out
+"#;
+
+/// Stores a snapshot covering the log up to a position and cuts off the
+/// list's head up to `keep` entries before it; releases the claim.
+///
+/// KEYS: log, base, snapshot, claim. ARGV: position, snapshot JSON, keep.
+/// Returns 1 when done, 0 when a newer snapshot is there, the log is
+/// shorter than the position (Redis lost writes) or the session ended.
+const COMPACT: &str = r#"
+redis.call('DEL', KEYS[4])
+local base = tonumber(redis.call('GET', KEYS[2]) or '0')
+local len = redis.call('LLEN', KEYS[1])
+local at, keep = tonumber(ARGV[1]), tonumber(ARGV[3])
+if len == 0 or at > base + len or redis.call('TTL', KEYS[1]) >= 0 then return 0 end
+local cur = redis.call('GET', KEYS[3])
+if cur and tonumber(string.match(cur, '^(%d+) ')) >= at then return 0 end
+redis.call('SET', KEYS[3], ARGV[1] .. ' ' .. ARGV[2])
+local cut = at - keep
+if cut > base then
+  redis.call('LTRIM', KEYS[1], cut - base, -1)
+  redis.call('SET', KEYS[2], cut)
+end
+return 1
 "#;
 
 /// Casts, replaces or (with an empty ballot) retracts one ballot.
@@ -108,8 +169,19 @@ return n
 /// ballot JSON (`{"c", "e"?, "d": [name, amount, ...]}`) or "".
 /// Returns 0 when the question takes no votes, 1 when done, 2 when there
 /// was nothing to retract.
+///
+/// A question whose timer has run out takes no votes even before a node's
+/// timer closes it. The time is Redis's own (`TIME`): every node's votes
+/// meet the same cut-off whatever the nodes' clocks say; the end itself
+/// was set by the opening node's clock.
 const VOTE: &str = r#"
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+local ends = redis.call('HGET', KEYS[1], ARGV[1])
+if not ends then return 0 end
+ends = tonumber(ends) or 0
+if ends > 0 then
+  local t = redis.call('TIME')
+  if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) >= ends then return 0 end
+end
 local function move(d, sign)
   for i = 1, #d, 2 do
     local n = redis.call('HINCRBY', KEYS[3], d[i], sign * d[i + 1])
@@ -189,6 +261,15 @@ fn open_key(code: &str) -> String {
 fn questions_key(code: &str) -> String {
     format!("{{{code}}}:qs")
 }
+fn base_key(code: &str) -> String {
+    format!("{{{code}}}:base")
+}
+fn snap_key(code: &str) -> String {
+    format!("{{{code}}}:snap")
+}
+fn claim_key(code: &str) -> String {
+    format!("{{{code}}}:compacting")
+}
 fn ballots_key(code: &str, q: Option<Uuid>) -> String {
     match q {
         Some(q) => format!("{{{code}}}:b:{q}"),
@@ -206,6 +287,19 @@ fn counts_key(code: &str, q: Option<Uuid>) -> String {
 pub fn entry(e: &str) -> Option<(u64, &str)> {
     let (n, json) = e.split_once(' ')?;
     Some((n.parse().ok()?, json))
+}
+
+/// What a read of a log found.
+#[derive(Debug, Default)]
+pub struct LogRead {
+    /// Entries cut off the list's head (compaction): positions up to here
+    /// are only in the snapshot.
+    pub base: u64,
+    /// The log's last position.
+    pub last: u64,
+    /// The entries asked for, from the position asked; none when they were
+    /// cut off.
+    pub entries: Vec<String>,
 }
 
 /// The error every change gets while Redis cannot be reached: retryable.
@@ -265,17 +359,23 @@ pub struct Cluster {
     listen_on: Vec<redis::Client>,
     conn: Conn,
     append: Script,
+    read: Script,
+    compact: Script,
     vote: Script,
+    /// The log is compacted every this many entries.
+    compact_every: u64,
 }
 
 impl Cluster {
     /// Prepares the connection; it is made on first use and made again after
     /// every failure, so a node starts, and goes on, while Redis is away.
     /// `urls`: one Redis server, or with `sharded` some nodes of a Redis
-    /// Cluster (the others are found from them).
+    /// Cluster (the others are found from them). The log of a session is
+    /// compacted every `compact_every` entries.
     pub fn connect(
         urls: &[String],
         sharded: bool,
+        compact_every: u64,
     ) -> std::result::Result<Arc<Cluster>, redis::RedisError> {
         let listen_on = urls
             .iter()
@@ -310,55 +410,112 @@ impl Cluster {
             listen_on,
             conn,
             append: Script::new(APPEND),
+            read: Script::new(READ),
+            compact: Script::new(COMPACT),
             vote: Script::new(VOTE),
+            compact_every: compact_every.max(2),
         }))
     }
 
     /// Appends an event (`json` is the event as JSON, as the log keeps it)
-    /// to its session's log; returns the log's length,
-    /// which is the event's position (from 1). `None`: creation found the
-    /// code taken.
-    pub async fn append(&self, code: &str, ev: &Event, json: &str) -> Result<Option<u64>> {
+    /// to its session's log; returns the event's position (from 1), and
+    /// whether this node is to compact the log now (see `compact`). `None`:
+    /// creation found the code taken.
+    pub async fn append(&self, code: &str, ev: &Event, json: &str) -> Result<Option<(u64, bool)>> {
         let side = Side::of(ev);
         let (op, q, arg) = side.args();
-        let n: u64 = self
+        let (n, due): (u64, u64) = self
             .append
             .key(log_key(code))
             .key(open_key(code))
             .key(questions_key(code))
             .key(ballots_key(code, q))
             .key(counts_key(code, q))
+            .key(base_key(code))
+            .key(snap_key(code))
+            .key(claim_key(code))
             .arg(json)
             .arg(op)
             .arg(q.map(|q| q.to_string()).unwrap_or_default())
             .arg(arg)
             .arg(code)
             .arg(ENDED_TTL_S)
+            .arg(self.compact_every + self.keep())
+            .arg(COMPACT_LEASE_MS)
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(unreachable)?;
-        Ok((n > 0).then_some(n))
+        Ok((n > 0).then_some((n, due == 1)))
     }
 
-    /// The number of entries in a session's log.
+    /// Entries kept before the snapshot for the nodes a little behind.
+    fn keep(&self) -> u64 {
+        self.compact_every / 2
+    }
+
+    /// The log's last position (its length, counting what compaction cut off).
     pub async fn log_len(&self, code: &str) -> Result<u64> {
-        redis::cmd("LLEN")
-            .arg(log_key(code))
-            .query_async(&mut self.conn.clone())
-            .await
-            .map_err(unreachable)
+        Ok(self.read_log(code, 0, 0).await?.last)
     }
 
-    /// Entries of a session's log from position `from` (0-based), at most
-    /// `max`; see `entry` to read one.
-    pub async fn read_log(&self, code: &str, from: u64, max: u64) -> Result<Vec<String>> {
-        redis::cmd("LRANGE")
-            .arg(log_key(code))
+    /// Entries of a session's log after the first `from`, at most `max`; see
+    /// `entry` to read one.
+    pub async fn read_log(&self, code: &str, from: u64, max: u64) -> Result<LogRead> {
+        let mut got: Vec<String> = self
+            .read
+            .key(log_key(code))
+            .key(base_key(code))
             .arg(from)
-            .arg(from + max - 1)
+            .arg(max)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unreachable)?;
+        let bad = || Error::internal("an unreadable answer from the log");
+        if got.len() < 2 {
+            return Err(bad());
+        }
+        let entries = got.split_off(2);
+        Ok(LogRead {
+            base: got[0].parse().map_err(|_| bad())?,
+            last: got[1].parse().map_err(|_| bad())?,
+            entries,
+        })
+    }
+
+    /// The session's latest snapshot: the position it covers and the
+    /// `Event::Snapshot` JSON.
+    pub async fn snapshot(&self, code: &str) -> Result<Option<(u64, String)>> {
+        let got: Option<String> = redis::cmd("GET")
+            .arg(snap_key(code))
             .query_async(&mut self.conn.clone())
             .await
-            .map_err(unreachable)
+            .map_err(unreachable)?;
+        let Some(got) = got else { return Ok(None) };
+        let (at, json) = got
+            .split_once(' ')
+            .and_then(|(at, json)| Some((at.parse().ok()?, json.to_owned())))
+            .ok_or_else(|| Error::internal(format!("an unreadable snapshot of {code}")))?;
+        Ok(Some((at, json)))
+    }
+
+    /// Stores a snapshot (`Event::Snapshot` JSON) covering the log up to
+    /// position `at`, and cuts the list's head off, keeping half an interval
+    /// before `at`. False: not done (a newer snapshot is there, or the log
+    /// is not what the snapshot was made from).
+    pub async fn compact(&self, code: &str, at: u64, json: &str) -> Result<bool> {
+        let done: i64 = self
+            .compact
+            .key(log_key(code))
+            .key(base_key(code))
+            .key(snap_key(code))
+            .key(claim_key(code))
+            .arg(at)
+            .arg(json)
+            .arg(self.keep())
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unreachable)?;
+        Ok(done == 1)
     }
 
     /// Casts or replaces a ballot (`Some`) or retracts it (`None`). Ok(false):
@@ -386,6 +543,10 @@ impl Cluster {
 
     /// The counts of each question, in order.
     pub async fn counts(&self, code: &str, qs: &[Uuid]) -> Result<Vec<Vec<(String, i64)>>> {
+        // An empty pipeline is an error to Redis's client: nothing to ask.
+        if qs.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut pipe = redis::pipe();
         for q in qs {
             pipe.cmd("HGETALL").arg(counts_key(code, Some(*q)));
@@ -402,6 +563,10 @@ impl Cluster {
         qs: &[Uuid],
         participant: u32,
     ) -> Result<Vec<Option<String>>> {
+        // An empty pipeline is an error to Redis's client: nothing to ask.
+        if qs.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut pipe = redis::pipe();
         for q in qs {
             pipe.cmd("HGET")
@@ -415,6 +580,10 @@ impl Cluster {
 
     /// Every ballot of each question, by participant.
     pub async fn ballots(&self, code: &str, qs: &[Uuid]) -> Result<Vec<Vec<(u32, String)>>> {
+        // An empty pipeline is an error to Redis's client: nothing to ask.
+        if qs.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut pipe = redis::pipe();
         for q in qs {
             pipe.cmd("HGETALL").arg(ballots_key(code, Some(*q)));
@@ -574,6 +743,9 @@ mod tests {
             questions_key("123456"),
             ballots_key("123456", Some(q)),
             counts_key("123456", None),
+            base_key("123456"),
+            snap_key("123456"),
+            claim_key("123456"),
         ] {
             assert!(k.starts_with("{123456}:"), "{k}");
         }

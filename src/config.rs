@@ -76,6 +76,12 @@ pub struct Config {
     #[arg(long, env = "HANDSUP_UNLOAD_IDLE_AFTER_S", default_value_t = 600)]
     pub unload_idle_after_s: u64,
 
+    /// Cluster mode: a session's log in Redis is compacted (a snapshot, then
+    /// the entries after it) each time it grows by this many entries, so a
+    /// node that loads the session late reads a bounded amount.
+    #[arg(long, env = "HANDSUP_REDIS_COMPACT_EVERY", default_value_t = 10_000)]
+    pub redis_compact_every: u64,
+
     /// The address phones use to reach this server, for links and QR codes
     /// (e.g. `https://vote.example.org`). Without it, links use the address the
     /// browser used, or the machine's LAN address when that was loopback.

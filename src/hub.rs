@@ -138,7 +138,16 @@ pub struct Hub {
     pub shared: Arc<Shared>,
     /// Cluster mode: one session is loaded from Redis at a time.
     loading: tokio::sync::Mutex<()>,
+    /// Cluster mode: codes Redis did not know lately, with when it said so.
+    misses: parking_lot::Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
+
+/// Cluster mode: how long a code Redis does not know is answered 404 without
+/// asking Redis again. A session created on another node meanwhile is
+/// reachable here at most this long after its creation.
+const MISS_TTL: Duration = Duration::from_secs(2);
+/// Cluster mode: the unknown codes remembered at most.
+const MISS_MAX: usize = 10_000;
 
 impl Hub {
     /// A hub with nothing in it and no journal, whatever the configuration
@@ -180,7 +189,33 @@ impl Hub {
                 cluster,
             }),
             loading: tokio::sync::Mutex::new(()),
+            misses: Default::default(),
         }
+    }
+
+    /// Cluster mode: whether Redis said lately that it does not know `code`.
+    fn missed_lately(&self, code: &str) -> bool {
+        let mut misses = self.misses.lock();
+        match misses.get(code) {
+            Some(at) if at.elapsed() < MISS_TTL => true,
+            Some(_) => {
+                misses.remove(code);
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Cluster mode: remembers that Redis does not know `code`.
+    fn missed(&self, code: &str) {
+        let mut misses = self.misses.lock();
+        if misses.len() >= MISS_MAX {
+            misses.retain(|_, at| at.elapsed() < MISS_TTL);
+            if misses.len() >= MISS_MAX {
+                misses.clear();
+            }
+        }
+        misses.insert(code.to_owned(), std::time::Instant::now());
     }
 
     /// Opens the server's state: with a journal, replays it (cutting off a
@@ -188,8 +223,12 @@ impl Hub {
     /// server was down, and compacts what was read into a fresh segment.
     pub async fn open(config: Config) -> std::io::Result<Arc<Hub>> {
         if !config.redis_urls.is_empty() {
-            let cluster = Cluster::connect(&config.redis_urls, config.redis_cluster)
-                .map_err(|e| std::io::Error::other(format!("cannot use the Redis URL: {e}")))?;
+            let cluster = Cluster::connect(
+                &config.redis_urls,
+                config.redis_cluster,
+                config.redis_compact_every,
+            )
+            .map_err(|e| std::io::Error::other(format!("cannot use the Redis URL: {e}")))?;
             tracing::info!("cluster mode: sessions live in Redis and are shared with other nodes");
             let hub = Arc::new(Hub::with_journal(config, None, Some(cluster.clone())));
             cluster.listen(Arc::downgrade(&hub));
@@ -344,6 +383,8 @@ impl Hub {
             if c.append(&code, &created, &json).await?.is_none() {
                 continue;
             }
+            // A miss remembered here must not hide the new session.
+            self.misses.lock().remove(&code);
             let bare = Session::new(
                 session.id,
                 code.clone(),
@@ -526,37 +567,23 @@ impl Hub {
         if !is_code(code) {
             return Err(missing());
         }
+        if self.missed_lately(code) {
+            return Err(missing());
+        }
         let _one_at_a_time = self.loading.lock().await;
         if let Some(found) = held() {
             return found;
         }
-        let first = c.read_log(code, 0, 1).await?;
-        let Some((1, first)) = first.first().and_then(|e| crate::cluster::entry(e)) else {
+        if self.missed_lately(code) {
             return Err(missing());
+        }
+        let live = match self.load(c, code).await? {
+            Some(live) => live,
+            None => {
+                self.missed(code);
+                return Err(missing());
+            }
         };
-        let Ok(journal::Event::Created {
-            id,
-            code: _,
-            title,
-            token,
-            qa_moderation,
-            at,
-        }) = serde_json::from_str(first)
-        else {
-            return Err(Error::internal(format!(
-                "the log of {code} does not start with its creation"
-            )));
-        };
-        let session = Session::new(
-            id,
-            code.to_owned(),
-            title,
-            token,
-            Settings { qa_moderation },
-            at,
-            &self.shared.limits,
-        )?;
-        let live = LiveSession::start(session, [0; 32], self.shared.clone());
         if let Err(e) = live.catch_up(None).await {
             live.ended.cancel();
             return Err(e);
@@ -571,6 +598,69 @@ impl Hub {
         // nodes: the first to fire closes the question.
         tracing::info!(code = %code, "session loaded from Redis");
         Ok(live)
+    }
+
+    /// Cluster mode: a copy of a session from Redis, from its snapshot if the
+    /// log was compacted, else from the log's first entry; the caller reads
+    /// the rest of the log. None: Redis does not know the code.
+    async fn load(&self, c: &Cluster, code: &str) -> Result<Option<Arc<LiveSession>>> {
+        let limits = &self.shared.limits;
+        // A compaction may cut the log's head off between the two reads:
+        // then the snapshot it wrote is read.
+        for _ in 0..3 {
+            if let Some((at, json)) = c.snapshot(code).await? {
+                let (session, chain) = journal::session_from_snapshot(&json, limits)?;
+                let timers: Vec<(Uuid, i64)> = session
+                    .questions()
+                    .iter()
+                    .filter_map(|q| Some((q.id, q.closes_at?)))
+                    .collect();
+                let live = LiveSession::start_at(session, chain, at, self.shared.clone());
+                for (q, at) in timers {
+                    live.schedule_close(q, at);
+                }
+                return Ok(Some(live));
+            }
+            let first = c.read_log(code, 0, 1).await?;
+            if first.base > 0 {
+                continue;
+            }
+            let Some((1, first)) = first.entries.first().and_then(|e| crate::cluster::entry(e))
+            else {
+                return Ok(None);
+            };
+            let Ok(journal::Event::Created {
+                id,
+                code: _,
+                title,
+                token,
+                qa_moderation,
+                at,
+            }) = serde_json::from_str(first)
+            else {
+                return Err(Error::internal(format!(
+                    "the log of {code} does not start with its creation"
+                )));
+            };
+            let session = Session::new(
+                id,
+                code.to_owned(),
+                title,
+                token,
+                Settings { qa_moderation },
+                at,
+                limits,
+            )?;
+            return Ok(Some(LiveSession::start(
+                session,
+                [0; 32],
+                self.shared.clone(),
+            )));
+        }
+        Err(Error::new(
+            crate::error::ErrorCode::Unavailable,
+            "this session is being compacted; retry",
+        ))
     }
 
     /// Deletes a session: its connections get `ended` and are closed.

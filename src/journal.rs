@@ -717,6 +717,31 @@ impl Replay {
     }
 }
 
+/// Cluster mode: the session an `Event::Snapshot` (as JSON) holds, and its
+/// chain (`prev`). An event of it that does not apply (another node's
+/// limits) is skipped, as the log's refused events are.
+pub fn session_from_snapshot(json: &str, limits: &Limits) -> Result<(Session, Hash)> {
+    let bad = |why: String| Error::internal(format!("an unreadable snapshot: {why}"));
+    let Event::Snapshot {
+        code, prev, events, ..
+    } = serde_json::from_str(json).map_err(|e| bad(e.to_string()))?
+    else {
+        return Err(bad("not a snapshot".into()));
+    };
+    let mut inner = Replay::default();
+    for ev in events {
+        if let Err(e) = inner.apply_event(ev, [0; 32], limits) {
+            tracing::warn!(code = %code, error = %e.message, "snapshot: an event did not apply");
+        }
+    }
+    let r = inner
+        .sessions
+        .remove(&code)
+        .ok_or_else(|| bad(format!("it holds no session {code}")))?;
+    let chain = unhex(&prev).ok_or_else(|| bad("its chain".into()))?;
+    Ok((r.session, chain))
+}
+
 /// Reads the whole journal. With `repair`, a damaged tail of the last
 /// segment is cut off (and logged) so that appends continue after the last
 /// sound record.
@@ -1330,6 +1355,7 @@ mod tests {
             code: code(),
             prev: hex(&r.sessions["123456"].chain),
             events: snapshot_events(&r.sessions["123456"].session),
+            active: None,
         };
         let dir2 = tmp();
         write(&dir2, 1, &[snap]);

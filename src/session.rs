@@ -163,6 +163,17 @@ pub struct LiveSession {
 impl LiveSession {
     /// Wraps a session and starts its publisher.
     pub fn start(session: Session, chain: Hash, shared: Arc<Shared>) -> Arc<LiveSession> {
+        Self::start_at(session, chain, 0, shared)
+    }
+
+    /// Cluster mode: wraps a session read from a snapshot that covers the
+    /// shared log up to position `applied`; the log is followed from there.
+    pub fn start_at(
+        session: Session,
+        chain: Hash,
+        applied: u64,
+        shared: Arc<Shared>,
+    ) -> Arc<LiveSession> {
         let board = || watch::channel(Arc::new(Board::default())).0;
         let shared_now = shared.clock.now_ms();
         let live = Arc::new(LiveSession {
@@ -190,7 +201,10 @@ impl LiveSession {
             audience_boards: (0..AUDIENCE_GROUPS).map(|_| board()).collect(),
             audience_pending: AtomicBool::new(false),
             audience_wake: Notify::new(),
-            cursor: Default::default(),
+            cursor: tokio::sync::Mutex::new(Cursor {
+                applied,
+                ..Default::default()
+            }),
             voted_here: AtomicBool::new(false),
             counts_stale: AtomicBool::new(true),
             log_stale: AtomicBool::new(false),
@@ -250,12 +264,18 @@ impl LiveSession {
             Some(t) => self.find_participant(t).await?,
             None => None,
         };
-        let p = match p {
-            Some(p) => p,
-            None => self.join_shared().await?,
+        let known = match p {
+            Some(p) => (p, self.shared_ballots_of(c, p).await?),
+            None => {
+                // Everything that could refuse the hello is checked before
+                // the join is logged: a refused hello leaves no trace.
+                if self.state.lock().unloaded {
+                    return Err(Self::set_aside());
+                }
+                (self.join_shared().await?, Map::new())
+            }
         };
-        let ballots = self.shared_ballots_of(c, p).await?;
-        self.attach_with(role, token, join_url, Some((p, ballots)))
+        self.attach_with(role, token, join_url, Some(known))
     }
 
     /// Attaches with, in cluster mode, the participant and their ballots.
@@ -268,10 +288,7 @@ impl LiveSession {
     ) -> Result<Attached> {
         let mut st = self.state.lock();
         if st.unloaded {
-            return Err(Error::new(
-                ErrorCode::Unavailable,
-                "this session was just set aside on this server; connect again",
-            ));
+            return Err(Self::set_aside());
         }
         let (known, known_ballots) = match known {
             Some((p, b)) => (Some(p), Some(b)),
@@ -364,6 +381,14 @@ impl LiveSession {
             board,
             sent,
         })
+    }
+
+    /// Cluster mode: the copy was let go; the client connects again.
+    fn set_aside() -> Error {
+        Error::new(
+            ErrorCode::Unavailable,
+            "this session was just set aside on this server; connect again",
+        )
     }
 
     pub fn detach(&self, conn_id: u64) {
@@ -704,13 +729,78 @@ impl LiveSession {
 
     /// Cluster mode: appends the change to the shared log, then applies the
     /// log up to it; its outcome there is the change's.
+    ///
+    /// What this copy can tell would be refused, or would change nothing, is
+    /// not appended (see `precheck`), so that no one can grow the log with
+    /// changes every node refuses. A copy that is behind reads the log
+    /// before it refuses.
     async fn commit_shared(self: &Arc<Self>, c: &Cluster, ev: Event) -> Result<()> {
+        let mut fresh = false;
+        loop {
+            let verdict = {
+                let st = self.state.lock();
+                precheck(&st.session, &ev, &self.shared.limits)
+            };
+            match verdict {
+                Ok(true) => break,
+                _ if !fresh => {
+                    self.catch_up(None).await?;
+                    fresh = true;
+                }
+                Ok(false) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
         let json = serde_json::to_string(&ev).map_err(|e| Error::internal(e.to_string()))?;
-        let n = c
+        let (n, compact) = c
             .append(&self.code, &ev, &json)
             .await?
             .ok_or_else(|| Error::internal("the session's log was taken"))?;
-        self.catch_up(Some((n, checksum(&json)))).await
+        let outcome = self.catch_up(Some((n, checksum(&json)))).await;
+        if compact {
+            let me = self.clone();
+            tokio::spawn(async move { me.compact().await });
+        }
+        outcome
+    }
+
+    /// Cluster mode: writes a snapshot of this copy, which covers the log up
+    /// to what it applied, and lets Redis cut the log's head off.
+    async fn compact(self: Arc<Self>) {
+        let Some(c) = &self.shared.cluster else {
+            return;
+        };
+        let made = {
+            // The copy stays where the cursor says while the snapshot is made.
+            let cur = self.cursor.lock().await;
+            let st = self.state.lock();
+            // An `Event::Snapshot`, with the fields every node reads.
+            let ev = json!({
+                "e": "snapshot",
+                "code": self.code,
+                "prev": journal::hex(&st.chain),
+                "events": journal::snapshot_events(&st.session),
+            });
+            serde_json::to_string(&ev).map(|json| (cur.applied, json))
+        };
+        let (at, json) = match made {
+            Ok(made) if !self.lost.load(Ordering::Acquire) => made,
+            _ => return,
+        };
+        let started = std::time::Instant::now();
+        match c.compact(&self.code, at, &json).await {
+            Ok(done) => tracing::info!(
+                code = %self.code,
+                at,
+                done,
+                bytes = json.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "log compacted"
+            ),
+            Err(e) => {
+                tracing::warn!(code = %self.code, error = %e.message, "log: compaction failed")
+            }
+        }
     }
 
     // ---- moderator actions ------------------------------------------------
@@ -952,8 +1042,11 @@ impl LiveSession {
     /// Upvotes (or takes back an upvote); the new count reaches the views at
     /// the tally intervals, coalesced.
     pub async fn upvote(self: &Arc<Self>, participant: u32, item: Uuid, up: bool) -> Result<()> {
-        // An unknown item is refused here rather than logged.
-        self.state.lock().session.qa.item(item)?;
+        // An unknown item is refused here rather than logged (in cluster
+        // mode, `precheck` reads the log first).
+        if self.shared.cluster.is_none() {
+            self.state.lock().session.qa.item(item)?;
+        }
         let code = self.code.clone();
         self.commit(Event::Upvoted {
             code,
@@ -1117,9 +1210,12 @@ impl LiveSession {
         }
         let result = {
             let mut st = self.state.lock();
+            // A timed question takes no ballot past its end, even before its
+            // timer has closed it.
+            let now = self.now();
             // Only an `open` answer needs an id and a time of its own.
             let entry = match st.session.question(id) {
-                Ok(q) if q.spec.kind.name() == KindName::Open => Some((Uuid::new_v4(), self.now())),
+                Ok(q) if q.spec.kind.name() == KindName::Open => Some((Uuid::new_v4(), now)),
                 _ => None,
             };
             let c = self
@@ -1129,7 +1225,7 @@ impl LiveSession {
                 .map(|_| journal::raw_choice_json(&choice));
             match st
                 .session
-                .vote(participant, id, choice, entry.unwrap_or((Uuid::nil(), 0)))
+                .vote(participant, id, choice, entry.unwrap_or((Uuid::nil(), now)))
             {
                 Ok(_) => {
                     let ev = Event::Vote {
@@ -1154,7 +1250,8 @@ impl LiveSession {
         }
         let result = {
             let mut st = self.state.lock();
-            match st.session.retract(participant, id) {
+            let now = self.now();
+            match st.session.retract_at(participant, id, now) {
                 Ok(true) => Ok(self.log(
                     &mut st,
                     Event::Retract {
@@ -1284,7 +1381,13 @@ impl LiveSession {
                     None => Ok(()),
                 };
             }
-            let batch = c.read_log(&self.code, cur.applied, BATCH).await?;
+            let read = c.read_log(&self.code, cur.applied, BATCH).await?;
+            if read.base > cur.applied {
+                // The log was compacted past this copy: it is read again,
+                // from the snapshot.
+                return Err(self.lost("the log was compacted past what this copy read"));
+            }
+            let batch = read.entries;
             let full = batch.len() as u64 == BATCH;
             if batch.is_empty() && want.is_some() {
                 return Err(self.lost("the log is shorter than an event appended to it"));
@@ -1536,6 +1639,9 @@ impl LiveSession {
                 .map(|q| (q.id, q.spec.kind.clone()))
                 .collect()
         };
+        if qs.is_empty() {
+            return Ok(Map::new());
+        }
         let ids: Vec<Uuid> = qs.iter().map(|(q, _)| *q).collect();
         let found = c.ballots_of(&self.code, &ids, participant).await?;
         Ok(qs
@@ -1910,6 +2016,56 @@ pub fn board_news(
 
 /// A ballot as Redis keeps it (see `LiveSession::shared_ballot`), checked
 /// again against its question; None if it no longer fits.
+/// Cluster mode: whether a change would apply to `s`, checked before it is
+/// appended to the shared log (every node then applies it, or refuses it, in
+/// the log's order). Ok(false): it would change nothing, and is not
+/// appended. What cannot be told here (a race with another node) is still
+/// refused when applied.
+fn precheck(s: &Session, ev: &Event, limits: &crate::domain::Limits) -> Result<bool> {
+    use crate::domain::QuestionState as S;
+    use Event as E;
+    match ev {
+        E::Joined { .. } => s.check_room(limits)?,
+        // As `QaBoard::ask` refuses it.
+        E::Asked { p, .. } => {
+            s.qa.check_room(*p, limits.max_qa_items, limits.max_qa_per_participant)?
+        }
+        E::Upvoted { item, p, up, .. } => {
+            let i = s.qa.item(*item)?;
+            if !i.visible_to(false, Some(*p)) || i.status == QaStatus::Pending {
+                return Err(Error::not_found(format!("no Q&A item {item}")));
+            }
+            return Ok(i.upvoters.contains(p) != *up);
+        }
+        E::QaSet { item, .. } | E::QaHideAuthor { item, .. } => {
+            s.qa.item(*item)?;
+        }
+        // As `Session::add_question` refuses it.
+        E::Added { .. } => s.check_question_room(limits)?,
+        E::Updated { q, .. } if s.question(*q)?.state != S::Draft => {
+            return Err(Error::bad_request(
+                "only a draft can be edited; this question has been opened",
+            ));
+        }
+        E::Closed { q, .. } if s.question(*q)?.state == S::Draft => {
+            return Err(Error::not_open(
+                "a draft has not been opened, so it cannot be closed",
+            ));
+        }
+        E::Moved { q, .. }
+        | E::Deleted { q, .. }
+        | E::Opened { q, .. }
+        | E::Visible { q, .. }
+        | E::Reset { q, .. }
+        | E::HideEntry { q, .. }
+        | E::Present { q: Some(q), .. } => {
+            s.question(*q)?;
+        }
+        _ => {}
+    }
+    Ok(true)
+}
+
 fn decode_ballot(kind: &crate::domain::Kind, json: &str) -> Option<Choice> {
     let b: Value = serde_json::from_str(json).ok()?;
     let raw = crate::protocol::raw_choice(b.get("c")?).ok()?;

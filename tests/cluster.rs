@@ -696,3 +696,413 @@ async fn sessions_held_become(node: &TestApp, n: u64) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+// ---- issue 13: joins, the log's growth, misses, late votes ---------------------
+
+/// A connection to the test's Redis, to look at (or tamper with) its keys.
+async fn redis_conn(redis: &Redis) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+/// The number of entries in a session's Redis log.
+async fn log_len(redis: &Redis, code: &str) -> u64 {
+    redis::cmd("LLEN")
+        .arg(format!("{{{code}}}:log"))
+        .query_async(&mut redis_conn(redis).await)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_phone_joins_a_session_whose_questions_are_all_drafts() {
+    let redis = Redis::start();
+    let nodes: Vec<TestApp> = (0..2).map(|_| spawn_node(&redis, &[])).collect();
+    let drafts = nodes[1]
+        .create(json!({"title": "Later", "questions": [common::single("Ready?", &["Yes", "No"])]}))
+        .await;
+    let empty = nodes[1].create(json!({"title": "Nothing yet"})).await;
+    for s in [&drafts, &empty] {
+        let mut ws = nodes[0].ws(&s.code).await;
+        ws.send(json!({"type": "hello", "role": "audience"})).await;
+        let first = ws.recv().await;
+        assert_eq!(first["type"], "welcome", "{}: {first}", s.code);
+        assert!(first["participant_token"].is_string(), "{first}");
+        // Coming back with the token works too.
+        let token = first["participant_token"].as_str().unwrap();
+        let (_, again) = nodes[1].join(&s.code, "audience", Some(token)).await;
+        assert_eq!(again["participant_id"], first["participant_id"]);
+        assert_eq!(again["ballots"], json!({}));
+    }
+}
+
+#[tokio::test]
+async fn a_refused_hello_leaves_nothing_in_the_log() {
+    let redis = Redis::start();
+    let node = spawn_node(&redis, &["--max-participants", "2"]);
+    let (s, _) = open_session(&node, &["Yes", "No"]).await;
+    let (_a, _) = node.join(&s.code, "audience", None).await;
+    let (_b, _) = node.join(&s.code, "audience", None).await;
+    let before = log_len(&redis, &s.code).await;
+    // The session is full: each new phone is refused, and nothing is logged.
+    for _ in 0..5 {
+        let mut ws = node.ws(&s.code).await;
+        ws.send(json!({"type": "hello", "role": "audience"})).await;
+        let e = ws.recv().await;
+        assert_eq!(e["type"], "error", "{e}");
+        assert_eq!(e["code"], "unavailable", "{e}");
+        assert_eq!(ws.closed().await, Some(1013));
+    }
+    assert_eq!(
+        log_len(&redis, &s.code).await,
+        before,
+        "refused hellos were logged"
+    );
+}
+
+#[tokio::test]
+async fn a_toggle_that_changes_nothing_is_not_appended() {
+    let redis = Redis::start();
+    let nodes: Vec<TestApp> = (0..2).map(|_| spawn_node(&redis, &[])).collect();
+    let (s, _) = open_session(&nodes[0], &["Yes", "No"]).await;
+    let (mut asker, _) = nodes[0].join(&s.code, "audience", None).await;
+    let (mut fan, _) = nodes[1].join(&s.code, "audience", None).await;
+    let ack = asker.call(json!({"type": "ask", "text": "Why?"})).await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    let item = fan.recv_type("qa_item").await["item"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        fan.call(json!({"type": "upvote", "item_id": item})).await["type"],
+        "ack"
+    );
+    let before = log_len(&redis, &s.code).await;
+    // Upvoting again, taking back what was never given, unknown items.
+    for _ in 0..3 {
+        let v = fan.call(json!({"type": "upvote", "item_id": item})).await;
+        assert_eq!(v["type"], "ack", "{v}");
+        let v = asker
+            .call(json!({"type": "unupvote", "item_id": item}))
+            .await;
+        assert_eq!(v["type"], "ack", "{v}");
+        let unknown = uuid::Uuid::new_v4().to_string();
+        let v = fan
+            .call(json!({"type": "upvote", "item_id": unknown}))
+            .await;
+        assert_eq!(v["code"], "not_found", "{v}");
+        // A moderator change that cannot apply is refused before the log too.
+        let (status, _) = nodes[1]
+            .request(
+                Method::POST,
+                &format!("/api/sessions/{}/questions/{unknown}/close", s.code),
+                Some(&s.token),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let v = asker.call(json!({"type": "ask", "text": "  "})).await;
+        assert_eq!(v["type"], "error", "{v}");
+    }
+    assert_eq!(
+        log_len(&redis, &s.code).await,
+        before,
+        "no-op changes were logged"
+    );
+    // A real change still goes through, on the other node too.
+    let v = fan.call(json!({"type": "unupvote", "item_id": item})).await;
+    assert_eq!(v["type"], "ack", "{v}");
+    assert_eq!(log_len(&redis, &s.code).await, before + 1);
+}
+
+/// The results without what differs between nodes by design (the tally
+/// sequence numbers, the time they were made).
+fn comparable(mut r: Value) -> Value {
+    r.as_object_mut().unwrap().remove("generated_at");
+    for q in r["questions"].as_array_mut().unwrap() {
+        q["tally"].as_object_mut().unwrap().remove("seq");
+    }
+    r
+}
+
+#[tokio::test]
+async fn the_log_is_compacted_and_every_node_agrees_across_it() {
+    const EVERY: u64 = 2000;
+    let redis = Redis::start();
+    let flags = [
+        "--rate-per-sec",
+        "100000",
+        "--rate-burst",
+        "100000",
+        "--redis-compact-every",
+        "2000",
+        // The stopped node's sockets must not time out first.
+        "--pong-timeout-s",
+        "600",
+    ];
+    let a = spawn_node(&redis, &flags);
+    let b = spawn_node(&redis, &flags);
+    let stalled = spawn_node(&redis, &flags);
+    let (s, qid) = open_session(&a, &["Yes", "No"]).await;
+    let (mut asker, _) = a.join(&s.code, "audience", None).await;
+    let ack = asker
+        .call(json!({"type": "ask", "text": "Shall we compact?"}))
+        .await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    // Node B follows the session all along, with a moderator on it.
+    let (mut console, w) = b.join(&s.code, "moderator", Some(&s.token)).await;
+    let item = match w["session"]["qa_items"][0]["id"].as_str() {
+        Some(id) => id.to_owned(),
+        None => console.recv_type("qa_item").await["item"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    };
+    // A third node holds the session, then stops (SIGSTOP) while the log
+    // moves on past what it read.
+    let (mut stalled_phone, w) = stalled.join(&s.code, "audience", None).await;
+    let stalled_token = w["participant_token"].as_str().unwrap().to_owned();
+    let pid = stalled.child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-STOP", &pid])
+        .status()
+        .unwrap()
+        .success());
+
+    // Ten phones toggle their upvote 20,005 times in all, through A and B;
+    // the odd ones end upvoted.
+    let mut tasks = Vec::new();
+    for i in 0..10usize {
+        let port = if i % 2 == 0 { a.port } else { b.port };
+        let (code, item) = (s.code.clone(), item.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut ws, _) = TestAppRef { port }.join(&code, None).await;
+            for n in 0..2000 + (i % 2) {
+                let kind = if n % 2 == 0 { "upvote" } else { "unupvote" };
+                let v = ws.call(json!({"type": kind, "item_id": item})).await;
+                assert_eq!(v["type"], "ack", "{v}");
+            }
+            ws
+        }));
+    }
+    // The console reads what comes meanwhile, as a browser does.
+    let all = futures_util::future::join_all(tasks);
+    tokio::pin!(all);
+    let phones = loop {
+        tokio::select! {
+            done = &mut all => break done,
+            e = console.next_event(Duration::from_millis(500)) => {
+                if let Some(common::Event::Closed(c)) = e {
+                    panic!("the console was closed ({c:?}) during the toggles");
+                }
+            }
+        }
+    };
+    let phones: Vec<Ws> = phones.into_iter().map(|p| p.unwrap()).collect();
+    // The log stays bounded: the snapshot plus at most a tail (one and a
+    // half intervals, and what came while the last snapshot was written).
+    let len = log_len(&redis, &s.code).await;
+    assert!(
+        len <= 2 * EVERY,
+        "the log holds {len} entries after 20,005 toggles"
+    );
+    let mut conn = redis_conn(&redis).await;
+    let snap: Option<String> = redis::cmd("GET")
+        .arg(format!("{{{}}}:snap", s.code))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let snap = snap.expect("a snapshot");
+    let base: u64 = redis::cmd("GET")
+        .arg(format!("{{{}}}:base", s.code))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(base > 0, "nothing was trimmed");
+    let snap_at: u64 = snap.split_once(' ').unwrap().0.parse().unwrap();
+    assert!(snap_at > base, "the snapshot covers the trimmed entries");
+
+    // The node that followed along kept its sockets and its copy.
+    console
+        .recv_until("five upvotes", |v| {
+            v["type"] == "qa_item" && v["item"]["upvotes"] == 5
+        })
+        .await;
+    action(&b, &s, &qid, "reveal").await;
+    let ack = console
+        .call(json!({"type": "close", "question_id": qid}))
+        .await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+
+    // A node that joins late reads the snapshot and the tail, and shows the
+    // same state as the nodes that followed all along.
+    let late = spawn_node(&redis, &flags);
+    let (_, w) = late.join(&s.code, "moderator", Some(&s.token)).await;
+    assert_eq!(w["session"]["qa_items"][0]["upvotes"], 5, "{w}");
+    assert_eq!(w["session"]["questions"][0]["state"], "closed");
+    let want = comparable(b.results(&s).await);
+    assert_eq!(want["qa"][0]["upvotes"], 5, "{want}");
+    assert_eq!(want["session"]["participants"], 12);
+    assert_eq!(comparable(late.results(&s).await), want);
+    assert_eq!(comparable(a.results(&s).await), want);
+
+    // The stalled node wakes behind the trimmed part: its phone is told to
+    // reconnect, and it reads the session again from the snapshot.
+    assert!(std::process::Command::new("kill")
+        .args(["-CONT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(stalled_phone.closed().await, Some(1012));
+    let (mut again, w) = stalled
+        .join(&s.code, "audience", Some(&stalled_token))
+        .await;
+    assert_eq!(w["session"]["qa_items"][0]["upvotes"], 5, "{w}");
+    let v = again.call(json!({"type": "upvote", "item_id": item})).await;
+    assert_eq!(v["type"], "ack", "{v}");
+    let want = results_until(&b, &s, |r| r["qa"][0]["upvotes"] == 6).await;
+    let got = results_until(&stalled, &s, |r| r["qa"][0]["upvotes"] == 6).await;
+    assert_eq!(comparable(got), comparable(want));
+    drop(phones);
+}
+
+/// The reads of a log Redis has served since its counters were reset: each
+/// lookup of a code a node does not hold reads the log's head (`LRANGE`,
+/// also when run inside a script).
+async fn log_reads(conn: &mut redis::aio::MultiplexedConnection) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(conn)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("cmdstat_lrange:calls="))
+        .and_then(|l| l.split(',').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn lookups_of_an_unknown_code_are_cached_briefly() {
+    let redis = Redis::start();
+    let lenient = [
+        "--ip-misses-per-sec",
+        "1000000",
+        "--ip-misses-burst",
+        "1000000",
+    ];
+    let a = spawn_node(&redis, &lenient);
+    let b = spawn_node(&redis, &lenient);
+    let unknown = "000000";
+    let mut conn = redis_conn(&redis).await;
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (http, base) = (a.http.clone(), a.base.clone());
+        let path = format!("{base}/api/sessions/{unknown}");
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..50 {
+                let r = http.get(&path).send().await.unwrap();
+                assert_eq!(r.status(), StatusCode::NOT_FOUND);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let secs = started.elapsed().as_secs();
+    let reads = log_reads(&mut conn).await;
+    // One read per cache time (2 s) at most.
+    assert!(
+        reads <= 1 + secs / 2 + 1,
+        "1,000 lookups in {secs} s read the log {reads} times"
+    );
+
+    // A session made on B (no questions: its log is one entry) appears
+    // under that code (its log moved there): node A
+    // finds it once the cached miss is over, within the cache time.
+    let made = loop {
+        let made = b.create(json!({"title": "Renamed later"})).await;
+        if made.code != unknown {
+            break made;
+        }
+    };
+    let _: () = redis::cmd("RENAME")
+        .arg(format!("{{{}}}:log", made.code))
+        .arg(format!("{{{unknown}}}:log"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let moved = tokio::time::Instant::now();
+    loop {
+        let (status, v) = a
+            .request(Method::GET, &format!("/api/sessions/{unknown}"), None, None)
+            .await;
+        if status == StatusCode::OK {
+            assert_eq!(v["title"], "Renamed later");
+            break;
+        }
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(
+            moved.elapsed() < Duration::from_secs(5),
+            "still unknown {:?} after it appeared",
+            moved.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_vote_after_closes_at_is_refused_before_any_timer_closes_the_question() {
+    let redis = Redis::start();
+    let nodes: Vec<TestApp> = (0..2).map(|_| spawn_node(&redis, &[])).collect();
+    let (s, qid) = open_session(&nodes[0], &["Yes", "No"]).await;
+    let (mut phone, _) = nodes[1].join(&s.code, "audience", None).await;
+    assert_eq!(phone.vote(&qid, json!(0)).await["type"], "ack");
+    // The question's timer ran out a second ago, and no node's timer has
+    // closed it yet (it was opened with no timer; Redis says when it ends).
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let mut conn = redis_conn(&redis).await;
+    let _: () = redis::cmd("HSET")
+        .arg(format!("{{{}}}:open", s.code))
+        .arg(&qid)
+        .arg(now - 1000)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let late = phone.vote(&qid, json!(1)).await;
+    assert_eq!(late["code"], "not_open", "{late}");
+    let late = phone
+        .call(json!({"type": "retract", "question_id": qid}))
+        .await;
+    assert_eq!(late["code"], "not_open", "{late}");
+    let r = results_until(&nodes[0], &s, |r| tally_of(r, &qid)["voters"] == 1).await;
+    assert_eq!(counts(&tally_of(&r, &qid)), vec![1, 0]);
+
+    // A timer that has not run out takes votes.
+    let (status, v) = nodes[0]
+        .request(
+            Method::POST,
+            &format!("/api/sessions/{}/questions/{qid}/open", s.code),
+            Some(&s.token),
+            Some(json!({"duration_s": 600})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    phone
+        .recv_until("the new timer", |v| {
+            v["type"] == "question" && v["question"]["closes_at"].is_i64()
+        })
+        .await;
+    assert_eq!(phone.vote(&qid, json!(1)).await["type"], "ack");
+}

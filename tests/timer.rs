@@ -98,3 +98,45 @@ async fn reopening_with_a_new_duration_replaces_the_old_timer() {
         QuestionState::Closed
     );
 }
+
+/// A vote that arrives after `closes_at` is refused even when the timer task
+/// that closes the question has not run yet (a busy server): the domain
+/// checks the time of the ballot, not only the state.
+#[test]
+fn a_ballot_after_closes_at_is_refused_before_the_timer_closes_the_question() {
+    use handsup::domain::{Limits, RawChoice, Session};
+    let limits = Limits::default();
+    let mut s = Session::new(
+        Uuid::new_v4(),
+        "123456".into(),
+        "Panel".into(),
+        "token".into(),
+        Settings::default(),
+        0,
+        &limits,
+    )
+    .unwrap();
+    let spec = parse_question_spec(
+        &json!({"kind": "single", "prompt": "Ready?", "options": ["Yes", "No"]}),
+    )
+    .unwrap();
+    let q = Uuid::new_v4();
+    s.add_question(q, spec, &limits).unwrap();
+    let p = s.join(Uuid::new_v4(), "p".into(), 0, &limits).unwrap();
+    s.open(q, 1000, Some(500)).unwrap();
+    let at = |t: i64| (Uuid::nil(), t);
+    s.vote(p, q, RawChoice::Int(0), at(1499)).unwrap();
+    // 1 ms late: the question is still open in the state, but its time is up.
+    let e = s.vote(p, q, RawChoice::Int(1), at(1500)).unwrap_err();
+    assert_eq!(e.code, handsup::error::ErrorCode::NotOpen, "{}", e.message);
+    let e = s.retract_at(p, q, 1500).unwrap_err();
+    assert_eq!(e.code, handsup::error::ErrorCode::NotOpen);
+    assert_eq!(s.question(q).unwrap().state, QuestionState::Open);
+    // The ballot cast in time stands.
+    let ballots: Vec<_> = s.ballots_of(p).collect();
+    assert_eq!(ballots.len(), 1);
+    // A question without a timer takes votes whatever the time.
+    s.open(q, 1000, None).unwrap();
+    s.vote(p, q, RawChoice::Int(1), at(i64::MAX)).unwrap();
+    assert!(s.retract_at(p, q, i64::MAX).unwrap());
+}

@@ -231,18 +231,25 @@ impl Session {
             .map(|q| q.id)
     }
 
-    pub fn add_question(
-        &mut self,
-        id: Uuid,
-        spec: QuestionSpec,
-        limits: &Limits,
-    ) -> Result<&Question> {
+    /// Whether the session has room for one more question; `limit_reached`
+    /// if not.
+    pub fn check_question_room(&self, limits: &Limits) -> Result<()> {
         if self.questions.len() >= limits.max_questions {
             return Err(Error::limit_reached(format!(
                 "a session holds at most {} questions",
                 limits.max_questions
             )));
         }
+        Ok(())
+    }
+
+    pub fn add_question(
+        &mut self,
+        id: Uuid,
+        spec: QuestionSpec,
+        limits: &Limits,
+    ) -> Result<&Question> {
+        self.check_question_room(limits)?;
         spec.validate(limits)?;
         self.questions.push(Question::new(id, spec));
         Ok(self.questions.last().expect("just pushed"))
@@ -363,12 +370,7 @@ impl Session {
 
     /// Adds a participant; the caller makes the id and the secret token.
     pub fn join(&mut self, id: Uuid, token: String, at: i64, limits: &Limits) -> Result<u32> {
-        if self.participants.len() >= limits.max_participants {
-            return Err(Error::new(
-                crate::error::ErrorCode::Unavailable,
-                "this session is full",
-            ));
-        }
+        self.check_room(limits)?;
         let index = self.participants.len() as u32;
         self.by_token.insert(token.clone(), index);
         self.participants.push(Participant {
@@ -377,6 +379,29 @@ impl Session {
             joined_at: at,
         });
         Ok(index)
+    }
+
+    /// Whether one more participant may join.
+    pub fn check_room(&self, limits: &Limits) -> Result<()> {
+        if self.participants.len() >= limits.max_participants {
+            return Err(Error::new(
+                crate::error::ErrorCode::Unavailable,
+                "this session is full",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The question, if it takes ballots at `now`: open, and its timer (if
+    /// any) not run out, whether or not the timer has closed it yet.
+    fn open_question_at(&mut self, id: Uuid, now: i64) -> Result<&mut Question> {
+        let q = self.open_question_mut(id)?;
+        if q.closes_at.is_some_and(|t| t <= now) {
+            return Err(Error::not_open(
+                "this question's time is up, it takes no votes",
+            ));
+        }
+        Ok(q)
     }
 
     fn open_question_mut(&mut self, id: Uuid) -> Result<&mut Question> {
@@ -391,7 +416,9 @@ impl Session {
     }
 
     /// Casts or replaces a participant's ballot. `entry` gives an `open`
-    /// answer its id and time.
+    /// answer its id, and the ballot its time: past a timed question's
+    /// `closes_at` it is refused (a replayed ballot of another kind has
+    /// time 0: it was accepted when cast).
     pub fn vote(
         &mut self,
         participant: u32,
@@ -399,7 +426,7 @@ impl Session {
         raw: RawChoice,
         entry: (Uuid, i64),
     ) -> Result<VoteOutcome> {
-        let q = self.open_question_mut(id)?;
+        let q = self.open_question_at(id, entry.1)?;
         let mut choice = q.spec.kind.check_choice(raw, entry)?;
         q.keep_hidden(participant, &mut choice);
         q.tally.add(&choice);
@@ -411,6 +438,13 @@ impl Session {
             }
             None => VoteOutcome::Cast,
         })
+    }
+
+    /// Removes a participant's ballot at `now` (refused past a timed
+    /// question's `closes_at`); true if there was one.
+    pub fn retract_at(&mut self, participant: u32, id: Uuid, now: i64) -> Result<bool> {
+        self.open_question_at(id, now)?;
+        self.retract(participant, id)
     }
 
     /// Removes a participant's ballot; true if there was one.
