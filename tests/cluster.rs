@@ -854,7 +854,7 @@ async fn the_log_is_compacted_and_every_node_agrees_across_it() {
     assert_eq!(ack["type"], "ack", "{ack}");
     // Node B follows the session all along, with a moderator on it.
     let (mut console, w) = b.join(&s.code, "moderator", Some(&s.token)).await;
-    let item = match w["session"]["qa_items"][0]["id"].as_str() {
+    let item = match w["session"]["qa"][0]["id"].as_str() {
         Some(id) => id.to_owned(),
         None => console.recv_type("qa_item").await["item"]["id"]
             .as_str()
@@ -941,7 +941,7 @@ async fn the_log_is_compacted_and_every_node_agrees_across_it() {
     // same state as the nodes that followed all along.
     let late = spawn_node(&redis, &flags);
     let (_, w) = late.join(&s.code, "moderator", Some(&s.token)).await;
-    assert_eq!(w["session"]["qa_items"][0]["upvotes"], 5, "{w}");
+    assert_eq!(w["session"]["qa"][0]["upvotes"], 5, "{w}");
     assert_eq!(w["session"]["questions"][0]["state"], "closed");
     let want = comparable(b.results(&s).await);
     assert_eq!(want["qa"][0]["upvotes"], 5, "{want}");
@@ -960,7 +960,7 @@ async fn the_log_is_compacted_and_every_node_agrees_across_it() {
     let (mut again, w) = stalled
         .join(&s.code, "audience", Some(&stalled_token))
         .await;
-    assert_eq!(w["session"]["qa_items"][0]["upvotes"], 5, "{w}");
+    assert_eq!(w["session"]["qa"][0]["upvotes"], 5, "{w}");
     let v = again.call(json!({"type": "upvote", "item_id": item})).await;
     assert_eq!(v["type"], "ack", "{v}");
     let want = results_until(&b, &s, |r| r["qa"][0]["upvotes"] == 6).await;
