@@ -41,22 +41,6 @@ fn tally_of(results: &Value, qid: &str) -> Value {
         .expect("the question is in the results")
 }
 
-/// Waits until the results read through `node` satisfy `pred`.
-async fn results_until(node: &TestApp, s: &Created, pred: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let r = node.results(s).await;
-        if pred(&r) {
-            return r;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "results never matched: {r}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test]
 async fn phones_projector_and_moderator_on_three_nodes_see_the_same_exact_tally() {
     let redis = Redis::start();
@@ -190,7 +174,9 @@ async fn a_participant_voting_again_through_another_node_is_counted_once() {
     for t in tasks {
         t.await.unwrap();
     }
-    let r = results_until(&nodes[1], &s, |r| tally_of(r, &qid)["voters"] == 13).await;
+    let r = nodes[1]
+        .results_until(&s, |r| tally_of(r, &qid)["voters"] == 13)
+        .await;
     let t = tally_of(&r, &qid);
     assert_eq!(counts(&t), vec![0, 1, 12], "{t}");
     assert_eq!(r["session"]["participants"], 13);
@@ -284,7 +270,9 @@ async fn a_node_killed_mid_vote_loses_no_acked_vote_and_its_phones_move_on() {
         );
         expected[got as usize] += 1;
     }
-    let r = results_until(&nodes[1], &s, |r| tally_of(r, &qid)["voters"] == 16).await;
+    let r = nodes[1]
+        .results_until(&s, |r| tally_of(r, &qid)["voters"] == 16)
+        .await;
     assert_eq!(counts(&tally_of(&r, &qid)), expected.to_vec());
     assert_eq!(r["session"]["participants"], 16);
 }
@@ -325,7 +313,9 @@ async fn while_redis_is_away_votes_get_a_retryable_error_and_every_node_recovers
         .tally_where(&qid, |t| t["voters"] == 2 && counts(t) == vec![0, 2])
         .await;
     assert_eq!(counts(&t), vec![0, 2]);
-    let r = results_until(&nodes[2], &s, |r| tally_of(r, &qid)["voters"] == 2).await;
+    let r = nodes[2]
+        .results_until(&s, |r| tally_of(r, &qid)["voters"] == 2)
+        .await;
     assert_eq!(counts(&tally_of(&r, &qid)), vec![0, 2]);
     // New work goes through every node again.
     action(&nodes[2], &s, &qid, "close").await;
@@ -556,7 +546,9 @@ async fn sessions_spread_over_the_shards_of_a_redis_cluster() {
         screen
             .tally_where(&qid, |t| t["voters"] == 2 && counts(t) == vec![0, 2])
             .await;
-        let r = results_until(&nodes[round % 2], &s, |r| tally_of(r, &qid)["voters"] == 2).await;
+        let r = nodes[round % 2]
+            .results_until(&s, |r| tally_of(r, &qid)["voters"] == 2)
+            .await;
         assert_eq!(counts(&tally_of(&r, &qid)), vec![0, 2]);
         // Ending a session (its keys set to expire) works on every shard.
         end_session(&nodes[round % 2], &s).await;
@@ -596,7 +588,9 @@ async fn a_node_lets_go_of_an_idle_session_and_reads_it_again_when_needed() {
     assert_eq!(w["session"]["questions"][0]["state"], "open");
     assert_eq!(phone.vote(&qid, json!(1)).await["type"], "ack");
     assert_eq!(sessions_held(&node).await, 1);
-    let r = results_until(&node, &s, |r| tally_of(r, &qid)["voters"] == 1).await;
+    let r = node
+        .results_until(&s, |r| tally_of(r, &qid)["voters"] == 1)
+        .await;
     assert_eq!(counts(&tally_of(&r, &qid)), vec![0, 1]);
 
     // Ended, it is let go too, and stays ended.
@@ -963,8 +957,10 @@ async fn the_log_is_compacted_and_every_node_agrees_across_it() {
     assert_eq!(w["session"]["qa"][0]["upvotes"], 5, "{w}");
     let v = again.call(json!({"type": "upvote", "item_id": item})).await;
     assert_eq!(v["type"], "ack", "{v}");
-    let want = results_until(&b, &s, |r| r["qa"][0]["upvotes"] == 6).await;
-    let got = results_until(&stalled, &s, |r| r["qa"][0]["upvotes"] == 6).await;
+    let want = b.results_until(&s, |r| r["qa"][0]["upvotes"] == 6).await;
+    let got = stalled
+        .results_until(&s, |r| r["qa"][0]["upvotes"] == 6)
+        .await;
     assert_eq!(comparable(got), comparable(want));
     drop(phones);
 }
@@ -1086,7 +1082,9 @@ async fn a_vote_after_closes_at_is_refused_before_any_timer_closes_the_question(
         .call(json!({"type": "retract", "question_id": qid}))
         .await;
     assert_eq!(late["code"], "not_open", "{late}");
-    let r = results_until(&nodes[0], &s, |r| tally_of(r, &qid)["voters"] == 1).await;
+    let r = nodes[0]
+        .results_until(&s, |r| tally_of(r, &qid)["voters"] == 1)
+        .await;
     assert_eq!(counts(&tally_of(&r, &qid)), vec![1, 0]);
 
     // A timer that has not run out takes votes.

@@ -804,20 +804,22 @@ async fn in_cluster_mode_hide_author_the_cap_and_hidden_answers_hold_on_every_no
     // An open answer hidden through node b stays hidden when sent again
     // through node a, and through a node started afterwards.
     assert_eq!(spammer.vote(&qid, json!("Rude words")).await["type"], "ack");
-    let r = results_until(&b, &s, |r| entries(r, 0).len() == 1).await;
+    let r = b.results_until(&s, |r| entries(r, 0).len() == 1).await;
     let (id, _) = entries(&r, 0).remove(0);
     let ack = moderator
         .call(json!({"type": "hide_entry", "question_id": qid, "entry_id": id}))
         .await;
     assert_eq!(ack["type"], "ack", "{ack}");
     // Node a has read the hide (its results read the log).
-    results_until(&a, &s, |r| entries(r, 0).is_empty()).await;
+    a.results_until(&s, |r| entries(r, 0).is_empty()).await;
     assert_eq!(
         spammer.vote(&qid, json!(" RUDE  words")).await["type"],
         "ack"
     );
     honest.vote(&qid, json!("rude words")).await;
-    let r = results_until(&b, &s, |r| r["questions"][0]["tally"]["voters"] == 1).await;
+    let r = b
+        .results_until(&s, |r| r["questions"][0]["tally"]["voters"] == 1)
+        .await;
     assert_eq!(entries(&r, 0).len(), 1, "{r}");
     let c = spawn_node(&redis, &args);
     let (mut again, _) = c.join(&s.code, "audience", Some(&spammer_token)).await;
@@ -825,22 +827,6 @@ async fn in_cluster_mode_hide_author_the_cap_and_hidden_answers_hold_on_every_no
     let r = c.results(&s).await;
     assert_eq!(r["questions"][0]["tally"]["voters"], 1, "{r}");
     assert_eq!(entries(&r, 0).len(), 1);
-}
-
-/// Waits until the results read through `node` satisfy `pred`.
-async fn results_until(node: &TestApp, s: &Created, pred: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let r = node.results(s).await;
-        if pred(&r) {
-            return r;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "results never matched: {r}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test]

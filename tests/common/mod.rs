@@ -227,6 +227,23 @@ impl TestApp {
         (ws, welcome)
     }
 
+    /// Waits (10 s at most) until the results read here satisfy `pred`:
+    /// in cluster mode a node's copy follows the others within moments.
+    pub async fn results_until(&self, s: &Created, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let r = self.results(s).await;
+            if pred(&r) {
+                return r;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "results never matched: {r}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn results(&self, s: &Created) -> Value {
         let (status, v) = self
             .request(

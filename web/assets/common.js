@@ -451,6 +451,36 @@
     });
   };
 
+  // Loads the next page of a long Q&A board into `state` (`next`, `total`, `paging`, `items`,
+  // `gone`), through `upsert`, then calls `render`. Items the live messages already brought
+  // are newer than the page and are kept.
+  H.loadQaPage = function (state, code, token, upsert, render) {
+    if (state.paging) return;
+    state.paging = true;
+    render();
+    var path = '/api/sessions/' + encodeURIComponent(code) + '/qa?offset=' + state.next + '&limit=100';
+    function failed() { H.toast(H.t('Could not load more questions.'), 'error'); }
+    H.api('GET', path, undefined, token || undefined).then(function (res) {
+      state.paging = false;
+      var body = res.body || {};
+      if (!res.ok || !Array.isArray(body.items)) {
+        failed();
+      } else {
+        body.items.forEach(function (item) {
+          if (item && item.id && !state.items[item.id] && !state.gone[item.id]) upsert(item);
+        });
+        state.next += body.items.length;
+        if (typeof body.total === 'number') state.total = body.total;
+        if (!body.items.length) state.next = state.total;
+      }
+      render();
+    }, function () {
+      state.paging = false;
+      failed();
+      render();
+    });
+  };
+
   H.apiError = function (res) {
     var err = res && res.body && res.body.error;
     return {

@@ -198,30 +198,7 @@
 
   // The next page of the board, after what the welcome and earlier pages brought.
   function loadMore() {
-    if (state.paging) return;
-    state.paging = true;
-    render();
-    var path = '/api/sessions/' + encodeURIComponent(code) + '/qa?offset=' + state.next + '&limit=100';
-    H.api('GET', path, undefined, state.token || undefined).then(function (res) {
-      state.paging = false;
-      var body = res.body || {};
-      if (!res.ok || !Array.isArray(body.items)) {
-        H.toast(H.t('Could not load more questions.'), 'error');
-      } else {
-        body.items.forEach(function (item) {
-          // Live messages are newer than the page: they win.
-          if (item && item.id && !state.items[item.id] && !state.gone[item.id]) upsert(item);
-        });
-        state.next += body.items.length;
-        if (typeof body.total === 'number') state.total = body.total;
-        if (!body.items.length) state.next = state.total;
-      }
-      render();
-    }, function () {
-      state.paging = false;
-      H.toast(H.t('Could not load more questions.'), 'error');
-      render();
-    });
+    H.loadQaPage(state, code, state.token, upsert, render);
   }
   H.on(moreBtn, 'click', loadMore);
 
