@@ -8,7 +8,7 @@
 //! Layout:
 //! - `config`: command line and environment, every default in one place
 //! - `domain`: the poll model (sessions, questions, ballots, tallies); no I/O
-//! - `protocol`: the wire messages of `PROTOCOL.md`, parsed and rendered
+//! - `protocol`: the wire messages of `docs/api.md`, parsed and rendered
 //! - `session`: one live session: its lock, its connections, tally fan-out
 //! - `outbox`: a connection's bounded queue of outgoing events
 //! - `hub`: the server's sessions by code, tokens, codes, the shared clock

@@ -1,5 +1,5 @@
 //! The wire: client messages parsed into typed commands, and the JSON the
-//! server sends, exactly as `PROTOCOL.md` writes them.
+//! server sends, as `docs/api.md` describes them.
 //!
 //! Parsing is strict about what the contract requires and lenient about what
 //! it does not name: unknown fields are ignored, so newer clients still talk
