@@ -747,7 +747,7 @@ async fn a_refused_hello_leaves_nothing_in_the_log() {
         ws.send(json!({"type": "hello", "role": "audience"})).await;
         let e = ws.recv().await;
         assert_eq!(e["type"], "error", "{e}");
-        assert_eq!(e["code"], "unavailable", "{e}");
+        assert_eq!(e["code"], "limit_reached", "{e}");
         assert_eq!(ws.closed().await, Some(1013));
     }
     assert_eq!(

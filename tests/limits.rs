@@ -402,3 +402,31 @@ async fn without_a_public_url_any_host_is_served() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn a_full_session_answers_limit_reached() {
+    let app = spawn_app_with(&["--max-participants", "2"]);
+    let s = app.create(json!({"title": "Small room"})).await;
+    let join = || {
+        app.http
+            .post(format!("{}/api/sessions/{}/participants", app.base, s.code))
+            .json(&json!({}))
+    };
+    for i in 0..2 {
+        let (status, _, body) = send(join()).await;
+        assert_eq!(status, StatusCode::CREATED, "participant {i}: {body}");
+    }
+    let (status, _, body) = send(join()).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["code"], "limit_reached", "{body}");
+    // A phone's hello is refused the same way, with 1013.
+    let mut ws = app.ws(&s.code).await;
+    ws.send(json!({"type": "hello", "role": "audience"})).await;
+    let e = ws.recv().await;
+    assert_eq!(
+        (e["type"].as_str(), e["code"].as_str()),
+        (Some("error"), Some("limit_reached")),
+        "{e}"
+    );
+    assert_eq!(ws.closed().await, Some(1013));
+}

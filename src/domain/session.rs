@@ -384,10 +384,10 @@ impl Session {
     /// Whether one more participant may join.
     pub fn check_room(&self, limits: &Limits) -> Result<()> {
         if self.participants.len() >= limits.max_participants {
-            return Err(Error::new(
-                crate::error::ErrorCode::Unavailable,
-                "this session is full",
-            ));
+            return Err(Error::limit_reached(format!(
+                "this session is full: it holds at most {} participants",
+                limits.max_participants
+            )));
         }
         Ok(())
     }
