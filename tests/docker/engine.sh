@@ -68,6 +68,8 @@ engine_stop() {
   fi
   ENGINE_PID=
   if [ -n "$ENGINE_RUN" ]; then
+    # What the engine left mounted in its exec root (after a hard stop), then the folder.
+    awk -v d="$ENGINE_RUN/" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r | xargs -r umount 2>/dev/null || true
     rm -rf "$ENGINE_RUN" 2>/dev/null || true
     ENGINE_RUN=
   fi
