@@ -63,6 +63,16 @@ redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 return 1
 "#;
 
+/// Records a node's audience of a session and returns every node's, unless
+/// the session's log is gone (deleted): then records nothing.
+/// KEYS: presence, log. ARGV: node, "count:ms", expiry (ms).
+const PRESENCE: &str = r#"
+if redis.call('EXISTS', KEYS[2]) == 0 then return {} end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return redis.call('HGETALL', KEYS[1])
+"#;
+
 /// Deletes every key of a session. KEYS: log, base, snapshot, open,
 /// questions, claim, presence. ARGV: code.
 const PURGE: &str = r#"
@@ -402,6 +412,7 @@ pub struct Cluster {
     vote: Script,
     claim_expired: Script,
     purge: Script,
+    presence: Script,
     /// The log is compacted every this many entries.
     compact_every: u64,
 }
@@ -455,6 +466,7 @@ impl Cluster {
             vote: Script::new(VOTE),
             claim_expired: Script::new(CLAIM_EXPIRED),
             purge: Script::new(PURGE),
+            presence: Script::new(PRESENCE),
             compact_every: compact_every.max(2),
         }))
     }
@@ -725,18 +737,14 @@ impl Cluster {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
-        let key = presence_key(code);
-        let (_, _, all): ((), (), Vec<(String, String)>) = redis::pipe()
-            .cmd("HSET")
-            .arg(&key)
+        let all: Vec<(String, String)> = self
+            .presence
+            .key(presence_key(code))
+            .key(log_key(code))
             .arg(&self.node)
             .arg(format!("{here}:{now}"))
-            .cmd("PEXPIRE")
-            .arg(&key)
             .arg(PRESENCE_TTL_MS * 10)
-            .cmd("HGETALL")
-            .arg(&key)
-            .query_async(&mut self.conn.clone())
+            .invoke_async(&mut self.conn.clone())
             .await
             .map_err(unreachable)?;
         Ok(all

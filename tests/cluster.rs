@@ -1196,3 +1196,63 @@ async fn a_session_made_before_a_restart_expires_once_idle() {
     let after = spawn_node(&redis, &["--session-ttl-s", "2"]);
     expired_everywhere(&redis, &[&after], &s.code).await;
 }
+
+#[tokio::test]
+async fn idle_sessions_expire_on_every_shard_of_a_redis_cluster() {
+    let redis = common::RedisShards::start();
+    let urls = redis.urls();
+    let args = ["--redis-cluster", "--redis", &urls, "--session-ttl-s", "2"];
+    let nodes: Vec<TestApp> = (0..2).map(|_| common::spawn_with(&args)).collect();
+    let (held, held_q) = open_session(&nodes[0], &["Stay", "Go"]).await;
+    let (mut phone, _) = nodes[1].join(&held.code, "audience", None).await;
+    let mut idle = Vec::new();
+    for round in 0..6 {
+        let (s, qid) = open_session(&nodes[round % 2], &["One", "Two"]).await;
+        let (mut a, _) = nodes[(round + 1) % 2].join(&s.code, "audience", None).await;
+        assert_eq!(a.vote(&qid, json!(0)).await["type"], "ack");
+        idle.push(s.code);
+    }
+    // Each shard's own keys of a session (KEYS answers for one shard only).
+    let keys_on_shards = |code: String| {
+        let shards: Vec<String> = redis.shards.iter().map(|s| s.url()).collect();
+        async move {
+            let mut all: Vec<String> = Vec::new();
+            for url in shards {
+                let mut c = redis::Client::open(url)
+                    .unwrap()
+                    .get_multiplexed_async_connection()
+                    .await
+                    .unwrap();
+                let mut some: Vec<String> = redis::cmd("KEYS")
+                    .arg(format!("{{{code}}}*"))
+                    .query_async(&mut c)
+                    .await
+                    .unwrap();
+                all.append(&mut some);
+            }
+            all
+        }
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    for code in &idle {
+        loop {
+            let left = keys_on_shards(code.clone()).await;
+            if left.is_empty() {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{code} did not expire: {left:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        for node in &nodes {
+            gone_from(node, code).await;
+        }
+    }
+    phone
+        .assert_none(Duration::from_secs(4), |v| v["type"] == "ended")
+        .await;
+    assert!(!keys_on_shards(held.code.clone()).await.is_empty());
+    assert_eq!(phone.vote(&held_q, json!(0)).await["type"], "ack");
+}
