@@ -46,6 +46,43 @@ pub const TALLY_CHANNEL: &str = "handsup:tally";
 const PRESENCE_TTL_MS: i64 = 5000;
 /// How long the keys of an ended session are kept.
 const ENDED_TTL_S: i64 = 7 * 24 * 3600;
+/// A sorted set outside every session: each session's code, scored by its
+/// last activity (ms), for `--session-ttl-days`. Only ever touched in
+/// commands of its own, never inside a session's scripts (in a Redis
+/// Cluster it sits in another slot).
+pub const ACTIVE_KEY: &str = "handsup:active";
+
+/// Claims an expired session for one node: if the code's last activity is
+/// at or before ARGV[2], moves it to ARGV[3] (so that, should this node
+/// fail to delete it, another node tries again once that is past too).
+/// KEYS: the activity set. ARGV: code, cut-off, claim. Returns 1 if claimed.
+const CLAIM_EXPIRED: &str = r#"
+local at = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not at or tonumber(at) > tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1
+"#;
+
+/// Records a node's audience of a session and returns every node's, unless
+/// the session's log is gone (deleted): then records nothing.
+/// KEYS: presence, log. ARGV: node, "count:ms", expiry (ms).
+const PRESENCE: &str = r#"
+if redis.call('EXISTS', KEYS[2]) == 0 then return {} end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return redis.call('HGETALL', KEYS[1])
+"#;
+
+/// Deletes every key of a session. KEYS: log, base, snapshot, open,
+/// questions, claim, presence. ARGV: code.
+const PURGE: &str = r#"
+local tag = '{' .. ARGV[1] .. '}'
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[5])) do
+  redis.call('DEL', tag .. ':b:' .. id, tag .. ':t:' .. id)
+end
+redis.call('DEL', tag .. ':b:-', tag .. ':t:-')
+return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
+"#;
 /// How long a node may take to write the snapshot it claimed before another
 /// node may claim it (ms).
 const COMPACT_LEASE_MS: u64 = 30_000;
@@ -62,10 +99,12 @@ const COMPACT_LEASE_MS: u64 = 30_000;
 /// ARGV: event JSON, op, question id, argument, code, how long an ended
 /// session's keys are kept (s), the list length at which to compact, the
 /// claim's lease (ms).
-/// Returns {the event's position, 1 if this node is to compact the log}, or
-/// {0, 0} when `create` finds the code taken.
+/// Returns {the event's position, 1 if this node is to compact the log},
+/// {0, 0} when `create` finds the code taken, or {0, 1} when any other event
+/// finds no log (the session was deleted).
 const APPEND: &str = r#"
 local op, q, arg = ARGV[2], ARGV[3], ARGV[4]
+if op ~= 'create' and redis.call('EXISTS', KEYS[1]) == 0 then return {0, 1} end
 local function move(d, sign)
   for i = 1, #d, 2 do
     local n = redis.call('HINCRBY', KEYS[5], d[i], sign * d[i + 1])
@@ -270,6 +309,15 @@ fn snap_key(code: &str) -> String {
 fn claim_key(code: &str) -> String {
     format!("{{{code}}}:compacting")
 }
+fn presence_key(code: &str) -> String {
+    format!("{{{code}}}:here")
+}
+/// Wall-clock milliseconds.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
 fn ballots_key(code: &str, q: Option<Uuid>) -> String {
     match q {
         Some(q) => format!("{{{code}}}:b:{q}"),
@@ -362,6 +410,9 @@ pub struct Cluster {
     read: Script,
     compact: Script,
     vote: Script,
+    claim_expired: Script,
+    purge: Script,
+    presence: Script,
     /// The log is compacted every this many entries.
     compact_every: u64,
 }
@@ -413,6 +464,9 @@ impl Cluster {
             read: Script::new(READ),
             compact: Script::new(COMPACT),
             vote: Script::new(VOTE),
+            claim_expired: Script::new(CLAIM_EXPIRED),
+            purge: Script::new(PURGE),
+            presence: Script::new(PRESENCE),
             compact_every: compact_every.max(2),
         }))
     }
@@ -445,7 +499,90 @@ impl Cluster {
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(unreachable)?;
+        if n == 0 && due == 1 {
+            return Err(Error::not_found(format!("no session with code {code}")));
+        }
+        if n > 0 && side != Side::End {
+            // The session's time-to-live starts again (a command of its own:
+            // the set is in another slot than the session's keys).
+            if let Err(e) = self.touch(&[code], now_ms(), false).await {
+                tracing::warn!(code = %code, error = %e.message, "redis: activity not recorded");
+            }
+        }
         Ok((n > 0).then_some((n, due == 1)))
+    }
+
+    /// Records activity at `at` (ms) for sessions; with `only_new`, only for
+    /// those not recorded yet (sessions made before activity was kept).
+    pub async fn touch(&self, codes: &[&str], at: i64, only_new: bool) -> Result<()> {
+        if codes.is_empty() {
+            return Ok(());
+        }
+        let mut cmd = redis::cmd("ZADD");
+        cmd.arg(ACTIVE_KEY);
+        if only_new {
+            cmd.arg("NX");
+        }
+        for code in codes {
+            cmd.arg(at).arg(*code);
+        }
+        cmd.query_async::<i64>(&mut self.conn.clone())
+            .await
+            .map_err(unreachable)?;
+        Ok(())
+    }
+
+    /// Up to `max` sessions with no activity recorded since `before` (ms).
+    pub async fn expired(&self, before: i64, max: usize) -> Result<Vec<String>> {
+        redis::cmd("ZRANGEBYSCORE")
+            .arg(ACTIVE_KEY)
+            .arg("-inf")
+            .arg(before)
+            .arg("LIMIT")
+            .arg(0)
+            .arg(max)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(unreachable)
+    }
+
+    /// Claims an expired session for deletion by this node (see
+    /// `CLAIM_EXPIRED`); false if it was active since `before` or another
+    /// node claimed it first.
+    pub async fn claim_expired(&self, code: &str, before: i64, claim: i64) -> Result<bool> {
+        let got: i64 = self
+            .claim_expired
+            .key(ACTIVE_KEY)
+            .arg(code)
+            .arg(before)
+            .arg(claim)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unreachable)?;
+        Ok(got == 1)
+    }
+
+    /// Deletes every key of a session, then its activity record.
+    pub async fn purge(&self, code: &str) -> Result<()> {
+        self.purge
+            .key(log_key(code))
+            .key(base_key(code))
+            .key(snap_key(code))
+            .key(open_key(code))
+            .key(questions_key(code))
+            .key(claim_key(code))
+            .key(presence_key(code))
+            .arg(code)
+            .invoke_async::<i64>(&mut self.conn.clone())
+            .await
+            .map_err(unreachable)?;
+        redis::cmd("ZREM")
+            .arg(ACTIVE_KEY)
+            .arg(code)
+            .query_async::<i64>(&mut self.conn.clone())
+            .await
+            .map_err(unreachable)?;
+        Ok(())
     }
 
     /// Entries kept before the snapshot for the nodes a little behind.
@@ -600,18 +737,14 @@ impl Cluster {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
-        let key = format!("{{{code}}}:here");
-        let (_, _, all): ((), (), Vec<(String, String)>) = redis::pipe()
-            .cmd("HSET")
-            .arg(&key)
+        let all: Vec<(String, String)> = self
+            .presence
+            .key(presence_key(code))
+            .key(log_key(code))
             .arg(&self.node)
             .arg(format!("{here}:{now}"))
-            .cmd("PEXPIRE")
-            .arg(&key)
             .arg(PRESENCE_TTL_MS * 10)
-            .cmd("HGETALL")
-            .arg(&key)
-            .query_async(&mut self.conn.clone())
+            .invoke_async(&mut self.conn.clone())
             .await
             .map_err(unreachable)?;
         Ok(all

@@ -233,6 +233,14 @@ impl Hub {
             let hub = Arc::new(Hub::with_journal(config, None, Some(cluster.clone())));
             cluster.listen(Arc::downgrade(&hub));
             Hub::unload_idle(Arc::downgrade(&hub));
+            // Sessions idle past their time go at start too (Redis may
+            // still be away: then at the next sweep).
+            let weak = Arc::downgrade(&hub);
+            tokio::spawn(async move {
+                if let Some(h) = weak.upgrade() {
+                    h.sweep().await;
+                }
+            });
             Hub::sweep_every_minute(Arc::downgrade(&hub));
             return Ok(hub);
         }
@@ -495,14 +503,12 @@ impl Hub {
         for s in self.sessions() {
             s.sweep_rates();
         }
-        // Cluster mode keeps sessions in Redis; a node holds only the live
-        // ones, so it cannot tell which are idle: they are not expired here.
+        if let Some(c) = &shared.cluster {
+            return self.sweep_redis(c).await;
+        }
         let Some(ttl) = shared.config.session_ttl() else {
             return;
         };
-        if shared.cluster.is_some() {
-            return;
-        }
         let before = shared.clock.now_ms() - ttl.as_millis() as i64;
         for s in self.sessions() {
             if s.ended.is_cancelled() || !s.idle_since_before(before) {
@@ -515,6 +521,69 @@ impl Hub {
                 Err(e) => {
                     tracing::warn!(code = %s.code, error = %e.message, "an expired session could not be deleted")
                 }
+            }
+        }
+    }
+
+    /// Cluster mode: the sweep of sessions. Activity is kept in Redis
+    /// (`handsup:active`, code → last activity in ms), where every node sees
+    /// it: each append records it, and every sweep each node records it for
+    /// the sessions it holds sockets of. A session recorded idle past the
+    /// time-to-live is claimed by one node, ended as by `DELETE` (phones on
+    /// every node get `ended`), and its keys are deleted.
+    async fn sweep_redis(&self, c: &Cluster) {
+        let now = self.shared.clock.now_ms();
+        let held: Vec<Arc<LiveSession>> = self
+            .sessions()
+            .into_iter()
+            .filter(|s| !s.ended.is_cancelled() && s.connection_count() > 0)
+            .collect();
+        let codes: Vec<&str> = held.iter().map(|s| s.code.as_str()).collect();
+        for some in codes.chunks(1000) {
+            if let Err(e) = c.touch(some, now, false).await {
+                tracing::warn!(error = %e.message, "redis: activity of held sessions not recorded");
+                break;
+            }
+        }
+        let Some(ttl) = self.shared.config.session_ttl() else {
+            return;
+        };
+        let before = now - ttl.as_millis() as i64;
+        // A claimed session is tried again once this is past, should the
+        // node that claimed it fail to delete it.
+        let claim = before + ttl.min(SWEEP_EVERY).as_millis() as i64;
+        for _ in 0..100 {
+            let codes = match c.expired(before, 100).await {
+                Ok(codes) if !codes.is_empty() => codes,
+                Ok(_) => return,
+                Err(_) => return,
+            };
+            for code in codes {
+                match c.claim_expired(&code, before, claim).await {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(_) => return,
+                }
+                match self.delete(&code).await {
+                    Ok(()) => {}
+                    // Already ended, or already gone: its keys go all the same.
+                    Err(e) if e.code == crate::error::ErrorCode::NotFound => {}
+                    Err(e) => {
+                        tracing::warn!(code = %code, error = %e.message, "an expired session could not be ended");
+                        continue;
+                    }
+                }
+                if let Err(e) = c.purge(&code).await {
+                    tracing::warn!(code = %code, error = %e.message, "the keys of an expired session could not be deleted");
+                    continue;
+                }
+                // Asked again, Redis answers that it is gone.
+                if let Some(s) = self.sessions.get(&code).map(|s| s.clone()) {
+                    if s.ended.is_cancelled() {
+                        self.forget(&s);
+                    }
+                }
+                tracing::info!(code = %code, "session expired: no activity for its time-to-live");
             }
         }
     }
@@ -593,6 +662,10 @@ impl Hub {
         if live.ended.is_cancelled() {
             // Held as ended until swept, so asking again reads nothing.
             return Err(missing());
+        }
+        // A session from before activity was kept in Redis gets a record.
+        if let Err(e) = c.touch(&[code], self.shared.clock.now_ms(), true).await {
+            tracing::warn!(code = %code, error = %e.message, "redis: activity not recorded");
         }
         // Replaying the log set the timers of open questions, as on the other
         // nodes: the first to fire closes the question.

@@ -362,6 +362,16 @@ impl LiveSession {
                 outbox: outbox.clone(),
             },
         );
+        if let Some(c) = &self.shared.cluster {
+            // The first connection here, or one to a session quiet here for
+            // a minute, is recorded in Redis at once (the sweep records the
+            // others within a minute), so that no node expires it meanwhile.
+            let at = self.now();
+            if st.conns.len() == 1 || at - self.last_active() >= 60_000 {
+                let (c, code) = (c.clone(), self.code.clone());
+                tokio::spawn(async move { c.touch(&[&code], at, false).await });
+            }
+        }
         self.touch();
         if role == Role::Audience {
             st.audience += 1;

@@ -1104,3 +1104,153 @@ async fn a_vote_after_closes_at_is_refused_before_any_timer_closes_the_question(
         .await;
     assert_eq!(phone.vote(&qid, json!(1)).await["type"], "ack");
 }
+
+// ---- sessions do not pile up (--session-ttl-days) ------------------------------
+
+/// The keys Redis holds for a session.
+async fn keys_of(redis: &Redis, code: &str) -> Vec<String> {
+    redis::cmd("KEYS")
+        .arg(format!("{{{code}}}*"))
+        .query_async(&mut redis_conn(redis).await)
+        .await
+        .unwrap()
+}
+
+/// Waits (up to 20 s) until no node serves the session and Redis holds
+/// none of its keys, nor its activity record.
+async fn expired_everywhere(redis: &Redis, nodes: &[&TestApp], code: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut gone = keys_of(redis, code).await.is_empty();
+        let active: Option<f64> = redis::cmd("ZSCORE")
+            .arg("handsup:active")
+            .arg(code)
+            .query_async(&mut redis_conn(redis).await)
+            .await
+            .unwrap();
+        gone &= active.is_none();
+        for node in nodes {
+            let (status, _) = node
+                .request(Method::GET, &format!("/api/sessions/{code}"), None, None)
+                .await;
+            gone &= status == StatusCode::NOT_FOUND;
+        }
+        if gone {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{code} did not expire: keys {:?}",
+            keys_of(redis, code).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_idle_session_expires_on_every_node_and_one_with_a_phone_stays() {
+    let redis = Redis::start();
+    let nodes: Vec<TestApp> = (0..2)
+        .map(|_| spawn_node(&redis, &["--session-ttl-s", "2"]))
+        .collect();
+    // The idle one has a vote (ballot and count keys) and is held by both nodes.
+    let (idle, qid) = open_session(&nodes[0], &["A", "B"]).await;
+    let (mut voter, _) = nodes[1].join(&idle.code, "audience", None).await;
+    assert_eq!(voter.vote(&qid, json!(0)).await["type"], "ack");
+    drop(voter);
+    assert!(keys_of(&redis, &idle.code).await.len() >= 4);
+    // The held one was made on one node; its phone is on the other.
+    let (held, held_q) = open_session(&nodes[1], &["C", "D"]).await;
+    let (mut phone, _) = nodes[0].join(&held.code, "audience", None).await;
+
+    expired_everywhere(&redis, &[&nodes[0], &nodes[1]], &idle.code).await;
+    // Past the time-to-live three times over, the one with a phone stays.
+    phone
+        .assert_none(Duration::from_secs(6), |v| v["type"] == "ended")
+        .await;
+    for node in &nodes {
+        let (status, _) = node
+            .request(
+                Method::GET,
+                &format!("/api/sessions/{}", held.code),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "through {}", node.base);
+    }
+    assert!(keys_of(&redis, &held.code).await.len() >= 4);
+    assert_eq!(phone.vote(&held_q, json!(1)).await["type"], "ack");
+}
+
+#[tokio::test]
+async fn a_session_made_before_a_restart_expires_once_idle() {
+    let redis = Redis::start();
+    let mut before = spawn_node(&redis, &[]);
+    let (s, _) = open_session(&before, &["A", "B"]).await;
+    before.terminate();
+    assert!(!keys_of(&redis, &s.code).await.is_empty());
+
+    let after = spawn_node(&redis, &["--session-ttl-s", "2"]);
+    expired_everywhere(&redis, &[&after], &s.code).await;
+}
+
+#[tokio::test]
+async fn idle_sessions_expire_on_every_shard_of_a_redis_cluster() {
+    let redis = common::RedisShards::start();
+    let urls = redis.urls();
+    let args = ["--redis-cluster", "--redis", &urls, "--session-ttl-s", "2"];
+    let nodes: Vec<TestApp> = (0..2).map(|_| common::spawn_with(&args)).collect();
+    let (held, held_q) = open_session(&nodes[0], &["Stay", "Go"]).await;
+    let (mut phone, _) = nodes[1].join(&held.code, "audience", None).await;
+    let mut idle = Vec::new();
+    for round in 0..6 {
+        let (s, qid) = open_session(&nodes[round % 2], &["One", "Two"]).await;
+        let (mut a, _) = nodes[(round + 1) % 2].join(&s.code, "audience", None).await;
+        assert_eq!(a.vote(&qid, json!(0)).await["type"], "ack");
+        idle.push(s.code);
+    }
+    // Each shard's own keys of a session (KEYS answers for one shard only).
+    let keys_on_shards = |code: String| {
+        let shards: Vec<String> = redis.shards.iter().map(|s| s.url()).collect();
+        async move {
+            let mut all: Vec<String> = Vec::new();
+            for url in shards {
+                let mut c = redis::Client::open(url)
+                    .unwrap()
+                    .get_multiplexed_async_connection()
+                    .await
+                    .unwrap();
+                let mut some: Vec<String> = redis::cmd("KEYS")
+                    .arg(format!("{{{code}}}*"))
+                    .query_async(&mut c)
+                    .await
+                    .unwrap();
+                all.append(&mut some);
+            }
+            all
+        }
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    for code in &idle {
+        loop {
+            let left = keys_on_shards(code.clone()).await;
+            if left.is_empty() {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{code} did not expire: {left:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        for node in &nodes {
+            gone_from(node, code).await;
+        }
+    }
+    phone
+        .assert_none(Duration::from_secs(4), |v| v["type"] == "ended")
+        .await;
+    assert!(!keys_on_shards(held.code.clone()).await.is_empty());
+    assert_eq!(phone.vote(&held_q, json!(0)).await["type"], "ack");
+}
