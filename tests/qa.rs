@@ -17,6 +17,22 @@ fn item_of(v: &Value) -> &Value {
     &v["item"]
 }
 
+/// Waits for the next `qa_item` of a hidden item on `ws`, checks that it
+/// went without its text and name, and returns the item's id.
+async fn recv_hidden_item(ws: &mut Ws) -> String {
+    let m = ws
+        .recv_until("a hidden item", |v| {
+            v["type"] == "qa_item" && v["item"]["status"] == "hidden"
+        })
+        .await;
+    assert_eq!(
+        (m["item"]["text"].as_str(), m["item"]["name"].as_str()),
+        (Some(""), Some("")),
+        "{m}"
+    );
+    m["item"]["id"].as_str().unwrap().to_owned()
+}
+
 #[tokio::test]
 async fn phones_ask_and_upvote_once_each_and_take_it_back() {
     let app = spawn_app();
@@ -609,24 +625,9 @@ async fn hide_author_takes_every_item_of_one_author_off_the_board_for_good() {
     assert_eq!(ack["type"], "ack", "{ack}");
     let mut hidden = std::collections::HashSet::new();
     while hidden.len() < 5 {
-        let m = projector
-            .recv_until("a hidden item", |v| {
-                v["type"] == "qa_item" && v["item"]["status"] == "hidden"
-            })
-            .await;
-        assert_eq!(m["item"]["text"], "");
-        assert_eq!(m["item"]["name"], "");
-        hidden.insert(m["item"]["id"].as_str().unwrap().to_owned());
+        hidden.insert(recv_hidden_item(&mut projector).await);
     }
-    let m = moderator
-        .recv_until("a hidden item", |v| {
-            v["type"] == "qa_item" && v["item"]["status"] == "hidden"
-        })
-        .await;
-    assert_eq!(
-        (m["item"]["text"].as_str(), m["item"]["name"].as_str()),
-        (Some(""), Some(""))
-    );
+    recv_hidden_item(&mut moderator).await;
     // Over HTTP: nothing left to hide; an unknown item is not found.
     let (status, v) = app.request(Method::POST, &path, Some(&s.token), None).await;
     assert_eq!((status.as_u16(), v), (200, json!({"hidden": 0})));
@@ -686,15 +687,7 @@ async fn a_hidden_open_answer_stays_hidden_when_its_author_sends_it_again() {
     let s = app
         .create(json!({"title": "Panel", "questions": [{"kind": "open", "prompt": "One word?"}]}))
         .await;
-    let (_, view) = app
-        .request(
-            Method::GET,
-            &format!("/api/sessions/{}", s.code),
-            Some(&s.token),
-            None,
-        )
-        .await;
-    let qid = view["questions"][0]["id"].as_str().unwrap().to_owned();
+    let qid = app.question_id(&s, 0).await;
     let (mut moderator, _) = app.join(&s.code, "moderator", Some(&s.token)).await;
     moderator
         .call(json!({"type": "open", "question_id": qid}))
@@ -781,16 +774,7 @@ async fn in_cluster_mode_hide_author_the_cap_and_hidden_answers_hold_on_every_no
     assert_eq!((status.as_u16(), v), (200, json!({"hidden": 3})));
     let mut hidden = std::collections::HashSet::new();
     while hidden.len() < 3 {
-        let m = projector
-            .recv_until("a hidden item", |v| {
-                v["type"] == "qa_item" && v["item"]["status"] == "hidden"
-            })
-            .await;
-        assert_eq!(
-            (m["item"]["text"].as_str(), m["item"]["name"].as_str()),
-            (Some(""), Some(""))
-        );
-        hidden.insert(m["item"]["id"].as_str().unwrap().to_owned());
+        hidden.insert(recv_hidden_item(&mut projector).await);
     }
     let (_, v) = page(&a, &s.code, None, "").await;
     assert_eq!(v["total"], 1);

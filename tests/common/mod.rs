@@ -180,11 +180,8 @@ impl TestApp {
         }
     }
 
-    /// A session with one open `single` question; returns it and the question id.
-    pub async fn session_with_open_question(&self, options: &[&str]) -> (Created, String) {
-        let s = self
-            .create(json!({"title": "Capacity building panel", "questions": [single("What works best?", options)]}))
-            .await;
+    /// The id of the session's question at `index`, as the moderator sees it.
+    pub async fn question_id(&self, s: &Created, index: usize) -> String {
         let (_, view) = self
             .request(
                 Method::GET,
@@ -193,7 +190,18 @@ impl TestApp {
                 None,
             )
             .await;
-        let qid = view["questions"][0]["id"].as_str().unwrap().to_owned();
+        view["questions"][index]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no question {index}: {view}"))
+            .to_owned()
+    }
+
+    /// A session with one open `single` question; returns it and the question id.
+    pub async fn session_with_open_question(&self, options: &[&str]) -> (Created, String) {
+        let s = self
+            .create(json!({"title": "Capacity building panel", "questions": [single("What works best?", options)]}))
+            .await;
+        let qid = self.question_id(&s, 0).await;
         let (status, q) = self
             .request(
                 Method::POST,
