@@ -467,3 +467,31 @@ pub async fn run_phone(
         ctx.error("disconnected");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_choice_is_in_range_and_never_the_old_one() {
+        let mut rng = SmallRng::seed_from_u64(7);
+        for options in 2..=12u8 {
+            let mut seen = vec![false; options as usize];
+            for _ in 0..1000 {
+                let first = choice_other_than(&mut rng, NO_BALLOT, options);
+                assert!(first < options);
+                seen[first as usize] = true;
+                let next = choice_other_than(&mut rng, first, options);
+                assert!(next < options && next != first, "{first} then {next}");
+            }
+            assert!(seen.iter().all(|s| *s), "every option comes up: {seen:?}");
+        }
+    }
+
+    #[test]
+    fn reads_the_seq_of_a_tally_frame() {
+        let frame = r#"{"type":"tally","question_id":"q","seq":42,"counts":[1,2]}"#;
+        assert_eq!(tally_seq(frame), Some(42));
+        assert_eq!(tally_seq(r#"{"type":"tally"}"#), None);
+    }
+}

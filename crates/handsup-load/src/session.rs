@@ -12,6 +12,8 @@ pub struct Setup {
     pub question_id: String,
 }
 
+/// Creates the session with `options` options, then opens, reveals and
+/// presents its question.
 pub async fn set_up(target: &Target, options: u8) -> Result<Setup, String> {
     let labels: Vec<String> = (0..options)
         .map(|i| format!("Option {}", (b'A' + i) as char))

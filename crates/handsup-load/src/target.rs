@@ -146,7 +146,101 @@ impl Target {
 
 #[cfg(test)]
 mod tests {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+    use std::thread::JoinHandle;
+
+    use serde_json::json;
+
     use super::*;
+
+    /// Answers one request on 127.0.0.1 with `answer`; the port, and the
+    /// request as it was read (head and body).
+    fn serve_once(answer: &'static str) -> (u16, JoinHandle<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (socket, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(socket);
+            let mut request = String::new();
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if let Some(n) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = n.trim().parse().unwrap();
+                }
+                request.push_str(&line);
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            request.push_str(std::str::from_utf8(&body).unwrap());
+            reader.get_mut().write_all(answer.as_bytes()).unwrap();
+            request
+        });
+        (port, server)
+    }
+
+    #[tokio::test]
+    async fn localhost_is_127_0_0_1_and_keeps_its_host() {
+        let (port, server) = serve_once(
+            "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+             3\r\n{\"b\r\n4\r\n\":2}\r\n0\r\n\r\n",
+        );
+        let target = Target::parse(&format!("http://localhost:{port}")).unwrap();
+        let v = target
+            .expect("POST", "/api/x", Some("tok"), Some(&json!({"a": 1})), 201)
+            .await
+            .unwrap();
+        assert_eq!(v, json!({"b": 2}));
+        let request = server.join().unwrap();
+        let lower = request.to_ascii_lowercase();
+        assert!(request.starts_with("POST /api/x HTTP/1.1\r\n"), "{request}");
+        assert!(
+            lower.contains(&format!("\r\nhost: localhost:{port}\r\n")),
+            "{request}"
+        );
+        assert!(
+            lower.contains("\r\nauthorization: bearer tok\r\n"),
+            "{request}"
+        );
+        assert!(
+            lower.contains("\r\ncontent-type: application/json\r\n"),
+            "{request}"
+        );
+        assert!(
+            lower.contains("\r\naccept: application/json\r\n"),
+            "{request}"
+        );
+        assert!(request.ends_with("\r\n\r\n{\"a\":1}"), "{request}");
+    }
+
+    #[tokio::test]
+    async fn an_empty_body_is_null_and_another_status_an_error() {
+        let (port, server) = serve_once("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+        let target = Target::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+        let answer = target.request("DELETE", "/api/y", None, None).await;
+        assert_eq!(answer.unwrap(), (204, Value::Null));
+        assert!(server
+            .join()
+            .unwrap()
+            .starts_with("DELETE /api/y HTTP/1.1\r\n"));
+
+        let (port, server) = serve_once(
+            "HTTP/1.1 404 Not Found\r\nContent-Length: 18\r\nConnection: close\r\n\r\n\
+             {\"code\":\"missing\"}",
+        );
+        let target = Target::parse(&format!("http://127.0.0.1:{port}")).unwrap();
+        let err = target.expect("GET", "/api/z", None, None, 200).await;
+        server.join().unwrap();
+        assert_eq!(
+            err.unwrap_err(),
+            r#"GET /api/z: status 404, expected 200: {"code":"missing"}"#
+        );
+    }
 
     #[test]
     fn only_loopback_targets() {
