@@ -3,6 +3,7 @@
 //! to the report of the event. Both are built from the live state, so they
 //! can be downloaded at any moment, not only after the session.
 
+use std::borrow::Cow;
 use std::fmt::Write;
 
 use crate::domain::{KindName, Question, QuestionState, Session, TallyBody};
@@ -131,28 +132,40 @@ enum Cell<'a> {
     Number(&'a str),
 }
 
-/// A CSV field: quoted when it must be, and defused when a spreadsheet would
-/// take it for a formula.
-fn csv_field(cell: Cell<'_>) -> String {
-    let s = match cell {
-        Cell::Number(n) => {
-            debug_assert!(n.parse::<f64>().is_ok(), "not a number: {n:?}");
-            return n.to_owned();
+impl Cell<'_> {
+    /// The cell's text as written: a number as it is, text with a leading
+    /// apostrophe when a spreadsheet would take it for a formula. Quoting is
+    /// the CSV writer's business.
+    fn defused(&self) -> Cow<'_, str> {
+        match *self {
+            Cell::Number(n) => {
+                debug_assert!(n.parse::<f64>().is_ok(), "not a number: {n:?}");
+                Cow::Borrowed(n)
+            }
+            Cell::Text(s) if s.starts_with(['=', '+', '-', '@', '\t', '\r']) => {
+                Cow::Owned(format!("'{s}"))
+            }
+            Cell::Text(s) => Cow::Borrowed(s),
         }
-        Cell::Text(s) if s.starts_with(['=', '+', '-', '@', '\t', '\r']) => format!("'{s}"),
-        Cell::Text(s) => s.to_owned(),
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
     }
 }
 
-fn csv_line(out: &mut String, cells: &[Cell<'_>]) {
-    let line: Vec<String> = cells.iter().map(|c| csv_field(*c)).collect();
-    out.push_str(&line.join(","));
-    out.push_str("\r\n");
+/// The CSV writer: commas, CRLF line ends, quotes only where a field holds a
+/// comma, a quote or a line break.
+fn csv_writer(out: Vec<u8>) -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .quote_style(csv::QuoteStyle::Necessary)
+        .from_writer(out)
+}
+
+fn csv_line(out: &mut csv::Writer<Vec<u8>>, cells: &[Cell<'_>]) {
+    for c in cells {
+        out.write_field(c.defused().as_bytes())
+            .expect("writing to memory cannot fail");
+    }
+    out.write_record(None::<&[u8]>)
+        .expect("writing to memory cannot fail");
 }
 
 /// The column names of the CSV export.
@@ -179,7 +192,7 @@ pub const CSV_COLUMNS: [&str; 11] = [
 /// are written as numbers.
 pub fn csv(s: &Session) -> String {
     use Cell::{Number, Text};
-    let mut out = String::from("\u{feff}");
+    let mut out = csv_writer("\u{feff}".as_bytes().to_vec());
     let header: Vec<Cell> = CSV_COLUMNS.iter().map(|c| Text(c)).collect();
     csv_line(&mut out, &header);
     for (n, q) in s.questions().iter().enumerate() {
@@ -250,7 +263,8 @@ pub fn csv(s: &Session) -> String {
             ],
         );
     }
-    out
+    let bytes = out.into_inner().expect("writing to memory cannot fail");
+    String::from_utf8(bytes).expect("the CSV writer writes the UTF-8 it is given")
 }
 
 /// The board's items, most upvoted first, then oldest first.
@@ -497,6 +511,16 @@ pub fn report(s: &Session, digest: &str, now: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One cell as the CSV export writes it.
+    fn csv_field(cell: Cell<'_>) -> String {
+        let mut out = csv_writer(Vec::new());
+        // A lone empty field would be written `""`; a second cell keeps the
+        // line what it is in the export, where every line has 11 cells.
+        csv_line(&mut out, &[cell, Cell::Number("0")]);
+        let line = String::from_utf8(out.into_inner().unwrap()).unwrap();
+        line.strip_suffix(",0\r\n").unwrap().to_owned()
+    }
 
     #[test]
     fn csv_fields_are_quoted_and_formulas_defused() {
