@@ -143,11 +143,8 @@
 
   /* ------------------------------------------------------ colours */
 
-  // Okabe-Ito first, then Paul Tol's muted set: both colour-blind safe.
-  H.PALETTE = [
-    '#E69F00', '#56B4E9', '#009E73', '#F0E442', '#0072B2', '#D55E00', '#CC79A7',
-    '#332288', '#88CCEE', '#44AA99', '#999933', '#882255', '#DDCC77', '#AA4499'
-  ];
+  // The option colours, from palette.js (shared with the printable report).
+  H.PALETTE = window.HANDSUP_PALETTE;
 
   var colourCtx = null;
   // Normalise any CSS colour to [r, g, b] (0..255), or null when it is not a colour.
