@@ -1,7 +1,9 @@
 //! What a session leaves behind: the results as CSV for a spreadsheet, and
 //! a self-contained printable report (HTML with inline SVG charts) to attach
 //! to the report of the event. Both are built from the live state, so they
-//! can be downloaded at any moment, not only after the session.
+//! can be downloaded at any moment, not only after the session. The `csv`
+//! crate writes the CSV; `maud` writes the report's HTML, escaping every
+//! text by construction; options are coloured from the pages' own palette.
 
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -314,7 +316,16 @@ pub fn palette() -> &'static [String] {
             env!("CARGO_MANIFEST_DIR"),
             "/web/assets/palette.js"
         ));
-        let list = &js[js.find('[').expect("palette.js holds a list")..];
+        // The quoted '#RRGGBB' strings of the file's one list, comments aside.
+        let code: String = js
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect();
+        let list = code
+            .split_once('[')
+            .and_then(|(_, rest)| rest.split_once(']'))
+            .expect("palette.js holds a [...] list")
+            .0;
         let colours: Vec<String> = list
             .split('\'')
             .filter(|s| s.starts_with('#'))
