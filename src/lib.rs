@@ -2,50 +2,47 @@
 //!
 //! A moderator prepares questions and opens them one at a time; phones in the
 //! room join by a six-digit code and vote; the projector shows the live
-//! results. State is held in memory, per session, behind one lock per
-//! session; tallies are pushed over websockets, coalesced per interval.
+//! results. A session is run in memory, behind one lock per session, and kept
+//! in an on-disk journal (or in Redis, for several nodes); tallies are
+//! pushed over websockets, coalesced per interval.
 //!
-//! Layout:
-//! - `config`: command line and environment, every default in one place
-//! - `domain`: the poll model (sessions, questions, ballots, tallies); no I/O
-//! - `protocol`: the wire messages of `docs/api.md`, parsed and rendered
-//! - `session`: one live session: its lock, its connections, tally fan-out
-//! - `outbox`: a connection's bounded queue of outgoing events
-//! - `hub`: the server's sessions by code, tokens, codes, the shared clock
-//! - `ws`: the socket loop (hello, reader, writer, limits)
-//! - `http`: the HTTP API and the pages, in one router
-//! - `serve`: the accept loop, the HTTP deadlines and the stop
-//! - `web`: the embedded page files
-//! - `qr`: QR codes of the audience link
-//! - `metrics`: counters for `/metrics`
-//! - `error`: the contract's error codes and their rendering
+//! Layout, each layer depending only on the ones above it:
+//! - `domain`: the poll model (sessions, questions, ballots, tallies, Q&A);
+//!   pure, no I/O
+//! - `protocol`: the wire messages of `docs/api.md`, parsed and rendered,
+//!   and the deck file format
+//! - `export`: results rendered for download (CSV, the HTML report)
+//! - `store`: where sessions are kept: the journal on disk, or Redis
+//! - `live`: the sessions being run: the registry of sessions by code, one
+//!   live session (commands, connections, fan-out, timers, cluster
+//!   follower), a connection's outbox
+//! - `transport`: the accept loop, HTTP routes, the websocket connection,
+//!   pages and QR codes
+//! - `cli`: the command line (`serve`, `demo`, `verify`), links printed at
+//!   start
+//!
+//! Shared by all: `config` (command line and environment, every default in
+//! one place), `error` (the contract's error codes), `metrics` (counters for
+//! `/metrics`), `rate` (token buckets and per-address limits).
 
-pub mod cluster;
+pub mod cli;
 pub mod config;
-pub mod deck;
-pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod export;
-pub mod http;
-pub mod hub;
-pub mod journal;
+pub mod live;
 pub mod metrics;
-pub mod outbox;
 pub mod protocol;
-pub mod qr;
 pub mod rate;
-pub mod serve;
-pub mod session;
-pub mod web;
-pub mod ws;
+pub mod store;
+pub mod transport;
 
 use std::future::Future;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
-use crate::hub::Hub;
+use crate::live::registry::Hub;
 
 /// Serves `hub` on `listener` until `shutdown` resolves; then stops taking
 /// connections, closes every socket with 1001 and returns within
@@ -55,7 +52,7 @@ pub async fn run(
     hub: Arc<Hub>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve::run(listener, hub, shutdown).await
+    transport::serve::run(listener, hub, shutdown).await
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -14,7 +14,7 @@ use rust_embed::RustEmbed;
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
-use crate::hub::Hub;
+use crate::live::registry::Hub;
 
 #[derive(RustEmbed)]
 #[folder = "web/"]
