@@ -177,6 +177,47 @@ impl PerIp {
     }
 }
 
+/// Open sockets by client address, against `--ip-max-sockets`. Addresses
+/// are counted as given: the caller passes the key (`ip_key`). An address
+/// holding none has no entry.
+#[derive(Default)]
+pub struct SocketPlaces {
+    by_ip: DashMap<IpAddr, usize>,
+}
+
+impl SocketPlaces {
+    /// Sockets `ip` holds now.
+    pub fn held(&self, ip: IpAddr) -> usize {
+        self.by_ip.get(&ip).map_or(0, |n| *n)
+    }
+
+    /// Takes a place for `ip` if it holds fewer than `max`; true if taken.
+    pub fn take(&self, ip: IpAddr, max: usize) -> bool {
+        {
+            let mut n = self.by_ip.entry(ip).or_insert(0);
+            if *n < max {
+                *n += 1;
+                return true;
+            }
+        }
+        self.by_ip.remove_if(&ip, |_, n| *n == 0);
+        false
+    }
+
+    /// Gives back a place `ip` took.
+    pub fn give_back(&self, ip: IpAddr) {
+        if let Some(mut n) = self.by_ip.get_mut(&ip) {
+            *n = n.saturating_sub(1);
+        }
+        self.by_ip.remove_if(&ip, |_, n| *n == 0);
+    }
+
+    /// Addresses holding a place now.
+    pub fn addresses(&self) -> usize {
+        self.by_ip.len()
+    }
+}
+
 /// The client's address: the peer's, unless the peer is a trusted proxy,
 /// in which case the nearest address in `X-Forwarded-For` that is not one.
 pub fn client_ip(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
