@@ -107,3 +107,145 @@ impl FromRequestParts<Arc<Hub>> for Admin {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body as HttpBody;
+    use axum::http::{Request, StatusCode};
+    use axum::routing::get;
+    use axum::Router;
+    use serde_json::Value;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::config::Config;
+
+    async fn moderated(Moderator(s): Moderator) -> String {
+        s.code.clone()
+    }
+
+    async fn voting(_: Participant) -> &'static str {
+        "voter"
+    }
+
+    async fn creating(_: Admin) -> &'static str {
+        "admin"
+    }
+
+    fn hub(admin_token: Option<&str>) -> Arc<Hub> {
+        let mut config = Config::defaults();
+        config.admin_token = admin_token.map(str::to_owned);
+        Arc::new(Hub::new(config))
+    }
+
+    /// The status and the error code (or the body, on success) of a GET.
+    async fn get_as(hub: &Arc<Hub>, uri: &str, token: Option<&str>) -> (StatusCode, String) {
+        let router = Router::new()
+            .route("/m/{code}/{qid}", get(moderated))
+            .route("/p/{code}", get(voting))
+            .route("/admin", get(creating))
+            .with_state(hub.clone());
+        let mut req = Request::get(uri);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let res = router
+            .oneshot(req.body(HttpBody::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = res.status();
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let text = String::from_utf8(bytes.to_vec()).unwrap();
+        match serde_json::from_str::<Value>(&text) {
+            Ok(v) if v["error"]["code"].is_string() => {
+                (status, v["error"]["code"].as_str().unwrap().to_owned())
+            }
+            _ => (status, text),
+        }
+    }
+
+    #[tokio::test]
+    async fn only_the_moderator_token_passes_as_moderator() {
+        let hub = hub(None);
+        let s = hub
+            .create_session("t".into(), Default::default(), Vec::new())
+            .await
+            .unwrap();
+        let (token, _) = s.secrets();
+        let (_, participant) = s.join().await.unwrap();
+        let uri = format!("/m/{}/x", s.code);
+        assert_eq!(
+            get_as(&hub, &uri, Some(&token)).await,
+            (StatusCode::OK, s.code.clone())
+        );
+        let refused = |status: StatusCode, code: &str| (status, code.to_owned());
+        assert_eq!(
+            get_as(&hub, &uri, None).await,
+            refused(StatusCode::UNAUTHORIZED, "unauthorized")
+        );
+        assert_eq!(
+            get_as(&hub, &uri, Some("wrong")).await,
+            refused(StatusCode::UNAUTHORIZED, "unauthorized")
+        );
+        assert_eq!(
+            get_as(&hub, &uri, Some(&participant)).await,
+            refused(StatusCode::FORBIDDEN, "forbidden")
+        );
+        assert_eq!(
+            get_as(&hub, "/m/999999/x", Some(&token)).await,
+            refused(StatusCode::NOT_FOUND, "not_found")
+        );
+    }
+
+    #[tokio::test]
+    async fn only_a_participant_token_passes_as_participant() {
+        let hub = hub(None);
+        let s = hub
+            .create_session("t".into(), Default::default(), Vec::new())
+            .await
+            .unwrap();
+        let (token, _) = s.secrets();
+        let (_, participant) = s.join().await.unwrap();
+        let uri = format!("/p/{}", s.code);
+        assert_eq!(
+            get_as(&hub, &uri, Some(&participant)).await,
+            (StatusCode::OK, "voter".to_owned())
+        );
+        assert_eq!(
+            get_as(&hub, &uri, None).await,
+            (StatusCode::UNAUTHORIZED, "unauthorized".to_owned())
+        );
+        assert_eq!(
+            get_as(&hub, &uri, Some("wrong")).await,
+            (StatusCode::UNAUTHORIZED, "unauthorized".to_owned())
+        );
+        assert_eq!(
+            get_as(&hub, &uri, Some(&token)).await,
+            (StatusCode::FORBIDDEN, "forbidden".to_owned())
+        );
+    }
+
+    #[tokio::test]
+    async fn the_admin_token_is_needed_only_where_the_server_has_one() {
+        let open = hub(None);
+        assert_eq!(
+            get_as(&open, "/admin", None).await,
+            (StatusCode::OK, "admin".to_owned())
+        );
+        let closed = hub(Some("sesame"));
+        assert_eq!(
+            get_as(&closed, "/admin", Some("sesame")).await,
+            (StatusCode::OK, "admin".to_owned())
+        );
+        assert_eq!(
+            get_as(&closed, "/admin", None).await,
+            (StatusCode::UNAUTHORIZED, "unauthorized".to_owned())
+        );
+        assert_eq!(
+            get_as(&closed, "/admin", Some("open up")).await,
+            (StatusCode::FORBIDDEN, "forbidden".to_owned())
+        );
+    }
+}
