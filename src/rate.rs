@@ -1,6 +1,7 @@
 //! Rate limits: a token bucket per connection or participant (messages)
 //! and per client address (new connections, new participants, new
-//! sessions, lookups of codes that do not exist).
+//! sessions, lookups of codes that do not exist); and the sockets each
+//! address holds open (`SocketPlaces`).
 //!
 //! The per-address limits are generous by default: a whole room behind one
 //! venue NAT joins, or rejoins after the Wi-Fi drops, within the burst.
