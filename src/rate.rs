@@ -1,6 +1,7 @@
 //! Rate limits: a token bucket per connection or participant (messages)
 //! and per client address (new connections, new participants, new
-//! sessions, lookups of codes that do not exist).
+//! sessions, lookups of codes that do not exist); and the sockets each
+//! address holds open (`SocketPlaces`).
 //!
 //! The per-address limits are generous by default: a whole room behind one
 //! venue NAT joins, or rejoins after the Wi-Fi drops, within the burst.
@@ -174,6 +175,47 @@ impl PerIp {
     /// Addresses tracked now.
     pub fn tracked(&self) -> usize {
         self.buckets.len()
+    }
+}
+
+/// Open sockets by client address, against `--ip-max-sockets`. Addresses
+/// are counted as given: the caller passes the key (`ip_key`). An address
+/// holding none has no entry.
+#[derive(Default)]
+pub struct SocketPlaces {
+    by_ip: DashMap<IpAddr, usize>,
+}
+
+impl SocketPlaces {
+    /// Sockets `ip` holds now.
+    pub fn held(&self, ip: IpAddr) -> usize {
+        self.by_ip.get(&ip).map_or(0, |n| *n)
+    }
+
+    /// Takes a place for `ip` if it holds fewer than `max`; true if taken.
+    pub fn take(&self, ip: IpAddr, max: usize) -> bool {
+        {
+            let mut n = self.by_ip.entry(ip).or_insert(0);
+            if *n < max {
+                *n += 1;
+                return true;
+            }
+        }
+        self.by_ip.remove_if(&ip, |_, n| *n == 0);
+        false
+    }
+
+    /// Gives back a place `ip` took.
+    pub fn give_back(&self, ip: IpAddr) {
+        if let Some(mut n) = self.by_ip.get_mut(&ip) {
+            *n = n.saturating_sub(1);
+        }
+        self.by_ip.remove_if(&ip, |_, n| *n == 0);
+    }
+
+    /// Addresses holding a place now.
+    pub fn addresses(&self) -> usize {
+        self.by_ip.len()
     }
 }
 

@@ -74,7 +74,7 @@ pub struct Shared {
     /// Websockets open now, against `config.max_connections`.
     pub open_sockets: AtomicUsize,
     /// Websockets open now by client address, against `config.ip_max_sockets`.
-    pub socket_places: crate::transport::ws::SocketPlaces,
+    pub socket_places: crate::rate::SocketPlaces,
     /// Where changes are made durable; None with `--in-memory` or `--redis`.
     pub journal: Option<Journal>,
     /// Cluster mode: the Redis every node shares.

@@ -11,11 +11,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
+use super::auth::{Admin, Moderator};
+use super::{attachment, body_error, created};
 use crate::error::{Error, Result};
 use crate::live::registry::Hub;
 use crate::protocol::deck::{parse_with, to_toml};
-
-// ---- HTTP ---------------------------------------------------------------------
 
 /// The deck routes, under `/api`.
 pub fn routes() -> Router<Arc<Hub>> {
@@ -28,11 +28,11 @@ pub fn routes() -> Router<Arc<Hub>> {
 /// `POST /api/sessions` does.
 async fn create_from_deck(
     State(hub): State<Arc<Hub>>,
+    _: Admin,
     headers: HeaderMap,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
-    crate::transport::http::check_admin(&hub, &headers)?;
-    let bytes = body.map_err(crate::transport::http::body_error)?;
+    let bytes = body.map_err(body_error)?;
     let text = std::str::from_utf8(&bytes).map_err(|e| {
         Error::bad_request(format!(
             "a deck is UTF-8 text; byte {} is not",
@@ -43,16 +43,11 @@ async fn create_from_deck(
     let live = hub
         .create_session(deck.title, deck.settings, deck.questions)
         .await?;
-    Ok(crate::transport::http::created(&hub, &headers, &live))
+    Ok(created(&hub, &headers, &live))
 }
 
 /// `GET /api/sessions/{code}/deck.toml`: the session as a deck, to keep.
-async fn download(
-    State(hub): State<Arc<Hub>>,
-    UrlPath(code): UrlPath<String>,
-    headers: HeaderMap,
-) -> Result<Response> {
-    let s = crate::transport::http::moderated(&hub, &code, &headers).await?;
+async fn download(Moderator(s): Moderator, UrlPath(code): UrlPath<String>) -> Result<Response> {
     let body = s.read(|session, _| to_toml(session));
     Ok((
         [
@@ -62,7 +57,7 @@ async fn download(
             ),
             (
                 header::CONTENT_DISPOSITION,
-                crate::transport::http::attachment(format!("handsup-{code}-deck.toml")),
+                attachment(format!("handsup-{code}-deck.toml")),
             ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],

@@ -1,0 +1,82 @@
+//! The question resource: add, change, delete, and the moderator's actions
+//! on one question (open, close, reveal, hide, reset, move).
+
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::Moderator;
+use super::{parse_uuid, Body};
+use crate::error::{Error, Result};
+use crate::protocol::{self, QuestionAction};
+
+/// `POST /api/sessions/{code}/questions`.
+pub(super) async fn add_question(
+    Moderator(s): Moderator,
+    Body(spec): Body<Value>,
+) -> Result<Response> {
+    let view = s
+        .add_question(protocol::parse_question_spec(&spec)?)
+        .await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+/// `PUT /api/sessions/{code}/questions/{qid}`.
+pub(super) async fn update_question(
+    Moderator(s): Moderator,
+    Path((_, qid)): Path<(String, String)>,
+    Body(spec): Body<Value>,
+) -> Result<Json<Value>> {
+    let qid = parse_uuid(&qid, "question")?;
+    Ok(Json(
+        s.update_question(qid, protocol::parse_question_spec(&spec)?)
+            .await?,
+    ))
+}
+
+/// `DELETE /api/sessions/{code}/questions/{qid}`.
+pub(super) async fn delete_question(
+    Moderator(s): Moderator,
+    Path((_, qid)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    s.delete_question(parse_uuid(&qid, "question")?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub(super) struct ActionBody {
+    #[serde(default)]
+    duration_s: Option<u32>,
+    #[serde(default)]
+    index: Option<usize>,
+}
+
+/// `POST /api/sessions/{code}/questions/{qid}/{action}`.
+pub(super) async fn question_action(
+    Moderator(s): Moderator,
+    Path((_, qid, action)): Path<(String, String, String)>,
+    Body(body): Body<ActionBody>,
+) -> Result<Json<Value>> {
+    let qid = parse_uuid(&qid, "question")?;
+    if action == "move" {
+        let index = body
+            .index
+            .ok_or_else(|| Error::bad_request("move needs an index"))?;
+        s.move_question(qid, index).await?;
+        let view = s.view(true, "");
+        let q = view["questions"]
+            .as_array()
+            .and_then(|qs| qs.iter().find(|q| q["id"] == json!(qid)).cloned())
+            .unwrap_or_default();
+        return Ok(Json(q));
+    }
+    let action = QuestionAction::from_path(&action, body.duration_s).ok_or_else(|| {
+        Error::not_found(format!(
+            "no action {action:?}; the actions are open, close, reveal, hide, reset"
+        ))
+    })?;
+    Ok(Json(s.act(qid, action).await?))
+}

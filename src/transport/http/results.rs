@@ -1,0 +1,90 @@
+//! What a session produced: the results, the CSV export, the printable
+//! report, and the QR code of the join link.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::Value;
+
+use super::auth::Moderator;
+use super::{attachment, host};
+use crate::error::Result;
+use crate::live::registry::Hub;
+
+/// `GET /api/sessions/{code}/results`.
+pub(super) async fn results(Moderator(s): Moderator) -> Result<Json<Value>> {
+    Ok(Json(s.results().await?))
+}
+
+/// `GET /api/sessions/{code}/export.csv`.
+pub(super) async fn export_csv(
+    Moderator(s): Moderator,
+    Path(code): Path<String>,
+) -> Result<Response> {
+    let body = s
+        .read_whole(|session, _| crate::export::csv(session))
+        .await?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                attachment(format!("handsup-{code}-results.csv")),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// `GET /api/sessions/{code}/report.html`.
+pub(super) async fn report(Moderator(s): Moderator) -> Result<Response> {
+    let now = s.now_ms();
+    let body = s
+        .read_whole(|session, digest| crate::export::report(session, digest, now))
+        .await?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            // Inline styles only: the report carries no script at all.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+                ),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// `GET /api/sessions/{code}/qr.svg`: the join link as a QR code, for anyone.
+pub(super) async fn qr(
+    State(hub): State<Arc<Hub>>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    hub.get(&code).await?;
+    let url = format!("{}/{}", hub.base_url(host(&headers)), code);
+    let svg = crate::transport::qr::svg(&url)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        svg,
+    )
+        .into_response())
+}

@@ -1,0 +1,165 @@
+//! The session resource: create one, read it, change its title and
+//! settings, delete it, and choose what the projector shows.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::auth::{bearer, Admin, Moderator};
+use super::{host, Body};
+use crate::domain::Settings;
+use crate::error::{Error, Result};
+use crate::live::registry::Hub;
+use crate::live::session::LiveSession;
+use crate::protocol::{self, Presentation};
+
+/// `POST /api/sessions`.
+pub(super) async fn create_session(
+    State(hub): State<Arc<Hub>>,
+    _: Admin,
+    headers: HeaderMap,
+    Body(body): Body<Value>,
+) -> Result<Response> {
+    let Value::Object(o) = body else {
+        return Err(Error::bad_request("the body must be a JSON object"));
+    };
+    let title = match o.get("title") {
+        Some(Value::String(t)) => t.clone(),
+        Some(_) => return Err(Error::bad_request("title must be a text")),
+        None => return Err(Error::bad_request("title is required")),
+    };
+    let questions = match o.get("questions") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(qs)) => qs
+            .iter()
+            .enumerate()
+            .map(|(i, q)| {
+                protocol::parse_question_spec(q)
+                    .map_err(|e| Error::new(e.code, format!("questions[{i}]: {}", e.message)))
+            })
+            .collect::<Result<Vec<_>>>()?,
+        Some(_) => return Err(Error::bad_request("questions must be an array")),
+    };
+    let settings = match o.get("settings") {
+        None | Some(Value::Null) => Settings::default(),
+        Some(Value::Object(s)) => Settings {
+            qa_moderation: match s.get("qa_moderation") {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(b)) => *b,
+                Some(_) => {
+                    return Err(Error::bad_request(
+                        "settings.qa_moderation must be true or false",
+                    ))
+                }
+            },
+        },
+        Some(_) => return Err(Error::bad_request("settings must be an object")),
+    };
+    let live = hub.create_session(title, settings, questions).await?;
+    Ok(created(&hub, &headers, &live))
+}
+
+/// The 201 answer to creating a session: its id, code, title, moderator
+/// token and links.
+pub(crate) fn created(hub: &Hub, headers: &HeaderMap, live: &LiveSession) -> Response {
+    let base = hub.base_url(host(headers));
+    let (token, title) = live.secrets();
+    let body = json!({
+        "id": live.id,
+        "code": live.code,
+        "title": title,
+        "moderator_token": token,
+        "urls": urls(&base, &live.code, &token),
+    });
+    (StatusCode::CREATED, Json(body)).into_response()
+}
+
+/// The audience, moderator and projector links of a session.
+pub fn urls(base: &str, code: &str, moderator_token: &str) -> Value {
+    json!({
+        "audience": format!("{base}/{code}"),
+        "moderator": format!("{base}/{code}/moderate#token={moderator_token}"),
+        "projector": format!("{base}/{code}/screen"),
+    })
+}
+
+/// `GET /api/sessions/{code}`: the public view, or with the moderator's
+/// token the moderator's (drafts, answers).
+pub(super) async fn get_session(
+    State(hub): State<Arc<Hub>>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>> {
+    let s = hub.get(&code).await?;
+    let join = format!("{}/{}", hub.base_url(host(&headers)), code);
+    let moderator = s.check_moderator(bearer(&headers)).is_ok();
+    Ok(Json(s.view(moderator, &join)))
+}
+
+#[derive(Deserialize)]
+pub(super) struct Patch {
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    settings: Option<PatchSettings>,
+}
+
+#[derive(Deserialize)]
+struct PatchSettings {
+    #[serde(default)]
+    qa_moderation: Option<bool>,
+}
+
+/// `PATCH /api/sessions/{code}`.
+pub(super) async fn patch_session(
+    State(hub): State<Arc<Hub>>,
+    Moderator(s): Moderator,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    Body(p): Body<Patch>,
+) -> Result<Json<Value>> {
+    s.update(p.title, p.settings.and_then(|s| s.qa_moderation))
+        .await?;
+    let join = format!("{}/{}", hub.base_url(host(&headers)), code);
+    Ok(Json(s.view(false, &join)))
+}
+
+/// `DELETE /api/sessions/{code}`.
+pub(super) async fn delete_session(
+    State(hub): State<Arc<Hub>>,
+    Moderator(s): Moderator,
+) -> Result<StatusCode> {
+    hub.delete(&s.code).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub(super) struct PresentBody {
+    #[serde(default)]
+    question_id: Option<Uuid>,
+    #[serde(default)]
+    qa: bool,
+}
+
+/// `POST /api/sessions/{code}/present`: what the projector shows.
+pub(super) async fn present(
+    Moderator(s): Moderator,
+    Body(p): Body<PresentBody>,
+) -> Result<Json<Value>> {
+    let p = if p.qa {
+        Presentation::Qa
+    } else {
+        Presentation::Question(p.question_id)
+    };
+    s.present(p).await?;
+    let view = s.view(true, "");
+    Ok(Json(
+        json!({"question_id": view["current"], "qa": view["qa_on_screen"]}),
+    ))
+}
