@@ -13,7 +13,8 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::live::outbox::CLOSE_NORMAL;
 use crate::protocol::{self, choice_json};
 use crate::store::journal::{self, Event};
-use crate::store::redis::Cluster;
+use crate::store::redis::Redis;
+use crate::store::Storage;
 
 use super::*;
 
@@ -25,7 +26,7 @@ impl LiveSession {
     /// appended there), goes on until that event is applied and returns its
     /// outcome (the outcome of a change made here).
     pub async fn catch_up(self: &Arc<Self>, want: Option<(u64, u64)>) -> Result<()> {
-        let Some(c) = &self.shared.cluster else {
+        let Storage::Redis(c) = &self.shared.storage else {
             return Ok(());
         };
         const BATCH: u64 = 512;
@@ -91,7 +92,7 @@ impl LiveSession {
     }
 
     /// Cluster mode: the log is shorter than what this copy applied.
-    pub(super) async fn check_log_len(&self, c: &Cluster) -> Result<()> {
+    pub(super) async fn check_log_len(&self, c: &Redis) -> Result<()> {
         let applied = self.cursor.lock().await.applied;
         if c.log_len(&self.code).await? < applied {
             return Err(self.lost("the log is shorter than what was read"));
@@ -125,7 +126,7 @@ impl LiveSession {
 
     /// The counts of a question are read again at the next tick.
     pub(super) fn recount_later(&self, st: &mut State, q: Uuid) {
-        if self.shared.cluster.is_some() {
+        if self.shared.storage.is_shared() {
             st.recount.insert(q);
             self.follow_up(&self.counts_stale);
         }
@@ -143,7 +144,7 @@ impl LiveSession {
 
     /// Reads the counts of the open questions (and of those a change touched)
     /// from Redis into this copy's tallies.
-    pub(super) async fn recount(&self, c: &Cluster) -> Result<()> {
+    pub(super) async fn recount(&self, c: &Redis) -> Result<()> {
         let qs: Vec<Uuid> = {
             let mut st = self.state.lock();
             let mut qs: Vec<Uuid> = st.recount.drain().collect();
@@ -190,7 +191,7 @@ impl LiveSession {
     /// coalesced to one per interval however many votes come. Once a second
     /// it does all of it whatever it heard, so a lost notice costs a second
     /// at most.
-    pub(super) async fn follow(self: Arc<Self>, c: Arc<Cluster>) {
+    pub(super) async fn follow(self: Arc<Self>, c: Arc<Redis>) {
         // Notices and count reads run four times per tally interval: a vote
         // crosses both before the projector's node publishes, so each adds
         // at most a quarter interval. The audience is written and read at
@@ -289,7 +290,7 @@ impl LiveSession {
     /// Cluster mode: a participant's ballots, as the welcome shows them.
     pub(super) async fn shared_ballots_of(
         &self,
-        c: &Cluster,
+        c: &Redis,
         participant: u32,
     ) -> Result<Map<String, Value>> {
         let qs: Vec<(Uuid, crate::domain::Kind)> = {
@@ -318,7 +319,7 @@ impl LiveSession {
     /// The session with every ballot, for results and exports: this copy
     /// with the ballots read from Redis in cluster mode.
     pub(super) async fn whole(self: &Arc<Self>) -> Result<(Session, String)> {
-        let Some(c) = &self.shared.cluster else {
+        let Storage::Redis(c) = &self.shared.storage else {
             let st = self.state.lock();
             return Ok((st.session.clone(), journal::hex(&st.chain)));
         };

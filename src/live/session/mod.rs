@@ -29,10 +29,11 @@ use uuid::Uuid;
 use crate::domain::Session;
 use crate::error::Result;
 use crate::live::outbox::Outbox;
-use crate::live::registry::Shared;
+use crate::live::shared::Shared;
 use crate::protocol::Role;
 use crate::rate::Bucket;
 use crate::store::journal::Hash;
+use crate::store::Storage;
 
 mod ballots;
 mod changes;
@@ -41,6 +42,8 @@ mod connect;
 mod fanout;
 mod follower;
 mod qa;
+#[cfg(test)]
+mod tests;
 mod views;
 
 pub use fanout::board_news;
@@ -222,7 +225,7 @@ impl LiveSession {
         });
         tokio::spawn(live.clone().publisher());
         tokio::spawn(live.clone().audience_publisher());
-        if let Some(c) = &live.shared.cluster {
+        if let Storage::Redis(c) = &live.shared.storage {
             {
                 // Every question's counts are read once at the start.
                 let mut st = live.state.lock();
