@@ -181,7 +181,9 @@ impl LiveSession {
     ) -> Result<()> {
         // An `open` answer is checked against the texts hidden so far: when
         // another node wrote to the log, it is read first.
-        if matches!(choice, Some(RawChoice::Text(_))) && self.log_stale.load(Ordering::Acquire) {
+        if matches!(choice, Some(RawChoice::Text(_)))
+            && self.follower.log_stale.load(Ordering::Acquire)
+        {
             self.catch_up(None).await?;
         }
         let ballot = match self.shared_ballot(participant, id, choice.as_ref()) {
@@ -194,8 +196,8 @@ impl LiveSession {
         if !c.vote(&self.code, id, participant, ballot).await? {
             return Err(Error::not_open("this question takes no votes now"));
         }
-        self.follow_up(&self.voted_here);
-        self.follow_up(&self.counts_stale);
+        self.follow_up(&self.follower.voted_here);
+        self.follow_up(&self.follower.counts_stale);
         Ok(())
     }
 

@@ -301,7 +301,7 @@ impl LiveSession {
         };
         let made = {
             // The copy stays where the cursor says while the snapshot is made.
-            let cur = self.cursor.lock().await;
+            let cur = self.follower.cursor.lock().await;
             let st = self.state.lock();
             // An `Event::Snapshot`, with the fields every node reads.
             let ev = json!({

@@ -154,7 +154,7 @@ impl LiveSession {
             st.audience += 1;
             st.presence_version += 1;
             // Cluster mode: the other nodes hear of it.
-            self.follow_wake.notify_one();
+            self.follower.wake.notify_one();
         }
         drop(st);
         self.shared.metrics.connected(role);
@@ -185,7 +185,7 @@ impl LiveSession {
             if c.role == Role::Audience {
                 st.audience -= 1;
                 st.presence_version += 1;
-                self.follow_wake.notify_one();
+                self.follower.wake.notify_one();
             }
             drop(st);
             self.shared.metrics.disconnected(c.role);
