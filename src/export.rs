@@ -274,14 +274,7 @@ pub fn csv(s: &Session) -> String {
 
 /// The board's items, most upvoted first, then oldest first.
 pub fn qa_by_upvotes(s: &Session) -> Vec<&crate::domain::qa::QaItem> {
-    let mut items: Vec<_> = s.qa.items().iter().collect();
-    items.sort_by(|a, b| {
-        b.upvoters
-            .len()
-            .cmp(&a.upvoters.len())
-            .then(a.at.cmp(&b.at))
-    });
-    items
+    s.qa.by_upvotes()
 }
 
 // ---- the report -----------------------------------------------------------------

@@ -12,10 +12,11 @@
 //! - `protocol`: the wire messages of `docs/api.md`, parsed and rendered,
 //!   and the deck file format
 //! - `export`: results rendered for download (CSV, the HTML report)
-//! - `store`: where sessions are kept: the journal on disk, or Redis
-//! - `live`: the sessions being run: the registry of sessions by code, one
-//!   live session (commands, connections, fan-out, timers, cluster
-//!   follower), a connection's outbox
+//! - `store`: where sessions are kept, as one `Storage` type: in memory,
+//!   the journal on disk, or Redis
+//! - `live`: the sessions being run: the registry of sessions by code, what
+//!   they share, one live session (commands, connections, fan-out, timers,
+//!   cluster follower), a connection's outbox
 //! - `transport`: the accept loop, HTTP routes, the websocket connection,
 //!   pages and QR codes
 //! - `cli`: the command line (`serve`, `demo`, `verify`), links printed at

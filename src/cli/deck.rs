@@ -5,10 +5,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::domain::Limits;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::live::registry::Hub;
 use crate::live::session::LiveSession;
 use crate::protocol::deck::{parse_with, Deck};
+use crate::store::redis::Redis;
 
 // ---- at start -------------------------------------------------------------------
 
@@ -25,8 +26,8 @@ pub fn load(path: &Path, limits: &Limits) -> std::result::Result<Deck, String> {
 /// takes it up again with its votes) and prints its links. The demo also
 /// opens the first question and puts it on the screen.
 pub async fn start(hub: &Hub, deck: Deck, demo: bool) -> Result<Arc<LiveSession>> {
-    if hub.shared.cluster.is_some() {
-        let live = start_shared(hub, deck, demo).await?;
+    if let Some(redis) = hub.shared.storage.redis() {
+        let live = start_shared(hub, redis, deck, demo).await?;
         crate::cli::links::print_links(hub, &live, if demo { "demo session" } else { "session" })?;
         return Ok(live);
     }
@@ -54,12 +55,7 @@ pub async fn start(hub: &Hub, deck: Deck, demo: bool) -> Result<Arc<LiveSession>
 /// Redis remembers which session a deck made (by the deck's fingerprint);
 /// of nodes starting at once, the first to record its session wins and the
 /// others end theirs and take it up.
-async fn start_shared(hub: &Hub, deck: Deck, demo: bool) -> Result<Arc<LiveSession>> {
-    let c = hub
-        .shared
-        .cluster
-        .clone()
-        .ok_or_else(|| Error::internal("not in cluster mode"))?;
+async fn start_shared(hub: &Hub, c: &Redis, deck: Deck, demo: bool) -> Result<Arc<LiveSession>> {
     let key = format!("handsup:deck:{}", deck.fingerprint());
     if let Some(code) = c.get(&key).await? {
         if let Ok(live) = hub.get(&code).await {

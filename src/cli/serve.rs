@@ -61,10 +61,7 @@ pub async fn serve(mut config: Config, demo: bool) -> Result<(), Box<dyn std::er
         crate::cli::demo::create(&hub).await?;
     }
     crate::run(listener, hub.clone(), crate::shutdown_signal()).await?;
-    if let Some(j) = &hub.shared.journal {
-        j.close();
-        tracing::info!("journal flushed");
-    }
+    hub.shared.storage.close();
     tracing::info!("stopped");
     Ok(())
 }

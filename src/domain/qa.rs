@@ -95,6 +95,18 @@ impl Board {
         &self.items
     }
 
+    /// Every item, most upvoted first, then oldest first (results and exports).
+    pub fn by_upvotes(&self) -> Vec<&QaItem> {
+        let mut items: Vec<&QaItem> = self.items.iter().collect();
+        items.sort_by(|a, b| {
+            b.upvoters
+                .len()
+                .cmp(&a.upvoters.len())
+                .then(a.at.cmp(&b.at))
+        });
+        items
+    }
+
     pub fn item(&self, id: Uuid) -> Result<&QaItem> {
         self.items
             .iter()

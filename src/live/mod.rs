@@ -4,4 +4,6 @@
 
 pub mod outbox;
 pub mod registry;
+pub mod secrets;
 pub mod session;
+pub mod shared;

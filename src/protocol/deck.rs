@@ -75,7 +75,11 @@ impl Deck {
             .map(|q| Value::Object(question_spec_json(q, true)))
             .collect();
         let text = serde_json::json!({"title": self.title, "questions": questions}).to_string();
-        crate::store::journal::hex(Sha256::digest(text.as_bytes()).as_slice())
+        // Lower-case hex, as the journal writes digests.
+        Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     pub fn matches(&self, session: &Session) -> bool {

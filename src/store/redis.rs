@@ -35,7 +35,6 @@ use redis::Script;
 use uuid::Uuid;
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::live::registry::Hub;
 use crate::store::journal::Event;
 
 /// The pub/sub channel that says a session's log grew (payload: the code).
@@ -399,7 +398,7 @@ impl redis::aio::ConnectionLike for Conn {
 }
 
 /// A node's link to Redis.
-pub struct Cluster {
+pub struct Redis {
     /// This node's name in the presence records.
     node: String,
     /// Where pub/sub listens: the server, or each cluster node in turn (a
@@ -417,7 +416,7 @@ pub struct Cluster {
     compact_every: u64,
 }
 
-impl Cluster {
+impl Redis {
     /// Prepares the connection; it is made on first use and made again after
     /// every failure, so a node starts, and goes on, while Redis is away.
     /// `urls`: one Redis server, or with `sharded` some nodes of a Redis
@@ -427,7 +426,7 @@ impl Cluster {
         urls: &[String],
         sharded: bool,
         compact_every: u64,
-    ) -> std::result::Result<Arc<Cluster>, redis::RedisError> {
+    ) -> std::result::Result<Arc<Redis>, redis::RedisError> {
         let listen_on = urls
             .iter()
             .map(|u| redis::Client::open(u.as_str()))
@@ -456,7 +455,7 @@ impl Cluster {
                 config,
             )?)
         };
-        Ok(Arc::new(Cluster {
+        Ok(Arc::new(Redis {
             node: Uuid::new_v4().to_string(),
             listen_on,
             conn,
@@ -808,15 +807,16 @@ impl Cluster {
             .is_ok()
     }
 
-    /// Listens to the other nodes for as long as the hub lives, connecting
-    /// again after every loss; after each (re)connection every session held
-    /// catches up, since notices sent meanwhile are lost.
-    pub fn listen(self: &Arc<Self>, hub: Weak<Hub>) {
+    /// Listens to the other nodes for as long as `to` lives, connecting
+    /// again after every loss, and hands each notice to `to`. After each
+    /// (re)connection `to` hears `resubscribed`, since notices sent
+    /// meanwhile are lost.
+    pub fn listen(self: &Arc<Self>, to: Weak<dyn Notices>) {
         let me = self.clone();
         tokio::spawn(async move {
             let mut delay = Duration::from_millis(100);
             for turn in 0.. {
-                if hub.strong_count() == 0 {
+                if to.strong_count() == 0 {
                     return;
                 }
                 let client = &me.listen_on[turn % me.listen_on.len()];
@@ -825,21 +825,17 @@ impl Cluster {
                         if ps.subscribe(&[LOG_CHANNEL, TALLY_CHANNEL]).await.is_ok() {
                             delay = Duration::from_millis(100);
                             tracing::info!("redis: listening to the other nodes");
-                            if let Some(h) = hub.upgrade() {
-                                for s in h.sessions() {
-                                    s.remote_change(true, true);
-                                }
+                            if let Some(to) = to.upgrade() {
+                                to.resubscribed();
                             }
                             let mut messages = ps.on_message();
                             while let Some(msg) = messages.next().await {
-                                let Some(h) = hub.upgrade() else { return };
+                                let Some(to) = to.upgrade() else { return };
                                 let Ok(code) = msg.get_payload::<String>() else {
                                     continue;
                                 };
-                                if let Some(s) = h.loaded(&code) {
-                                    let log = msg.get_channel_name() == LOG_CHANNEL;
-                                    s.remote_change(log, !log);
-                                }
+                                let log = msg.get_channel_name() == LOG_CHANNEL;
+                                to.changed(&code, log, !log);
                             }
                             tracing::warn!("redis: lost the subscription; connecting again");
                         }
@@ -851,6 +847,17 @@ impl Cluster {
             }
         });
     }
+}
+
+/// Who hears the other nodes' notices (the registry of live sessions):
+/// the Redis side knows nothing of live sessions, it only hands these on.
+pub trait Notices: Send + Sync {
+    /// The subscription was made (again): every session held reads its log
+    /// and counts again, since notices may have been missed.
+    fn resubscribed(&self);
+    /// Another node changed the session `code`: its log grew (`log`), or
+    /// its counts moved (`counts`). Codes not held here are ignored.
+    fn changed(&self, code: &str, log: bool, counts: bool);
 }
 
 #[cfg(test)]

@@ -8,9 +8,10 @@ use uuid::Uuid;
 
 use crate::domain::{Choice, KindName, RawChoice};
 use crate::error::{Error, ErrorCode, Result};
-use crate::live::registry::new_token;
+use crate::live::secrets::{new_token, token_eq};
 use crate::store::journal::{self, Durable, Event};
-use crate::store::redis::Cluster;
+use crate::store::redis::Redis;
+use crate::store::Storage;
 
 use super::*;
 
@@ -52,7 +53,7 @@ impl LiveSession {
 
     /// A new participant (the HTTP path); the socket path joins in `attach`.
     pub async fn join(self: &Arc<Self>) -> Result<(Uuid, String)> {
-        if self.shared.cluster.is_some() {
+        if self.shared.storage.is_shared() {
             let index = self.join_shared().await?;
             let who = self.state.lock().session.participant(index).clone();
             return Ok((who.id, who.token));
@@ -76,7 +77,7 @@ impl LiveSession {
         if let Some(p) = self.participant_by_token(token) {
             return Ok(Some(p));
         }
-        if self.shared.cluster.is_none() {
+        if !self.shared.storage.is_shared() {
             return Ok(None);
         }
         self.catch_up(None).await?;
@@ -92,7 +93,7 @@ impl LiveSession {
     pub fn check_moderator(&self, token: Option<&str>) -> Result<()> {
         let st = self.state.lock();
         match token {
-            Some(t) if crate::live::registry::token_eq(t, &st.session.moderator_token) => Ok(()),
+            Some(t) if token_eq(t, &st.session.moderator_token) => Ok(()),
             Some(t) if st.session.participant_by_token(t).is_some() => {
                 Err(Error::forbidden("a participant may not do this"))
             }
@@ -108,7 +109,7 @@ impl LiveSession {
         id: Uuid,
         choice: RawChoice,
     ) -> Result<()> {
-        if let Some(c) = &self.shared.cluster {
+        if let Storage::Redis(c) = &self.shared.storage {
             let result = self.vote_shared(c, participant, id, Some(choice)).await;
             return self.counted(result.map(|_| None)).await;
         }
@@ -122,11 +123,8 @@ impl LiveSession {
                 Ok(q) if q.spec.kind.name() == KindName::Open => Some((Uuid::new_v4(), now)),
                 _ => None,
             };
-            let c = self
-                .shared
-                .journal
-                .as_ref()
-                .map(|_| journal::raw_choice_json(&choice));
+            let c =
+                (self.shared.storage.writes_records()).then(|| journal::raw_choice_json(&choice));
             match st
                 .session
                 .vote(participant, id, choice, entry.unwrap_or((Uuid::nil(), now)))
@@ -148,7 +146,7 @@ impl LiveSession {
     }
 
     pub async fn retract(self: &Arc<Self>, participant: u32, id: Uuid) -> Result<()> {
-        if let Some(c) = &self.shared.cluster {
+        if let Storage::Redis(c) = &self.shared.storage {
             let result = self.vote_shared(c, participant, id, None).await;
             return self.counted(result.map(|_| None)).await;
         }
@@ -176,14 +174,16 @@ impl LiveSession {
     /// Redis, which decides whether the question still takes votes.
     pub(super) async fn vote_shared(
         self: &Arc<Self>,
-        c: &Cluster,
+        c: &Redis,
         participant: u32,
         id: Uuid,
         choice: Option<RawChoice>,
     ) -> Result<()> {
         // An `open` answer is checked against the texts hidden so far: when
         // another node wrote to the log, it is read first.
-        if matches!(choice, Some(RawChoice::Text(_))) && self.log_stale.load(Ordering::Acquire) {
+        if matches!(choice, Some(RawChoice::Text(_)))
+            && self.follower.log_stale.load(Ordering::Acquire)
+        {
             self.catch_up(None).await?;
         }
         let ballot = match self.shared_ballot(participant, id, choice.as_ref()) {
@@ -196,8 +196,8 @@ impl LiveSession {
         if !c.vote(&self.code, id, participant, ballot).await? {
             return Err(Error::not_open("this question takes no votes now"));
         }
-        self.follow_up(&self.voted_here);
-        self.follow_up(&self.counts_stale);
+        self.follow_up(&self.follower.voted_here);
+        self.follow_up(&self.follower.counts_stale);
         Ok(())
     }
 

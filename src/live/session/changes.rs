@@ -12,7 +12,8 @@ use crate::domain::Session;
 use crate::error::{Error, Result};
 use crate::protocol::{self, Role};
 use crate::store::journal::{self, Durable, Event};
-use crate::store::redis::Cluster;
+use crate::store::redis::Redis;
+use crate::store::Storage;
 
 use super::*;
 
@@ -25,10 +26,7 @@ impl LiveSession {
         if !matches!(ev, Event::Snapshot { .. }) {
             self.touch();
         }
-        match &self.shared.journal {
-            Some(j) => j.append(&ev, &mut st.chain),
-            None => Durable::done(),
-        }
+        self.shared.storage.log(&ev, &mut st.chain)
     }
 
     /// The digest of the session's history so far: the last link of its chain.
@@ -70,7 +68,7 @@ impl LiveSession {
         self.touch();
         let limits = &self.shared.limits;
         let before = Self::presented(st);
-        let cluster = self.shared.cluster.is_some();
+        let cluster = self.shared.storage.is_shared();
         match ev {
             E::Added { q, .. } | E::Updated { q, .. } => {
                 journal::apply(&mut st.session, ev, limits)?;
@@ -243,8 +241,10 @@ impl LiveSession {
     /// mode, appends it to the session's shared log and applies the log up to
     /// it. Ok once the change is durable (journal) or in Redis (cluster).
     pub(super) async fn commit(self: &Arc<Self>, ev: Event) -> Result<()> {
-        if let Some(c) = &self.shared.cluster {
-            return self.commit_shared(c, ev).await;
+        match &self.shared.storage {
+            Storage::Redis(c) => return self.commit_shared(c, ev).await,
+            // Applied here, then written where the storage writes.
+            Storage::Memory | Storage::Journal(_) => {}
         }
         let durable = {
             let mut st = self.state.lock();
@@ -263,7 +263,7 @@ impl LiveSession {
     /// not appended (see `precheck`), so that no one can grow the log with
     /// changes every node refuses. A copy that is behind reads the log
     /// before it refuses.
-    pub(super) async fn commit_shared(self: &Arc<Self>, c: &Cluster, ev: Event) -> Result<()> {
+    pub(super) async fn commit_shared(self: &Arc<Self>, c: &Redis, ev: Event) -> Result<()> {
         let mut fresh = false;
         loop {
             let verdict = {
@@ -296,12 +296,12 @@ impl LiveSession {
     /// Cluster mode: writes a snapshot of this copy, which covers the log up
     /// to what it applied, and lets Redis cut the log's head off.
     pub(super) async fn compact(self: Arc<Self>) {
-        let Some(c) = &self.shared.cluster else {
+        let Storage::Redis(c) = &self.shared.storage else {
             return;
         };
         let made = {
             // The copy stays where the cursor says while the snapshot is made.
-            let cur = self.cursor.lock().await;
+            let cur = self.follower.cursor.lock().await;
             let st = self.state.lock();
             // An `Event::Snapshot`, with the fields every node reads.
             let ev = json!({

@@ -12,6 +12,7 @@ use crate::domain::{Choice, QuestionSpec};
 use crate::error::{Error, Result};
 use crate::protocol::{self, question_spec_json, Presentation, QuestionAction};
 use crate::store::journal::Event;
+use crate::store::Storage;
 
 use super::*;
 
@@ -159,8 +160,8 @@ impl LiveSession {
         let code = self.code.clone();
         // Cluster mode: the ballots are in Redis, so the event names the
         // answer's author and text, for every copy to keep them hidden.
-        let (p, text) = match &self.shared.cluster {
-            Some(c) => {
+        let (p, text) = match &self.shared.storage {
+            Storage::Redis(c) => {
                 let kind = self.state.lock().session.question(id)?.spec.kind.clone();
                 let ballots = c.ballots(&self.code, &[id]).await?;
                 let found = ballots.into_iter().flatten().find_map(|(p, b)| {
@@ -176,7 +177,7 @@ impl LiveSession {
                 };
                 (Some(p), Some(crate::domain::hidden_key(&text)))
             }
-            None => (None, None),
+            Storage::Memory | Storage::Journal(_) => (None, None),
         };
         self.commit(Event::HideEntry {
             code,

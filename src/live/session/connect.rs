@@ -9,8 +9,10 @@ use uuid::Uuid;
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::live::outbox::{Close, Outbox, CLOSE_NORMAL};
+use crate::live::secrets::token_eq;
 use crate::protocol::{self, choice_json, Role};
 use crate::store::journal::Event;
+use crate::store::Storage;
 
 use super::*;
 
@@ -25,7 +27,7 @@ impl LiveSession {
         token: Option<&str>,
         join_url: &str,
     ) -> Result<Attached> {
-        let Some(c) = &self.shared.cluster else {
+        let Storage::Redis(c) = &self.shared.storage else {
             return self.attach_with(role, token, join_url, None);
         };
         // The welcome shows the session as it is now, whichever node changed it.
@@ -71,9 +73,7 @@ impl LiveSession {
         };
         let participant = match role {
             Role::Moderator => {
-                if !token.is_some_and(|t| {
-                    crate::live::registry::token_eq(t, &st.session.moderator_token)
-                }) {
+                if !token.is_some_and(|t| token_eq(t, &st.session.moderator_token)) {
                     return Err(Error::unauthorized("wrong or missing moderator token"));
                 }
                 None
@@ -139,7 +139,7 @@ impl LiveSession {
                 outbox: outbox.clone(),
             },
         );
-        if let Some(c) = &self.shared.cluster {
+        if let Storage::Redis(c) = &self.shared.storage {
             // The first connection here, or one to a session quiet here for
             // a minute, is recorded in Redis at once (the sweep records the
             // others within a minute), so that no node expires it meanwhile.
@@ -154,7 +154,7 @@ impl LiveSession {
             st.audience += 1;
             st.presence_version += 1;
             // Cluster mode: the other nodes hear of it.
-            self.follow_wake.notify_one();
+            self.follower.wake.notify_one();
         }
         drop(st);
         self.shared.metrics.connected(role);
@@ -185,7 +185,7 @@ impl LiveSession {
             if c.role == Role::Audience {
                 st.audience -= 1;
                 st.presence_version += 1;
-                self.follow_wake.notify_one();
+                self.follower.wake.notify_one();
             }
             drop(st);
             self.shared.metrics.disconnected(c.role);
@@ -197,7 +197,7 @@ impl LiveSession {
     /// stops the publisher. In cluster mode every node does so when it reads
     /// the end from the log.
     pub async fn end(self: &Arc<Self>) -> Result<()> {
-        if let Some(c) = &self.shared.cluster {
+        if let Storage::Redis(c) = &self.shared.storage {
             let code = self.code.clone();
             return self.commit_shared(c, Event::Ended { code }).await;
         }

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
+use tokio::sync::Notify;
 use tokio::time::{sleep_until, Instant};
 use uuid::Uuid;
 
@@ -13,9 +14,52 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::live::outbox::CLOSE_NORMAL;
 use crate::protocol::{self, choice_json};
 use crate::store::journal::{self, Event};
-use crate::store::redis::Cluster;
+use crate::store::redis::Redis;
+use crate::store::Storage;
 
 use super::*;
+
+/// Cluster mode: what keeps a copy in step with the shared log: how far it
+/// read, and the flags that wake its `follow` task.
+pub(super) struct Follower {
+    /// The log applied so far; one reader at a time.
+    pub(super) cursor: tokio::sync::Mutex<Cursor>,
+    /// Ballots went through this node since the last notice.
+    pub(super) voted_here: AtomicBool,
+    /// The counts moved (here or elsewhere).
+    pub(super) counts_stale: AtomicBool,
+    /// Another node wrote to the log.
+    pub(super) log_stale: AtomicBool,
+    /// Wakes `follow` (a flag above was raised, or the audience here changed).
+    pub(super) wake: Notify,
+}
+
+/// How far this copy has applied the session's shared log.
+#[derive(Default)]
+pub(super) struct Cursor {
+    /// Events applied, from the log's start.
+    pub(super) applied: u64,
+    /// The outcome of the latest events, by position, with the checksum of
+    /// each event, for the changes made here that wait for theirs.
+    outcomes: std::collections::VecDeque<(u64, u64, Result<()>)>,
+}
+
+impl Follower {
+    /// A copy that has applied the log up to position `applied`; every
+    /// question's counts are read once at the start.
+    pub(super) fn at(applied: u64) -> Follower {
+        Follower {
+            cursor: tokio::sync::Mutex::new(Cursor {
+                applied,
+                ..Default::default()
+            }),
+            voted_here: AtomicBool::new(false),
+            counts_stale: AtomicBool::new(true),
+            log_stale: AtomicBool::new(false),
+            wake: Notify::new(),
+        }
+    }
+}
 
 impl LiveSession {
     // ---- cluster mode ------------------------------------------------------------
@@ -25,11 +69,11 @@ impl LiveSession {
     /// appended there), goes on until that event is applied and returns its
     /// outcome (the outcome of a change made here).
     pub async fn catch_up(self: &Arc<Self>, want: Option<(u64, u64)>) -> Result<()> {
-        let Some(c) = &self.shared.cluster else {
+        let Storage::Redis(c) = &self.shared.storage else {
             return Ok(());
         };
         const BATCH: u64 = 512;
-        let mut cur = self.cursor.lock().await;
+        let mut cur = self.follower.cursor.lock().await;
         loop {
             if let Some((n, sum)) = want.filter(|(n, _)| *n <= cur.applied) {
                 return match cur.outcomes.iter().find(|(i, _, _)| *i == n) {
@@ -91,8 +135,8 @@ impl LiveSession {
     }
 
     /// Cluster mode: the log is shorter than what this copy applied.
-    pub(super) async fn check_log_len(&self, c: &Cluster) -> Result<()> {
-        let applied = self.cursor.lock().await.applied;
+    pub(super) async fn check_log_len(&self, c: &Redis) -> Result<()> {
+        let applied = self.follower.cursor.lock().await.applied;
         if c.log_len(&self.code).await? < applied {
             return Err(self.lost("the log is shorter than what was read"));
         }
@@ -125,25 +169,25 @@ impl LiveSession {
 
     /// The counts of a question are read again at the next tick.
     pub(super) fn recount_later(&self, st: &mut State, q: Uuid) {
-        if self.shared.cluster.is_some() {
+        if self.shared.storage.is_shared() {
             st.recount.insert(q);
-            self.follow_up(&self.counts_stale);
+            self.follow_up(&self.follower.counts_stale);
         }
     }
 
     /// Another node changed the session: its log grew, or its counts moved.
     pub fn remote_change(&self, log: bool, counts: bool) {
         if log {
-            self.follow_up(&self.log_stale);
+            self.follow_up(&self.follower.log_stale);
         }
         if counts {
-            self.follow_up(&self.counts_stale);
+            self.follow_up(&self.follower.counts_stale);
         }
     }
 
     /// Reads the counts of the open questions (and of those a change touched)
     /// from Redis into this copy's tallies.
-    pub(super) async fn recount(&self, c: &Cluster) -> Result<()> {
+    pub(super) async fn recount(&self, c: &Redis) -> Result<()> {
         let qs: Vec<Uuid> = {
             let mut st = self.state.lock();
             let mut qs: Vec<Uuid> = st.recount.drain().collect();
@@ -190,7 +234,7 @@ impl LiveSession {
     /// coalesced to one per interval however many votes come. Once a second
     /// it does all of it whatever it heard, so a lost notice costs a second
     /// at most.
-    pub(super) async fn follow(self: Arc<Self>, c: Arc<Cluster>) {
+    pub(super) async fn follow(self: Arc<Self>, c: Arc<Redis>) {
         // Notices and count reads run four times per tally interval: a vote
         // crosses both before the projector's node publishes, so each adds
         // at most a quarter interval. The audience is written and read at
@@ -206,9 +250,9 @@ impl LiveSession {
         let mut told = usize::MAX;
         loop {
             let here = self.state.lock().audience;
-            let notice = self.voted_here.load(Ordering::Acquire);
-            let read =
-                self.log_stale.load(Ordering::Acquire) || self.counts_stale.load(Ordering::Acquire);
+            let notice = self.follower.voted_here.load(Ordering::Acquire);
+            let read = self.follower.log_stale.load(Ordering::Acquire)
+                || self.follower.counts_stale.load(Ordering::Acquire);
             let presence = here != told || read;
             let mut due = last_full + second;
             if notice {
@@ -222,7 +266,7 @@ impl LiveSession {
             }
             tokio::select! {
                 _ = self.ended.cancelled() => return,
-                _ = self.follow_wake.notified() => continue,
+                _ = self.follower.wake.notified() => continue,
                 _ = sleep_until(due) => {}
             }
             let now = Instant::now();
@@ -239,7 +283,7 @@ impl LiveSession {
                     Ok(elsewhere) => {
                         if here != told {
                             told = here;
-                            self.voted_here.store(true, Ordering::Release);
+                            self.follower.voted_here.store(true, Ordering::Release);
                         }
                         let mut st = self.state.lock();
                         if st.audience_elsewhere != elsewhere {
@@ -254,23 +298,23 @@ impl LiveSession {
             }
             if notice_now {
                 last_notice = now;
-                if self.voted_here.swap(false, Ordering::AcqRel)
+                if self.follower.voted_here.swap(false, Ordering::AcqRel)
                     && c.counts_moved(&self.code).await.is_err()
                 {
-                    self.voted_here.store(true, Ordering::Release);
+                    self.follower.voted_here.store(true, Ordering::Release);
                 }
             }
             if read_now {
                 last_read = now;
-                if (self.log_stale.swap(false, Ordering::AcqRel) || full)
+                if (self.follower.log_stale.swap(false, Ordering::AcqRel) || full)
                     && self.catch_up(None).await.is_err()
                 {
-                    self.log_stale.store(true, Ordering::Release);
+                    self.follower.log_stale.store(true, Ordering::Release);
                 }
-                if (self.counts_stale.swap(false, Ordering::AcqRel) || full)
+                if (self.follower.counts_stale.swap(false, Ordering::AcqRel) || full)
                     && self.recount(&c).await.is_err()
                 {
-                    self.counts_stale.store(true, Ordering::Release);
+                    self.follower.counts_stale.store(true, Ordering::Release);
                 }
                 if full {
                     let _ = self.check_log_len(&c).await;
@@ -282,14 +326,14 @@ impl LiveSession {
     /// Cluster mode: wakes `follow` when it has something new to do.
     pub(super) fn follow_up(&self, flag: &AtomicBool) {
         if !flag.swap(true, Ordering::AcqRel) {
-            self.follow_wake.notify_one();
+            self.follower.wake.notify_one();
         }
     }
 
     /// Cluster mode: a participant's ballots, as the welcome shows them.
     pub(super) async fn shared_ballots_of(
         &self,
-        c: &Cluster,
+        c: &Redis,
         participant: u32,
     ) -> Result<Map<String, Value>> {
         let qs: Vec<(Uuid, crate::domain::Kind)> = {
@@ -318,7 +362,7 @@ impl LiveSession {
     /// The session with every ballot, for results and exports: this copy
     /// with the ballots read from Redis in cluster mode.
     pub(super) async fn whole(self: &Arc<Self>) -> Result<(Session, String)> {
-        let Some(c) = &self.shared.cluster else {
+        let Storage::Redis(c) = &self.shared.storage else {
             let st = self.state.lock();
             return Ok((st.session.clone(), journal::hex(&st.chain)));
         };

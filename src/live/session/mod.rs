@@ -27,12 +27,12 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::domain::Session;
-use crate::error::Result;
 use crate::live::outbox::Outbox;
-use crate::live::registry::Shared;
+use crate::live::shared::Shared;
 use crate::protocol::Role;
 use crate::rate::Bucket;
 use crate::store::journal::Hash;
+use crate::store::Storage;
 
 mod ballots;
 mod changes;
@@ -41,10 +41,12 @@ mod connect;
 mod fanout;
 mod follower;
 mod qa;
+#[cfg(test)]
+mod tests;
 mod views;
 
 pub use fanout::board_news;
-use follower::{checksum, decode_ballot};
+use follower::{checksum, decode_ballot, Follower};
 
 /// Audience groups, published in turn across the audience interval.
 const AUDIENCE_GROUPS: usize = 50;
@@ -106,16 +108,6 @@ struct State {
     unloaded: bool,
 }
 
-/// Cluster mode: how far this copy has applied the session's shared log.
-#[derive(Default)]
-struct Cursor {
-    /// Events applied, from the log's start.
-    applied: u64,
-    /// The outcome of the latest events, by position, with the checksum of
-    /// each event, for the changes made here that wait for theirs.
-    outcomes: std::collections::VecDeque<(u64, u64, Result<()>)>,
-}
-
 /// A connection attached to a session, ready for its writer.
 pub struct Attached {
     pub conn_id: u64,
@@ -145,17 +137,9 @@ pub struct LiveSession {
     audience_wake: Notify,
     /// Cancelled when the session is deleted or the server stops.
     pub ended: CancellationToken,
-    /// Cluster mode: the log applied so far; one reader at a time.
-    cursor: tokio::sync::Mutex<Cursor>,
-    /// Cluster mode: ballots went through this node since the last notice.
-    voted_here: AtomicBool,
-    /// Cluster mode: the counts moved (here or elsewhere).
-    counts_stale: AtomicBool,
-    /// Cluster mode: another node wrote to the log.
-    log_stale: AtomicBool,
-    /// Cluster mode: wakes `follow` (a flag above was raised, or the
-    /// audience here changed).
-    follow_wake: Notify,
+    /// Cluster mode: where this copy is in the shared log, and what the
+    /// follower task has to do (idle in the other modes).
+    follower: Follower,
     /// Cluster mode: the copy was dropped because Redis lost its log (see
     /// `lost`); `ended` is cancelled too, but the session did not end.
     pub lost: AtomicBool,
@@ -208,21 +192,14 @@ impl LiveSession {
             audience_boards: (0..AUDIENCE_GROUPS).map(|_| board()).collect(),
             audience_pending: AtomicBool::new(false),
             audience_wake: Notify::new(),
-            cursor: tokio::sync::Mutex::new(Cursor {
-                applied,
-                ..Default::default()
-            }),
-            voted_here: AtomicBool::new(false),
-            counts_stale: AtomicBool::new(true),
-            log_stale: AtomicBool::new(false),
-            follow_wake: Notify::new(),
+            follower: Follower::at(applied),
             lost: AtomicBool::new(false),
             last_active: AtomicI64::new(shared_now),
             rates: Default::default(),
         });
         tokio::spawn(live.clone().publisher());
         tokio::spawn(live.clone().audience_publisher());
-        if let Some(c) = &live.shared.cluster {
+        if let Storage::Redis(c) = &live.shared.storage {
             {
                 // Every question's counts are read once at the start.
                 let mut st = live.state.lock();

@@ -82,7 +82,7 @@ impl LiveSession {
     pub async fn upvote(self: &Arc<Self>, participant: u32, item: Uuid, up: bool) -> Result<()> {
         // An unknown item is refused here rather than logged (in cluster
         // mode, `precheck` reads the log first).
-        if self.shared.cluster.is_none() {
+        if !self.shared.storage.is_shared() {
             self.state.lock().session.qa.item(item)?;
         }
         let code = self.code.clone();

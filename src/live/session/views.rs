@@ -78,7 +78,9 @@ impl LiveSession {
                 "settings": {"qa_moderation": s.settings.qa_moderation},
             },
             "questions": questions,
-            "qa": crate::export::qa_by_upvotes(&s)
+            "qa": s
+                .qa
+                .by_upvotes()
                 .into_iter()
                 .map(|i| protocol::qa_item_json(i, false))
                 .collect::<Vec<_>>(),

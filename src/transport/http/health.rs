@@ -14,8 +14,8 @@ use crate::live::registry::Hub;
 /// answers; the node stays in service either way, since every node shares
 /// the same Redis and phones retry changes refused meanwhile.
 pub(super) async fn healthz(State(hub): State<Arc<Hub>>) -> Json<Value> {
-    match &hub.shared.cluster {
-        Some(c) => Json(json!({"status": "ok", "redis": c.ping().await})),
+    match hub.shared.storage.reachable().await {
+        Some(redis) => Json(json!({"status": "ok", "redis": redis})),
         None => Json(json!({"status": "ok"})),
     }
 }

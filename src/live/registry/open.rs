@@ -1,0 +1,140 @@
+//! Opening the server's storage at start: the journal replayed into live
+//! sessions (and compacted), or the link to Redis and its listener; and the
+//! journal's compactions after that.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::live::session::LiveSession;
+use crate::store::journal::{self, Journal};
+use crate::store::redis::{Notices, Redis};
+use crate::store::Storage;
+
+use super::Hub;
+
+impl Hub {
+    /// Opens the server's state in the mode the configuration names: Redis
+    /// with `--redis`, nothing with `--in-memory`, else the journal.
+    pub async fn open(config: Config) -> std::io::Result<Arc<Hub>> {
+        if !config.redis_urls.is_empty() {
+            return Self::open_redis(config);
+        }
+        if config.in_memory {
+            let hub = Arc::new(Hub::with_storage(config, Storage::Memory));
+            Hub::sweep_every_minute(Arc::downgrade(&hub));
+            return Ok(hub);
+        }
+        Self::open_journal(config).await
+    }
+
+    /// Cluster mode: links to Redis (connecting on first use) and listens
+    /// to the other nodes; sessions are loaded when first asked for.
+    fn open_redis(config: Config) -> std::io::Result<Arc<Hub>> {
+        let redis = Redis::connect(
+            &config.redis_urls,
+            config.redis_cluster,
+            config.redis_compact_every,
+        )
+        .map_err(|e| std::io::Error::other(format!("cannot use the Redis URL: {e}")))?;
+        tracing::info!("cluster mode: sessions live in Redis and are shared with other nodes");
+        let hub = Arc::new(Hub::with_storage(config, Storage::Redis(redis.clone())));
+        let notices: Weak<dyn Notices> = Arc::downgrade(&hub) as Weak<dyn Notices>;
+        redis.listen(notices);
+        Hub::unload_idle(Arc::downgrade(&hub));
+        // Sessions idle past their time go at start too (Redis may
+        // still be away: then at the next sweep).
+        let weak = Arc::downgrade(&hub);
+        tokio::spawn(async move {
+            if let Some(h) = weak.upgrade() {
+                h.sweep().await;
+            }
+        });
+        Hub::sweep_every_minute(Arc::downgrade(&hub));
+        Ok(hub)
+    }
+
+    /// With a journal: replays it (cutting off a damaged tail), closes the
+    /// questions whose timer ran out while the server was down, and
+    /// compacts what was read into a fresh segment.
+    async fn open_journal(config: Config) -> std::io::Result<Arc<Hub>> {
+        let limits = config.limits();
+        let dir = config.data_dir.clone();
+        let started = std::time::Instant::now();
+        let replay = {
+            let (dir, limits) = (dir.clone(), limits.clone());
+            tokio::task::spawn_blocking(move || journal::replay(&dir, &limits, true, false))
+                .await
+                .map_err(std::io::Error::other)??
+        };
+        for p in &replay.problems {
+            tracing::warn!("journal: {p}");
+        }
+        tracing::info!(
+            sessions = replay.sessions.len(),
+            records = replay.records,
+            ms = started.elapsed().as_millis() as u64,
+            data_dir = %dir.display(),
+            "journal replayed"
+        );
+        let (compact_tx, mut compact_rx) = tokio::sync::mpsc::unbounded_channel();
+        let segment_limit = config.journal_segment_mb.max(1) * 1024 * 1024;
+        let j = Journal::start(&dir, replay.last_segment, segment_limit, compact_tx)?;
+        let hub = Arc::new(Hub::with_storage(config, Storage::Journal(j)));
+        for (code, r) in replay.sessions {
+            let open_timers: Vec<(Uuid, i64)> = r
+                .session
+                .questions()
+                .iter()
+                .filter_map(|q| Some((q.id, q.closes_at?)))
+                .collect();
+            let live = LiveSession::start(r.session, r.chain, hub.shared.clone());
+            live.set_last_active(r.active);
+            for (q, at) in open_timers {
+                // A timer that ran out while the server was down closes now.
+                live.schedule_close(q, at);
+            }
+            hub.sessions.insert(code, live);
+            hub.shared.metrics.sessions.fetch_add(1, Ordering::Relaxed);
+        }
+        // Sessions idle past their time go before the compaction, so that
+        // it drops their records.
+        hub.sweep().await;
+        // Everything read now lives in snapshots in the new segment.
+        hub.compact(replay.last_segment + 1).await;
+        Hub::sweep_every_minute(Arc::downgrade(&hub));
+        let weak = Arc::downgrade(&hub);
+        tokio::spawn(async move {
+            while let Some(segment) = compact_rx.recv().await {
+                let Some(hub) = weak.upgrade() else { return };
+                hub.compact(segment).await;
+            }
+        });
+        Ok(hub)
+    }
+
+    /// Writes a snapshot of every session into `segment`; once all are
+    /// durable, the segments before it are deleted.
+    pub async fn compact(&self, segment: u64) {
+        let Storage::Journal(j) = &self.shared.storage else {
+            return;
+        };
+        let started = std::time::Instant::now();
+        let pending: Vec<_> = self.sessions.iter().map(|s| s.snapshot()).collect();
+        let n = pending.len();
+        for d in pending {
+            if let Err(e) = d.wait().await {
+                tracing::error!(error = %e.message, "journal: compaction failed; older segments kept");
+                return;
+            }
+        }
+        j.compacted(segment);
+        tracing::info!(
+            sessions = n,
+            ms = started.elapsed().as_millis() as u64,
+            "journal compacted"
+        );
+    }
+}
