@@ -26,10 +26,7 @@ fn expected(name: &str) -> String {
 
 /// A copy of a fixture folder, its segments dated `written_ms`.
 fn copy(name: &str, written_ms: u64) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "handsup-fixture-{name}-{}",
-        uuid::Uuid::new_v4()
-    ));
+    let dir = std::env::temp_dir().join(format!("handsup-fixture-{name}-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     for entry in std::fs::read_dir(fixture(name)).unwrap() {
         let from = entry.unwrap().path();

@@ -16,13 +16,14 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::config::Config;
-use crate::domain::{Limits, QuestionSpec, Session, Settings};
+use crate::domain::{Event, Limits, QuestionSpec, Session, Settings};
 use crate::error::{Error, Result};
 use crate::live::outbox::CLOSE_GOING_AWAY;
 use crate::live::session::LiveSession;
 use crate::metrics::Metrics;
 use crate::rate::PerIp;
 use crate::store::journal::{self, Journal};
+use crate::store::records::Record;
 use crate::store::redis::Cluster;
 
 /// Wall-clock milliseconds that advance with tokio's clock, so that timers
@@ -382,12 +383,12 @@ impl Hub {
         for _ in 0..100 {
             let code = format!("{:06}", OsRng.gen_range(0..1_000_000u32));
             session.code = code.clone();
-            let created = journal::snapshot_events(&session)
+            let created = session
+                .snapshot_events()
                 .into_iter()
                 .next()
                 .ok_or_else(|| Error::internal("a session without its creation"))?;
-            let json =
-                serde_json::to_string(&created).map_err(|e| Error::internal(e.to_string()))?;
+            let json = crate::store::records::event_json(&created);
             if c.append(&code, &created, &json).await?.is_none() {
                 continue;
             }
@@ -705,14 +706,14 @@ impl Hub {
             else {
                 return Ok(None);
             };
-            let Ok(journal::Event::Created {
+            let Ok(Record::Event(Event::Created {
                 id,
                 code: _,
                 title,
                 token,
                 qa_moderation,
                 at,
-            }) = serde_json::from_str(first)
+            })) = crate::store::records::decode(first.as_bytes())
             else {
                 return Err(Error::internal(format!(
                     "the log of {code} does not start with its creation"

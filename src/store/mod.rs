@@ -2,4 +2,5 @@
 //! service) or Redis (several nodes sharing sessions).
 
 pub mod journal;
+pub mod records;
 pub mod redis;

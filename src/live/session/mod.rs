@@ -44,7 +44,7 @@ mod qa;
 mod views;
 
 pub use fanout::board_news;
-use follower::{checksum, decode_ballot};
+use follower::checksum;
 
 /// Audience groups, published in turn across the audience interval.
 const AUDIENCE_GROUPS: usize = 50;
