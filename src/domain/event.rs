@@ -477,3 +477,129 @@ impl Session {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Kind, OptionItem, Settings};
+
+    fn session() -> Session {
+        Session::new(
+            Uuid::from_u128(1),
+            "123456".into(),
+            "Panel".into(),
+            "mod".into(),
+            Settings::default(),
+            0,
+            &Limits::default(),
+        )
+        .unwrap()
+    }
+
+    fn spec() -> QuestionSpec {
+        QuestionSpec {
+            prompt: "Which?".into(),
+            kind: Kind::Single {
+                options: ["A", "B"]
+                    .iter()
+                    .map(|l| OptionItem {
+                        label: l.to_string(),
+                        colour: None,
+                    })
+                    .collect(),
+                correct: None,
+            },
+            translations: Default::default(),
+        }
+    }
+
+    #[test]
+    fn the_events_of_a_session_rebuild_it() {
+        let limits = Limits::default();
+        let code = || "123456".to_owned();
+        let q = Uuid::from_u128(7);
+        let mut s = session();
+        for ev in [
+            Event::Added {
+                code: code(),
+                q,
+                spec: spec(),
+            },
+            Event::Opened {
+                code: code(),
+                q,
+                at: 1,
+                duration_ms: None,
+            },
+            Event::Joined {
+                code: code(),
+                p: Uuid::from_u128(100),
+                token: "p0".into(),
+                at: 2,
+            },
+            Event::Vote {
+                code: code(),
+                p: 0,
+                q,
+                choice: RawChoice::Int(1),
+                entry: None,
+            },
+        ] {
+            assert_eq!(s.apply(&ev, &limits).unwrap(), Applied::Changed);
+        }
+        let events = s.snapshot_events();
+        let Event::Created { .. } = &events[0] else {
+            panic!("a snapshot starts with the creation")
+        };
+        let mut again = session();
+        for ev in &events[1..] {
+            again.apply(ev, &limits).unwrap();
+        }
+        assert_eq!(again.snapshot_events(), events);
+        assert_eq!(again.question(q).unwrap().tally().voters, 1);
+    }
+
+    #[test]
+    fn what_changes_nothing_says_so() {
+        let limits = Limits::default();
+        let code = || "123456".to_owned();
+        let q = Uuid::from_u128(7);
+        let mut s = session();
+        s.apply(
+            &Event::Added {
+                code: code(),
+                q,
+                spec: spec(),
+            },
+            &limits,
+        )
+        .unwrap();
+        s.apply(
+            &Event::Opened {
+                code: code(),
+                q,
+                at: 1,
+                duration_ms: Some(1000),
+            },
+            &limits,
+        )
+        .unwrap();
+        let early = Event::TimerClosed {
+            code: code(),
+            q,
+            at: 500,
+        };
+        assert_eq!(s.apply(&early, &limits).unwrap(), Applied::Nothing);
+        let retract = Event::Retract {
+            code: code(),
+            p: 0,
+            q,
+        };
+        assert_eq!(s.apply(&retract, &limits).unwrap(), Applied::Nothing);
+        let ended = Event::Ended { code: code() };
+        assert!(
+            s.apply(&ended, &limits).is_err(),
+            "not an event of one session"
+        );
+    }
+}

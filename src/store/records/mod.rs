@@ -525,6 +525,5 @@ impl Record {
 
 /// The JSON of one event, as the journal and the shared log keep it.
 pub fn event_json(ev: &Event) -> String {
-    let json = serde_json::to_string(&V1::from(ev)).expect("an event serialises");
-    json
+    serde_json::to_string(&V1::from(ev)).expect("an event serialises")
 }
