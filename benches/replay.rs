@@ -5,21 +5,21 @@
 use std::io::Write;
 use std::time::Instant;
 
-use handsup::domain::Limits;
-use handsup::protocol::question_spec_json;
-use handsup::store::journal::{self, chain, encode, Event};
-use serde_json::{json, Value};
+use handsup::domain::{Event, Limits, RawChoice};
+use handsup::store::journal::{self, chain, encode};
+use handsup::store::records::{self, Record};
+use serde_json::json;
 use uuid::Uuid;
 
 const PHONES: u32 = 20_000;
 const BALLOTS: u32 = 1_000_000;
 
-fn write_segment(path: &std::path::Path, events: impl Iterator<Item = Event>) -> u64 {
+fn write_segment(path: &std::path::Path, events: impl Iterator<Item = Record>) -> u64 {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     let mut link = [0u8; 32];
     let mut n = 0;
     for ev in events {
-        let json = serde_json::to_vec(&ev).unwrap();
+        let json = records::encode(&ev);
         link = chain(&link, &json);
         f.write_all(&encode(&link, &json)).unwrap();
         n += 1;
@@ -50,7 +50,7 @@ fn main() {
         Event::Added {
             code: code(),
             q,
-            spec: Value::Object(question_spec_json(&spec, true)),
+            spec,
         },
         Event::Opened {
             code: code(),
@@ -69,11 +69,14 @@ fn main() {
         code: code(),
         p: i % PHONES,
         q,
-        c: Value::from((i / PHONES) % 5),
+        choice: RawChoice::Int(i64::from((i / PHONES) % 5)),
         entry: None,
     });
     let path = dir.join("journal-00000001.log");
-    let records = write_segment(&path, head.into_iter().chain(joins).chain(votes));
+    let records = write_segment(
+        &path,
+        head.into_iter().chain(joins).chain(votes).map(Record::from),
+    );
     let size = std::fs::metadata(&path).unwrap().len();
     let limits = Limits {
         max_participants: PHONES as usize,
@@ -90,10 +93,10 @@ fn main() {
     );
 
     // The same state after compaction: one snapshot record.
-    let snap = Event::Snapshot {
+    let snap = Record::Snapshot {
         code: code(),
         prev: journal::hex(&r.sessions["424242"].chain),
-        events: journal::snapshot_events(&r.sessions["424242"].session),
+        events: r.sessions["424242"].session.snapshot_events(),
         active: None,
     };
     std::fs::remove_file(&path).unwrap();

@@ -1,16 +1,22 @@
 //! `handsup verify DIR`: checks a journal offline and prints the report.
 
-use crate::config::Config;
+use std::path::Path;
 
-pub fn verify(dir: &std::path::Path) -> std::process::ExitCode {
+use serde_json::{Map, Value};
+
+use crate::config::Config;
+use crate::domain::Limits;
+use crate::store::journal;
+
+pub fn verify(dir: &Path) -> std::process::ExitCode {
     if !dir.is_dir() {
         eprintln!("handsup verify: {} is not a directory", dir.display());
         return std::process::ExitCode::from(2);
     }
-    match crate::store::journal::verify(dir, &Config::defaults().limits()) {
-        Ok(v) => {
-            print!("{}", v.report);
-            if v.sound {
+    match report(dir, &Config::defaults().limits()) {
+        Ok((report, sound)) => {
+            print!("{report}");
+            if sound {
                 std::process::ExitCode::SUCCESS
             } else {
                 std::process::ExitCode::FAILURE
@@ -21,4 +27,63 @@ pub fn verify(dir: &std::path::Path) -> std::process::ExitCode {
             std::process::ExitCode::from(2)
         }
     }
+}
+
+/// The report on the journal in `dir`: each session's digest and recounted
+/// tallies, the problems found; and whether the journal is sound.
+pub fn report(dir: &Path, limits: &Limits) -> std::io::Result<(String, bool)> {
+    use std::fmt::Write as _;
+    let v = journal::verify(dir, limits)?;
+    let r = &v.replay;
+    let mut out = String::new();
+    let _ = writeln!(out, "{} records, {} sessions", r.records, r.sessions.len());
+    for (code, restored) in &r.sessions {
+        let s = &restored.session;
+        let _ = writeln!(
+            out,
+            "\nsession {code}  {}\n  digest {}",
+            s.title,
+            journal::hex(&restored.chain)
+        );
+        let recounts = v.recounts.get(code).map(Vec::as_slice).unwrap_or_default();
+        for (q, (fresh, agrees)) in s.questions().iter().zip(recounts) {
+            let body = serde_json::to_value(crate::protocol::TallyOut::new(q.id, 0, fresh))
+                .unwrap_or_default();
+            let shown: Map<String, Value> = body
+                .as_object()
+                .map(|o| {
+                    o.iter()
+                        .filter(|(k, _)| !matches!(k.as_str(), "question_id" | "seq"))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  [{}] {} ({}): {}{}",
+                q.state.as_str(),
+                q.spec.prompt,
+                q.spec.kind.name().as_str(),
+                Value::Object(shown),
+                if *agrees {
+                    ""
+                } else {
+                    "  MISMATCH: the running tally differs from the ballots"
+                }
+            );
+        }
+    }
+    for p in r.problems.iter().chain(&r.broken_links) {
+        let _ = writeln!(out, "\nPROBLEM: {p}");
+    }
+    let _ = writeln!(
+        out,
+        "\n{}",
+        if v.sound {
+            "journal sound"
+        } else {
+            "journal DAMAGED"
+        }
+    );
+    Ok((out, v.sound))
 }

@@ -4,9 +4,12 @@
 //! takes the ids and times it needs, so that the live server, a journal
 //! replay and a test all reach the same state from the same inputs.
 
+mod event;
 pub mod qa;
 mod question;
 mod session;
+
+pub use event::{Applied, Event};
 
 pub use question::{
     check_text, collapse_spaces, normalise_word, Choice, Kind, KindName, OpenEntry, OptionItem,

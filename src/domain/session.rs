@@ -440,6 +440,12 @@ impl Session {
         })
     }
 
+    /// Whether question `id` takes ballots at `now`: open, and not past a
+    /// timed question's `closes_at`.
+    pub fn check_open_at(&mut self, id: Uuid, now: i64) -> Result<()> {
+        self.open_question_at(id, now).map(|_| ())
+    }
+
     /// Removes a participant's ballot at `now` (refused past a timed
     /// question's `closes_at`); true if there was one.
     pub fn retract_at(&mut self, participant: u32, id: Uuid, now: i64) -> Result<bool> {

@@ -9,11 +9,13 @@
 //!   notices from the other nodes
 
 pub mod journal;
+pub mod records;
 pub mod redis;
 
 use std::sync::Arc;
 
-use self::journal::{Durable, Event, Hash, Journal};
+use self::journal::{Durable, Hash, Journal};
+use self::records::Record;
 use self::redis::Redis;
 
 /// Where this server's sessions are kept.
@@ -33,9 +35,9 @@ impl Storage {
     /// records keep the order of the changes), and moves the session's chain
     /// when the record is written here. In cluster mode changes go through
     /// the shared log instead (see `LiveSession::commit`): nothing to write.
-    pub fn log(&self, ev: &Event, chain: &mut Hash) -> Durable {
+    pub fn log(&self, rec: &Record, chain: &mut Hash) -> Durable {
         match self {
-            Storage::Journal(j) => j.append(ev, chain),
+            Storage::Journal(j) => j.append(rec, chain),
             Storage::Memory | Storage::Redis(_) => Durable::done(),
         }
     }

@@ -9,11 +9,12 @@ use rand::rngs::OsRng;
 use rand::Rng;
 use uuid::Uuid;
 
-use crate::domain::{QuestionSpec, Session, Settings};
+use crate::domain::{Event, QuestionSpec, Session, Settings};
 use crate::error::{Error, Result};
 use crate::live::secrets::new_token;
 use crate::live::session::LiveSession;
 use crate::store::journal;
+use crate::store::records::Record;
 use crate::store::redis::Redis;
 use crate::store::Storage;
 
@@ -76,12 +77,12 @@ impl Hub {
         for _ in 0..100 {
             let code = format!("{:06}", OsRng.gen_range(0..1_000_000u32));
             session.code = code.clone();
-            let created = journal::snapshot_events(&session)
+            let created = session
+                .snapshot_events()
                 .into_iter()
                 .next()
                 .ok_or_else(|| Error::internal("a session without its creation"))?;
-            let json =
-                serde_json::to_string(&created).map_err(|e| Error::internal(e.to_string()))?;
+            let json = crate::store::records::event_json(&created);
             if c.append(&code, &created, &json).await?.is_none() {
                 continue;
             }
@@ -141,14 +142,14 @@ impl Hub {
             else {
                 return Ok(None);
             };
-            let Ok(journal::Event::Created {
+            let Ok(Record::Event(Event::Created {
                 id,
                 code: _,
                 title,
                 token,
                 qa_moderation,
                 at,
-            }) = serde_json::from_str(first)
+            })) = crate::store::records::decode(first.as_bytes())
             else {
                 return Err(Error::internal(format!(
                     "the log of {code} does not start with its creation"

@@ -3,13 +3,13 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::domain::{Choice, KindName, RawChoice};
+use crate::domain::{Applied, Event, KindName, RawChoice};
 use crate::error::{Error, ErrorCode, Result};
 use crate::live::secrets::{new_token, token_eq};
-use crate::store::journal::{self, Durable, Event};
+use crate::store::journal::Durable;
+use crate::store::redis::ballot::Ballot;
 use crate::store::redis::Redis;
 use crate::store::Storage;
 
@@ -123,22 +123,18 @@ impl LiveSession {
                 Ok(q) if q.spec.kind.name() == KindName::Open => Some((Uuid::new_v4(), now)),
                 _ => None,
             };
-            let c =
-                (self.shared.storage.writes_records()).then(|| journal::raw_choice_json(&choice));
-            match st
-                .session
-                .vote(participant, id, choice, entry.unwrap_or((Uuid::nil(), now)))
-            {
-                Ok(_) => {
-                    let ev = Event::Vote {
-                        code: self.code.clone(),
-                        p: participant,
-                        q: id,
-                        c: c.unwrap_or_default(),
-                        entry,
-                    };
-                    Ok(self.log(&mut st, ev))
-                }
+            let ev = Event::Vote {
+                code: self.code.clone(),
+                p: participant,
+                q: id,
+                choice,
+                entry,
+            };
+            match st.session.check_open_at(id, now).and_then(|()| {
+                // The deadline is checked: the event applies as replay does.
+                st.session.apply(&ev, &self.shared.limits)
+            }) {
+                Ok(_) => Ok(self.log(&mut st, ev)),
                 Err(e) => Err(e),
             }
         };
@@ -153,16 +149,18 @@ impl LiveSession {
         let result = {
             let mut st = self.state.lock();
             let now = self.now();
-            match st.session.retract_at(participant, id, now) {
-                Ok(true) => Ok(self.log(
-                    &mut st,
-                    Event::Retract {
-                        code: self.code.clone(),
-                        p: participant,
-                        q: id,
-                    },
-                )),
-                Ok(false) => Ok(Durable::done()),
+            let ev = Event::Retract {
+                code: self.code.clone(),
+                p: participant,
+                q: id,
+            };
+            match st
+                .session
+                .check_open_at(id, now)
+                .and_then(|()| st.session.apply(&ev, &self.shared.limits))
+            {
+                Ok(Applied::Nothing) => Ok(Durable::done()),
+                Ok(_) => Ok(self.log(&mut st, ev)),
                 Err(e) => Err(e),
             }
         };
@@ -226,19 +224,7 @@ impl LiveSession {
             .kind
             .check_choice(raw.clone(), entry.unwrap_or((Uuid::nil(), 0)))?;
         q.keep_hidden(participant, &mut checked);
-        let d: Vec<Value> = checked
-            .contributions()
-            .into_iter()
-            .flat_map(|(name, n)| [Value::from(name), Value::from(n)])
-            .collect();
-        let mut b = json!({ "c": journal::raw_choice_json(raw), "d": d });
-        if let Some((eid, at)) = entry {
-            b["e"] = json!([eid, at.to_string()]);
-        }
-        if matches!(&checked, Choice::Text(e) if e.hidden) {
-            b["h"] = json!(true);
-        }
-        Ok(Some(b.to_string()))
+        Ok(Some(Ballot::of(&checked, raw.clone(), entry).encode()))
     }
 
     /// Counts a ballot's outcome in the metrics, once it is durable. `None`:

@@ -8,10 +8,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::qa::QaStatus;
-use crate::domain::Session;
+use crate::domain::{Applied, Event, Session};
 use crate::error::{Error, Result};
 use crate::protocol::{self, Role};
-use crate::store::journal::{self, Durable, Event};
+use crate::store::journal::{self, Durable};
+use crate::store::records::{self, Record};
 use crate::store::redis::Redis;
 use crate::store::Storage;
 
@@ -22,11 +23,12 @@ impl LiveSession {
 
     /// Appends an event of this session to the journal (under the lock, so
     /// records keep the order of the changes) and moves the session's chain.
-    pub(super) fn log(&self, st: &mut State, ev: Event) -> Durable {
-        if !matches!(ev, Event::Snapshot { .. }) {
+    pub(super) fn log(&self, st: &mut State, rec: impl Into<Record>) -> Durable {
+        let rec = rec.into();
+        if !matches!(rec, Record::Snapshot { .. }) {
             self.touch();
         }
-        self.shared.storage.log(&ev, &mut st.chain)
+        self.shared.storage.log(&rec, &mut st.chain)
     }
 
     /// The digest of the session's history so far: the last link of its chain.
@@ -37,20 +39,20 @@ impl LiveSession {
     /// Appends the whole session as one snapshot record (compaction).
     pub fn snapshot(&self) -> Durable {
         let mut st = self.state.lock();
-        let ev = Event::Snapshot {
+        let rec = Record::Snapshot {
             code: self.code.clone(),
             prev: journal::hex(&st.chain),
-            events: journal::snapshot_events(&st.session),
+            events: st.session.snapshot_events(),
             active: Some(self.last_active()),
         };
-        self.log(&mut st, ev)
+        self.log(&mut st, rec)
     }
 
     /// Journals the creation of a new session: its first records.
     pub fn log_creation(&self) -> Durable {
         let mut st = self.state.lock();
         let mut last = Durable::done();
-        for ev in journal::snapshot_events(&st.session) {
+        for ev in st.session.snapshot_events() {
             last = self.log(&mut st, ev);
         }
         last
@@ -69,15 +71,33 @@ impl LiveSession {
         let limits = &self.shared.limits;
         let before = Self::presented(st);
         let cluster = self.shared.storage.is_shared();
+        // Whether a deleted question was public: asked before it goes.
+        let public = match ev {
+            E::Deleted { q, .. } => st.session.question(*q)?.is_public(),
+            _ => false,
+        };
+        let applied = match ev {
+            E::HideEntry { q, p, text, .. } if cluster => {
+                // The answer is hidden in Redis; the counts show it. This
+                // copy remembers the text, to hide it if sent again.
+                st.session.question(*q)?;
+                if let (Some(p), Some(text)) = (p, text) {
+                    st.session.hide_text(*q, *p, text)?;
+                }
+                Applied::Changed
+            }
+            _ => st.session.apply(ev, limits)?,
+        };
+        if applied == Applied::Nothing {
+            return Ok(false);
+        }
         match ev {
             E::Added { q, .. } | E::Updated { q, .. } => {
-                journal::apply(&mut st.session, ev, limits)?;
                 // A copy loaded late learns the counts of closed questions too.
                 self.recount_later(st, *q);
                 self.broadcast_question(st, *q);
             }
             E::Moved { .. } => {
-                journal::apply(&mut st.session, ev, limits)?;
                 let order = |public: bool| {
                     let ids: Vec<Uuid> = st
                         .session
@@ -98,8 +118,6 @@ impl LiveSession {
                 });
             }
             E::Deleted { q, .. } => {
-                let public = st.session.question(*q)?.is_public();
-                journal::apply(&mut st.session, ev, limits)?;
                 st.published.remove(q);
                 let frame = protocol::message("question_removed", json!({ "question_id": q }));
                 self.broadcast(st, |c| {
@@ -109,7 +127,6 @@ impl LiveSession {
                 self.dirty.notify_one();
             }
             E::Opened { q, .. } => {
-                journal::apply(&mut st.session, ev, limits)?;
                 if let Some(closes_at) = st.session.question(*q)?.closes_at {
                     self.schedule_close(*q, closes_at);
                 }
@@ -117,22 +134,17 @@ impl LiveSession {
                 self.broadcast_present(st, before);
             }
             E::Closed { q, .. } => {
-                journal::apply(&mut st.session, ev, limits)?;
                 self.recount_later(st, *q);
                 self.broadcast_question(st, *q);
                 self.broadcast_present(st, before);
             }
-            E::TimerClosed { q, at, .. } => {
-                if !st.session.close_if_due(*q, *at) {
-                    return Ok(false);
-                }
+            E::TimerClosed { q, .. } => {
                 tracing::info!(code = %self.code, question = %q, "timer closed the question");
                 self.recount_later(st, *q);
                 self.broadcast_question(st, *q);
                 self.broadcast_present(st, before);
             }
             E::Visible { q, visible, .. } => {
-                journal::apply(&mut st.session, ev, limits)?;
                 // A revealed tally is sent again so views that dropped it redraw.
                 if let (true, Some(p)) = (*visible, st.published.get_mut(q)) {
                     p.version = None;
@@ -142,8 +154,10 @@ impl LiveSession {
                 self.dirty.notify_one();
             }
             E::Reset { q, .. } => {
-                let had: std::collections::HashSet<u32> =
-                    st.session.reset(*q)?.into_iter().collect();
+                let had: std::collections::HashSet<u32> = match applied {
+                    Applied::Cleared(had) => had.into_iter().collect(),
+                    _ => Default::default(),
+                };
                 // Phones whose ballot went clear their selection. In cluster
                 // mode ballots live in Redis, so every phone is told.
                 let frame = protocol::message("ballot", json!({"question_id": q, "choice": null}));
@@ -158,11 +172,9 @@ impl LiveSession {
                 self.dirty.notify_one();
             }
             E::Present { .. } | E::PresentQa { .. } => {
-                journal::apply(&mut st.session, ev, limits)?;
                 self.broadcast_present(st, before);
             }
             E::Title { .. } | E::Settings { .. } => {
-                journal::apply(&mut st.session, ev, limits)?;
                 let s = &st.session;
                 let frame = protocol::message(
                     "session",
@@ -170,69 +182,33 @@ impl LiveSession {
                 );
                 self.broadcast(st, |_| Some(frame.clone()));
             }
-            E::HideEntry { q, p, text, .. } => {
+            E::HideEntry { q, .. } => {
                 if cluster {
-                    // The answer is hidden in Redis; the counts show it. This
-                    // copy remembers the text, to hide it if sent again.
-                    st.session.question(*q)?;
-                    if let (Some(p), Some(text)) = (p, text) {
-                        st.session.hide_text(*q, *p, text)?;
-                    }
                     self.recount_later(st, *q);
-                } else {
-                    journal::apply(&mut st.session, ev, limits)?;
                 }
                 self.dirty.notify_one();
             }
-            E::Asked {
-                item,
-                p,
-                text,
-                name,
-                at,
-                pending,
-                ..
-            } => {
-                let (max, mine) = (limits.max_qa_items, limits.max_qa_per_participant);
-                st.session
-                    .qa
-                    .ask(*item, *p, text, name.as_deref(), *at, *pending, max, mine)?;
+            E::Asked { item, .. } => {
                 self.broadcast_qa_item(st, *item, &Role::ALL);
             }
-            E::Upvoted { item, p, up, .. } => {
-                if !st.session.qa.upvote(*item, *p, *up)? {
-                    return Ok(false);
-                }
+            E::Upvoted { item, .. } => {
                 for set in st.qa_dirty.iter_mut() {
                     set.insert(*item);
                 }
                 self.dirty.notify_one();
             }
-            E::QaSet { item, status, .. } => {
-                let status = QaStatus::parse_any(status)
-                    .ok_or_else(|| Error::bad_request(format!("unknown Q&A status {status:?}")))?;
-                for id in st.session.qa.set_status(*item, status)? {
-                    self.broadcast_qa_item(st, id, &Role::ALL);
-                }
-            }
-            E::QaHideAuthor { item, .. } => {
-                let changed = st.session.qa.hide_author(*item)?;
-                if changed.is_empty() {
-                    return Ok(false);
-                }
-                for id in changed {
-                    self.broadcast_qa_item(st, id, &Role::ALL);
+            E::QaSet { .. } | E::QaHideAuthor { .. } => {
+                if let Applied::Items(items) = applied {
+                    for id in items {
+                        self.broadcast_qa_item(st, id, &Role::ALL);
+                    }
                 }
             }
             E::Joined { .. } | E::Vote { .. } | E::Retract { .. } => {
-                journal::apply(&mut st.session, ev, limits)?;
                 self.dirty.notify_one();
             }
-            E::Created { .. } | E::Ended { .. } | E::Snapshot { .. } | E::Compacted { .. } => {
-                return Err(Error::internal(
-                    "a session-set event applied to one session",
-                ));
-            }
+            // Refused by `Session::apply`.
+            E::Created { .. } | E::Ended { .. } => {}
         }
         Ok(true)
     }
@@ -280,7 +256,7 @@ impl LiveSession {
                 Err(e) => return Err(e),
             }
         }
-        let json = serde_json::to_string(&ev).map_err(|e| Error::internal(e.to_string()))?;
+        let json = records::event_json(&ev);
         let (n, compact) = c
             .append(&self.code, &ev, &json)
             .await?
@@ -303,19 +279,19 @@ impl LiveSession {
             // The copy stays where the cursor says while the snapshot is made.
             let cur = self.follower.cursor.lock().await;
             let st = self.state.lock();
-            // An `Event::Snapshot`, with the fields every node reads.
-            let ev = json!({
-                "e": "snapshot",
-                "code": self.code,
-                "prev": journal::hex(&st.chain),
-                "events": journal::snapshot_events(&st.session),
-            });
-            serde_json::to_string(&ev).map(|json| (cur.applied, json))
+            let rec = Record::Snapshot {
+                code: self.code.clone(),
+                prev: journal::hex(&st.chain),
+                events: st.session.snapshot_events(),
+                active: None,
+            };
+            let json = String::from_utf8(records::encode(&rec)).expect("JSON is UTF-8");
+            (cur.applied, json)
         };
-        let (at, json) = match made {
-            Ok(made) if !self.lost.load(Ordering::Acquire) => made,
-            _ => return,
-        };
+        let (at, json) = made;
+        if self.lost.load(Ordering::Acquire) {
+            return;
+        }
         let started = std::time::Instant::now();
         match c.compact(&self.code, at, &json).await {
             Ok(done) => tracing::info!(

@@ -8,10 +8,11 @@ use serde_json::Value;
 use tokio::time::sleep_until;
 use uuid::Uuid;
 
+use crate::domain::Event;
 use crate::domain::{Choice, QuestionSpec};
 use crate::error::{Error, Result};
-use crate::protocol::{self, question_spec_json, Presentation, QuestionAction};
-use crate::store::journal::Event;
+use crate::protocol::{self, Presentation, QuestionAction};
+use crate::store::redis::ballot::Ballot;
 use crate::store::Storage;
 
 use super::*;
@@ -22,7 +23,6 @@ impl LiveSession {
     pub async fn add_question(self: &Arc<Self>, spec: QuestionSpec) -> Result<Value> {
         spec.validate(&self.shared.limits)?;
         let id = Uuid::new_v4();
-        let spec = Value::Object(question_spec_json(&spec, true));
         self.commit(Event::Added {
             code: self.code.clone(),
             q: id,
@@ -34,7 +34,6 @@ impl LiveSession {
 
     pub async fn update_question(self: &Arc<Self>, id: Uuid, spec: QuestionSpec) -> Result<Value> {
         spec.validate(&self.shared.limits)?;
-        let spec = Value::Object(question_spec_json(&spec, true));
         self.commit(Event::Updated {
             code: self.code.clone(),
             q: id,
@@ -164,12 +163,13 @@ impl LiveSession {
             Storage::Redis(c) => {
                 let kind = self.state.lock().session.question(id)?.spec.kind.clone();
                 let ballots = c.ballots(&self.code, &[id]).await?;
-                let found = ballots.into_iter().flatten().find_map(|(p, b)| {
-                    match decode_ballot(&kind, &b)? {
+                let found = ballots
+                    .into_iter()
+                    .flatten()
+                    .find_map(|(p, b)| match Ballot::decode(&b)?.checked(&kind)? {
                         Choice::Text(e) if e.id == entry => Some((p, e.text)),
                         _ => None,
-                    }
-                });
+                    });
                 let Some((p, text)) = found else {
                     return Err(Error::not_found(format!(
                         "no answer {entry} in this question"

@@ -7,11 +7,11 @@ use axum::extract::ws::Utf8Bytes;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
+use crate::domain::Event;
 use crate::error::{Error, ErrorCode, Result};
 use crate::live::outbox::{Close, Outbox, CLOSE_NORMAL};
 use crate::live::secrets::token_eq;
 use crate::protocol::{self, choice_json, Role};
-use crate::store::journal::Event;
 use crate::store::Storage;
 
 use super::*;

@@ -9,11 +9,14 @@ use tokio::sync::Notify;
 use tokio::time::{sleep_until, Instant};
 use uuid::Uuid;
 
-use crate::domain::{Choice, Session, Tally};
+use crate::domain::Event;
+use crate::domain::{Session, Tally};
 use crate::error::{Error, ErrorCode, Result};
 use crate::live::outbox::CLOSE_NORMAL;
 use crate::protocol::{self, choice_json};
-use crate::store::journal::{self, Event};
+use crate::store::journal;
+use crate::store::records::{self, Record};
+use crate::store::redis::ballot::Ballot;
 use crate::store::redis::Redis;
 use crate::store::Storage;
 
@@ -145,8 +148,16 @@ impl LiveSession {
 
     /// Applies one event read from the shared log.
     pub(super) fn apply_logged(self: &Arc<Self>, json: &str) -> Result<()> {
-        let ev: Event = serde_json::from_str(json)
-            .map_err(|e| Error::internal(format!("an unreadable event in the log: {e}")))?;
+        let ev = match records::decode(json.as_bytes()) {
+            Ok(Record::Event(ev)) => ev,
+            Ok(_) => return Err(Error::internal("a snapshot in the log")),
+            Err(e) => {
+                return Err(Error::internal(format!(
+                    "an unreadable event in the log: {}",
+                    e.message
+                )))
+            }
+        };
         match ev {
             // The copy was made from it.
             Event::Created { .. } => {
@@ -354,7 +365,8 @@ impl LiveSession {
             .into_iter()
             .zip(found)
             .filter_map(|((q, kind), b)| {
-                Some((q.to_string(), choice_json(&decode_ballot(&kind, &b?)?)))
+                let choice = Ballot::decode(&b?)?.checked(&kind)?;
+                Some((q.to_string(), choice_json(&choice)))
             })
             .collect())
     }
@@ -386,32 +398,13 @@ impl LiveSession {
             };
             s.reset(q)?;
             for (p, b) in ballots {
-                if let Some(choice) = decode_ballot(&kind, &b) {
+                if let Some(choice) = Ballot::decode(&b).and_then(|b| b.checked(&kind)) {
                     s.restore_ballot(q, p, choice)?;
                 }
             }
         }
         Ok((s, digest))
     }
-}
-
-/// A ballot as Redis keeps it (see `LiveSession::shared_ballot`), checked
-/// again against its question; None if it no longer fits.
-pub(super) fn decode_ballot(kind: &crate::domain::Kind, json: &str) -> Option<Choice> {
-    let b: Value = serde_json::from_str(json).ok()?;
-    let raw = crate::protocol::raw_choice(b.get("c")?).ok()?;
-    let entry = match b.get("e") {
-        Some(e) => (
-            e.get(0)?.as_str()?.parse().ok()?,
-            e.get(1)?.as_str()?.parse().ok()?,
-        ),
-        None => (Uuid::nil(), 0),
-    };
-    let mut choice = kind.check_choice(raw, entry).ok()?;
-    if let (Choice::Text(e), Some(true)) = (&mut choice, b.get("h").and_then(Value::as_bool)) {
-        e.hidden = true;
-    }
-    Some(choice)
 }
 
 /// A checksum of an event's JSON, to know a log entry is the one appended.

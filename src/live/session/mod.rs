@@ -46,7 +46,7 @@ mod tests;
 mod views;
 
 pub use fanout::board_news;
-use follower::{checksum, decode_ballot, Follower};
+use follower::{checksum, Follower};
 
 /// Audience groups, published in turn across the audience interval.
 const AUDIENCE_GROUPS: usize = 50;

@@ -6,9 +6,9 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::domain::qa::QaStatus;
+use crate::domain::Event;
 use crate::error::{Error, Result};
 use crate::protocol::{self, Role};
-use crate::store::journal::Event;
 
 use super::*;
 
@@ -104,7 +104,7 @@ impl LiveSession {
         self.commit(Event::QaSet {
             code: self.code.clone(),
             item,
-            status: status.as_str().into(),
+            status,
         })
         .await
     }

@@ -1,7 +1,7 @@
 //! Cluster mode: several nodes share their sessions through Redis.
 //!
-//! Each session is a Redis list of events, `{CODE}:log`, in the journal's
-//! format: creation, questions, state changes, participants and Q&A. Every
+//! Each session is a Redis list of events, `{CODE}:log`, as the journal
+//! writes them (`store::records`): creation, questions, state changes, participants and Q&A. Every
 //! node that serves the session replays the list in order into its own copy
 //! of the session, so all copies agree, and a change made on any node is
 //! acknowledged once it is in the list and applied.
@@ -16,6 +16,9 @@
 //! the counts of open questions every second anyway: a lost notice delays a
 //! view, it never leaves it wrong.
 //!
+//! The scripts are in `scripts` (their Lua in `.lua` files), the ballot
+//! format in `ballot`.
+//!
 //! Every key of a session carries the hash tag `{CODE}`, so Redis Cluster
 //! keeps a session on one shard and its scripts stay atomic.
 //!
@@ -26,6 +29,9 @@
 //! behind. Positions stay those of the whole log: `{CODE}:base` counts the
 //! entries cut off, so entry `n` is at index `n - base - 1` of the list.
 
+pub mod ballot;
+mod scripts;
+
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -34,8 +40,9 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::Script;
 use uuid::Uuid;
 
+use crate::domain::Event;
 use crate::error::{Error, ErrorCode, Result};
-use crate::store::journal::Event;
+use scripts::*;
 
 /// The pub/sub channel that says a session's log grew (payload: the code).
 pub const LOG_CHANNEL: &str = "handsup:log";
@@ -51,192 +58,9 @@ const ENDED_TTL_S: i64 = 7 * 24 * 3600;
 /// Cluster it sits in another slot).
 pub const ACTIVE_KEY: &str = "handsup:active";
 
-/// Claims an expired session for one node: if the code's last activity is
-/// at or before ARGV[2], moves it to ARGV[3] (so that, should this node
-/// fail to delete it, another node tries again once that is past too).
-/// KEYS: the activity set. ARGV: code, cut-off, claim. Returns 1 if claimed.
-const CLAIM_EXPIRED: &str = r#"
-local at = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not at or tonumber(at) > tonumber(ARGV[2]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-return 1
-"#;
-
-/// Records a node's audience of a session and returns every node's, unless
-/// the session's log is gone (deleted): then records nothing.
-/// KEYS: presence, log. ARGV: node, "count:ms", expiry (ms).
-const PRESENCE: &str = r#"
-if redis.call('EXISTS', KEYS[2]) == 0 then return {} end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return redis.call('HGETALL', KEYS[1])
-"#;
-
-/// Deletes every key of a session. KEYS: log, base, snapshot, open,
-/// questions, claim, presence. ARGV: code.
-const PURGE: &str = r#"
-local tag = '{' .. ARGV[1] .. '}'
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[5])) do
-  redis.call('DEL', tag .. ':b:' .. id, tag .. ':t:' .. id)
-end
-redis.call('DEL', tag .. ':b:-', tag .. ':t:-')
-return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
-"#;
 /// How long a node may take to write the snapshot it claimed before another
 /// node may claim it (ms).
 const COMPACT_LEASE_MS: u64 = 30_000;
-
-/// Appends one event to a session's log, with the side effects on the vote
-/// keys that must happen at the same point of the order. Each entry is its
-/// position (from 1, counting the entries compaction cut off), a space and
-/// the event: a reader that finds another position than the one it expects
-/// knows the log changed under it (Redis lost writes and restarted) and
-/// reads the session again.
-///
-/// KEYS: log, open, questions, ballots of q, counts of q, base, snapshot,
-/// compaction claim.
-/// ARGV: event JSON, op, question id, argument, code, how long an ended
-/// session's keys are kept (s), the list length at which to compact, the
-/// claim's lease (ms).
-/// Returns {the event's position, 1 if this node is to compact the log},
-/// {0, 0} when `create` finds the code taken, or {0, 1} when any other event
-/// finds no log (the session was deleted).
-const APPEND: &str = r#"
-local op, q, arg = ARGV[2], ARGV[3], ARGV[4]
-if op ~= 'create' and redis.call('EXISTS', KEYS[1]) == 0 then return {0, 1} end
-local function move(d, sign)
-  for i = 1, #d, 2 do
-    local n = redis.call('HINCRBY', KEYS[5], d[i], sign * d[i + 1])
-    if n == 0 then redis.call('HDEL', KEYS[5], d[i]) end
-  end
-end
-if op == 'create' then
-  if redis.call('EXISTS', KEYS[1], KEYS[6], KEYS[7]) > 0 then return {0, 0} end
-elseif op == 'add' then
-  redis.call('SADD', KEYS[3], q)
-elseif op == 'delete' then
-  redis.call('SREM', KEYS[3], q)
-  redis.call('HDEL', KEYS[2], q)
-  redis.call('DEL', KEYS[4], KEYS[5])
-elseif op == 'open' then
-  if redis.call('SISMEMBER', KEYS[3], q) == 1 then redis.call('HSET', KEYS[2], q, arg) end
-elseif op == 'close' then
-  redis.call('HDEL', KEYS[2], q)
-elseif op == 'timer' then
-  local at = tonumber(redis.call('HGET', KEYS[2], q) or '0')
-  if at > 0 and at <= tonumber(arg) then redis.call('HDEL', KEYS[2], q) end
-elseif op == 'reset' then
-  redis.call('DEL', KEYS[4], KEYS[5])
-elseif op == 'hide' then
-  local all = redis.call('HGETALL', KEYS[4])
-  for i = 1, #all, 2 do
-    local b = cjson.decode(all[i + 1])
-    if b.e and b.e[1] == arg and not b.h then
-      move(b.d, -1)
-      b.d = {}
-      b.h = true
-      redis.call('HSET', KEYS[4], all[i], cjson.encode(b))
-    end
-  end
-elseif op == 'end' then
-  redis.call('DEL', KEYS[2])
-  local tag = '{' .. ARGV[5] .. '}'
-  for _, id in ipairs(redis.call('SMEMBERS', KEYS[3])) do
-    redis.call('EXPIRE', tag .. ':b:' .. id, ARGV[6])
-    redis.call('EXPIRE', tag .. ':t:' .. id, ARGV[6])
-  end
-  redis.call('EXPIRE', KEYS[3], ARGV[6])
-end
-local base = tonumber(redis.call('GET', KEYS[6]) or '0')
-local n = base + redis.call('LLEN', KEYS[1]) + 1
-local len = redis.call('RPUSH', KEYS[1], n .. ' ' .. ARGV[1])
-local due = 0
-if op == 'end' then
-  for _, k in ipairs({KEYS[1], KEYS[6], KEYS[7]}) do redis.call('EXPIRE', k, ARGV[6]) end
-elseif len >= tonumber(ARGV[7]) and redis.call('SET', KEYS[8], '1', 'NX', 'PX', ARGV[8]) then
-  due = 1
-end
-redis.call('PUBLISH', 'handsup:log', ARGV[5])
-return {n, due}
-"#;
-
-/// Reads entries of a log by position, with where the list starts.
-///
-/// KEYS: log, base. ARGV: entries already read (the position to read
-/// after), how many at most.
-/// Returns {base, the log's last position, entries...}; no entries when
-/// the ones asked for were cut off (position < base).
-const READ: &str = r#"
-local base = tonumber(redis.call('GET', KEYS[2]) or '0')
-local len = redis.call('LLEN', KEYS[1])
-local from, max = tonumber(ARGV[1]), tonumber(ARGV[2])
-local out = {tostring(base), tostring(base + len)}
-if from >= base and max > 0 then
-  local got = redis.call('LRANGE', KEYS[1], from - base, from - base + max - 1)
-  for i = 1, #got do out[#out + 1] = got[i] end
-end
-return out
-"#;
-
-/// Stores a snapshot covering the log up to a position and cuts off the
-/// list's head up to `keep` entries before it; releases the claim.
-///
-/// KEYS: log, base, snapshot, claim. ARGV: position, snapshot JSON, keep.
-/// Returns 1 when done, 0 when a newer snapshot is there, the log is
-/// shorter than the position (Redis lost writes) or the session ended.
-const COMPACT: &str = r#"
-redis.call('DEL', KEYS[4])
-local base = tonumber(redis.call('GET', KEYS[2]) or '0')
-local len = redis.call('LLEN', KEYS[1])
-local at, keep = tonumber(ARGV[1]), tonumber(ARGV[3])
-if len == 0 or at > base + len or redis.call('TTL', KEYS[1]) >= 0 then return 0 end
-local cur = redis.call('GET', KEYS[3])
-if cur and tonumber(string.match(cur, '^(%d+) ')) >= at then return 0 end
-redis.call('SET', KEYS[3], ARGV[1] .. ' ' .. ARGV[2])
-local cut = at - keep
-if cut > base then
-  redis.call('LTRIM', KEYS[1], cut - base, -1)
-  redis.call('SET', KEYS[2], cut)
-end
-return 1
-"#;
-
-/// Casts, replaces or (with an empty ballot) retracts one ballot.
-///
-/// KEYS: open, ballots of q, counts of q. ARGV: question id, participant,
-/// ballot JSON (`{"c", "e"?, "d": [name, amount, ...]}`) or "".
-/// Returns 0 when the question takes no votes, 1 when done, 2 when there
-/// was nothing to retract.
-///
-/// A question whose timer has run out takes no votes even before a node's
-/// timer closes it. The time is Redis's own (`TIME`): every node's votes
-/// meet the same cut-off whatever the nodes' clocks say; the end itself
-/// was set by the opening node's clock.
-const VOTE: &str = r#"
-local ends = redis.call('HGET', KEYS[1], ARGV[1])
-if not ends then return 0 end
-ends = tonumber(ends) or 0
-if ends > 0 then
-  local t = redis.call('TIME')
-  if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) >= ends then return 0 end
-end
-local function move(d, sign)
-  for i = 1, #d, 2 do
-    local n = redis.call('HINCRBY', KEYS[3], d[i], sign * d[i + 1])
-    if n == 0 then redis.call('HDEL', KEYS[3], d[i]) end
-  end
-end
-local old = redis.call('HGET', KEYS[2], ARGV[2])
-if old then move(cjson.decode(old).d, -1) end
-if ARGV[3] == '' then
-  if not old then return 2 end
-  redis.call('HDEL', KEYS[2], ARGV[2])
-  return 1
-end
-move(cjson.decode(ARGV[3]).d, 1)
-redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
-return 1
-"#;
 
 /// What an appended event does to the keys votes read.
 #[derive(Clone, Debug, PartialEq)]
@@ -861,52 +685,4 @@ pub trait Notices: Send + Sync {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn log_entries_carry_their_position() {
-        assert_eq!(
-            entry(r#"12 {"e":"closed"}"#),
-            Some((12, r#"{"e":"closed"}"#))
-        );
-        assert_eq!(entry(r#"{"e":"closed"}"#), None);
-        assert_eq!(entry("x {}"), None);
-    }
-
-    #[test]
-    fn keys_share_the_session_hash_tag() {
-        let q = Uuid::nil();
-        for k in [
-            log_key("123456"),
-            open_key("123456"),
-            questions_key("123456"),
-            ballots_key("123456", Some(q)),
-            counts_key("123456", None),
-            base_key("123456"),
-            snap_key("123456"),
-            claim_key("123456"),
-        ] {
-            assert!(k.starts_with("{123456}:"), "{k}");
-        }
-    }
-
-    #[test]
-    fn timers_close_only_what_they_opened() {
-        let q = Uuid::new_v4();
-        let ev = Event::Opened {
-            code: "1".into(),
-            q,
-            at: 1000,
-            duration_ms: Some(500),
-        };
-        assert_eq!(Side::of(&ev), Side::Open(q, 1500));
-        let ev = Event::Opened {
-            code: "1".into(),
-            q,
-            at: 1000,
-            duration_ms: None,
-        };
-        assert_eq!(Side::of(&ev).args(), ("open", Some(q), "0".into()));
-    }
-}
+mod tests;
