@@ -1,12 +1,9 @@
 //! The journal: what was acked survives a crash, a torn record, a restart.
 
-mod common;
-
 use std::fs;
 use std::process::Command;
 
-use common::*;
-use reqwest::Method;
+use crate::support::*;
 use serde_json::json;
 
 fn segments(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -144,12 +141,7 @@ async fn a_timer_that_ran_out_while_down_closes_on_start() {
     let mut app = spawn_durable(&dir, &[]);
     let (s, qid) = app.session_with_open_question(&["A", "B"]).await;
     let (status, _) = app
-        .request(
-            Method::POST,
-            &format!("/api/sessions/{}/questions/{qid}/open", s.code),
-            Some(&s.token),
-            Some(json!({"duration_s": 1})),
-        )
+        .open_question_with(&s, &qid, json!({"duration_s": 1}))
         .await;
     assert_eq!(status, 200);
     app.kill9();

@@ -1,11 +1,8 @@
 //! The live poll over websockets, as the room lives it.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
-use reqwest::Method;
+use crate::support::*;
 use serde_json::json;
 
 #[tokio::test]
@@ -138,7 +135,9 @@ async fn a_closed_question_refuses_votes_and_keeps_the_connection() {
 async fn drafts_are_seen_by_the_moderator_alone() {
     let app = spawn_app();
     let s = app
-        .create(json!({"title": "Panel", "questions": [single("Secret draft?", &["a", "b"])]}))
+        .create_session(
+            json!({"title": "Panel", "questions": [single("Secret draft?", &["a", "b"])]}),
+        )
         .await;
     let (mut phone, welcome) = app.join(&s.code, "audience", None).await;
     assert_eq!(welcome["session"]["questions"], json!([]));
@@ -173,14 +172,7 @@ async fn drafts_are_seen_by_the_moderator_alone() {
     assert_eq!(q["question"]["id"], qid.as_str());
     let p = phone.recv_type("present").await;
     assert_eq!(p["question_id"], qid.as_str());
-    let (_, view) = app
-        .request(
-            Method::GET,
-            &format!("/api/sessions/{}", s.code),
-            None,
-            None,
-        )
-        .await;
+    let (_, view) = app.session_view(&s.code, None).await;
     assert_eq!(
         view["questions"].as_array().unwrap().len(),
         1,
@@ -193,7 +185,7 @@ async fn quiz_answers_stay_secret_until_closed_and_revealed() {
     let app = spawn_app();
     let quiz = json!({"kind": "single", "prompt": "Which objective?", "options": ["1", "17", "23"], "correct": [2]});
     let s = app
-        .create(json!({"title": "Quiz", "questions": [quiz]}))
+        .create_session(json!({"title": "Quiz", "questions": [quiz]}))
         .await;
     let (mut moderator, mw) = app.join(&s.code, "moderator", Some(&s.token)).await;
     assert_eq!(mw["session"]["questions"][0]["correct"], json!([2]));
@@ -307,26 +299,12 @@ async fn deleting_the_session_ends_every_connection() {
     let (s, _) = app.session_with_open_question(&["A", "B"]).await;
     let (mut phone, _) = app.join(&s.code, "audience", None).await;
     let (mut projector, _) = app.join(&s.code, "projector", None).await;
-    let (status, _) = app
-        .request(
-            Method::DELETE,
-            &format!("/api/sessions/{}", s.code),
-            Some(&s.token),
-            None,
-        )
-        .await;
+    let (status, _) = app.delete_session(&s.code, Some(&s.token)).await;
     assert_eq!(status, 204);
     phone.recv_type("ended").await;
     assert_eq!(phone.closed().await, Some(1000));
     projector.recv_type("ended").await;
-    let (status, _) = app
-        .request(
-            Method::GET,
-            &format!("/api/sessions/{}", s.code),
-            None,
-            None,
-        )
-        .await;
+    let (status, _) = app.session_view(&s.code, None).await;
     assert_eq!(status, 404);
 }
 

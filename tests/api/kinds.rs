@@ -1,13 +1,11 @@
 //! Every question kind, voted over the socket, with the contract's checks.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use serde_json::{json, Value};
 
-async fn open_questions(app: &TestApp, specs: Value) -> (Created, Vec<String>, Ws) {
+async fn open_questions(app: &TestApp, specs: Value) -> (Session, Vec<String>, Ws) {
     let s = app
-        .create(json!({"title": "Kinds", "questions": specs}))
+        .create_session(json!({"title": "Kinds", "questions": specs}))
         .await;
     let (mut moderator, w) = app.join(&s.code, "moderator", Some(&s.token)).await;
     let ids: Vec<String> = w["session"]["questions"]
