@@ -33,14 +33,8 @@ fn assert_rate_limited((status, retry, body): &(StatusCode, Option<u64>, Value))
 }
 
 fn create_req(app: &TestApp, token: Option<&str>) -> reqwest::RequestBuilder {
-    let mut r = app
-        .http
-        .post(format!("{}/api/sessions", app.base))
-        .json(&json!({"title": "Side event"}));
-    if let Some(t) = token {
-        r = r.bearer_auth(t);
-    }
-    r
+    app.create_session_request(token)
+        .json(&json!({"title": "Side event"}))
 }
 
 #[tokio::test]
@@ -52,10 +46,7 @@ async fn anonymous_session_creation_is_limited_per_address() {
     }
     assert_rate_limited(&send(create_req(&app, None)).await);
     // A deck is a session too.
-    let r = app
-        .http
-        .post(format!("{}/api/decks", app.base))
-        .body("title = \"Deck\"\n");
+    let r = app.post_deck_request(None).body("title = \"Deck\"\n");
     assert_rate_limited(&send(r).await);
 }
 
@@ -99,12 +90,7 @@ async fn status_of(app: &TestApp, code: &str) -> StatusCode {
 }
 
 fn ballot_req(app: &TestApp, code: &str, qid: &str, token: &str) -> reqwest::RequestBuilder {
-    app.http
-        .put(format!(
-            "{}/api/sessions/{code}/questions/{qid}/ballot",
-            app.base
-        ))
-        .bearer_auth(token)
+    app.put_ballot_request(code, qid, token)
         .json(&json!({"choice": 0}))
 }
 
@@ -211,11 +197,11 @@ async fn lookups_of_unknown_codes_are_throttled_per_address() {
     for i in 0..60 {
         // API lookups, pages and socket upgrades all count.
         let url = match i % 3 {
-            0 => format!("{}/api/sessions/{}", app.base, unknown(i)),
-            1 => format!("{}/{}", app.base, unknown(i)),
-            _ => format!("{}/ws/{}", app.base, unknown(i)),
+            0 => format!("/api/sessions/{}", unknown(i)),
+            1 => format!("/{}", unknown(i)),
+            _ => format!("/ws/{}", unknown(i)),
         };
-        let r = send(app.http.get(url)).await;
+        let r = send(app.get(&url)).await;
         if r.0 == StatusCode::TOO_MANY_REQUESTS {
             assert_rate_limited(&r);
         }
@@ -240,11 +226,7 @@ async fn lookups_of_unknown_codes_are_throttled_per_address() {
     // While throttled, the address is refused every lookup (else a 429
     // would just mean "no such code"); once it has waited, a known code
     // answers again.
-    let r = send(
-        app.http
-            .get(format!("{}/api/sessions/{}", app.base, known.code)),
-    )
-    .await;
+    let r = send(app.get(&format!("/api/sessions/{}", known.code))).await;
     if r.0 == StatusCode::TOO_MANY_REQUESTS {
         assert_rate_limited(&r);
         tokio::time::sleep(Duration::from_secs(r.1.unwrap())).await;
@@ -256,7 +238,7 @@ async fn lookups_of_unknown_codes_are_throttled_per_address() {
 async fn a_plenary_of_2000_phones_behind_one_address_joins_with_the_default_limits() {
     let app = spawn_app();
     let s = app.create_session(json!({"title": "Plenary"})).await;
-    let url = format!("{}/api/sessions/{}/participants", app.base, s.code);
+    let url = app.url(&format!("/api/sessions/{}/participants", s.code));
     let started = Instant::now();
     let tasks: Vec<_> = (0..16)
         .map(|_| {
@@ -284,12 +266,7 @@ async fn a_plenary_of_2000_phones_behind_one_address_joins_with_the_default_limi
 }
 
 async fn get_with_host(app: &TestApp, path: &str, host: &str) -> (StatusCode, Value) {
-    let (status, _, body) = send(
-        app.http
-            .get(format!("{}{path}", app.base))
-            .header("host", host),
-    )
-    .await;
+    let (status, _, body) = send(app.get(path).header("host", host)).await;
     (status, body)
 }
 
@@ -359,11 +336,7 @@ async fn without_a_public_url_any_host_is_served() {
 async fn a_full_session_answers_limit_reached() {
     let app = spawn_app_with(&["--max-participants", "2"]);
     let s = app.create_session(json!({"title": "Small room"})).await;
-    let join = || {
-        app.http
-            .post(format!("{}/api/sessions/{}/participants", app.base, s.code))
-            .json(&json!({}))
-    };
+    let join = || app.add_participant_request(&s.code).json(&json!({}));
     for i in 0..2 {
         let (status, _, body) = send(join()).await;
         assert_eq!(status, StatusCode::CREATED, "participant {i}: {body}");

@@ -91,13 +91,7 @@ async fn phones_projector_and_moderator_on_three_nodes_see_the_same_exact_tally(
     // The exports of every node agree too.
     let mut csvs = Vec::new();
     for node in &nodes {
-        let resp = node
-            .http
-            .get(format!("{}/api/sessions/{}/export.csv", node.base, s.code))
-            .bearer_auth(&s.token)
-            .send()
-            .await
-            .unwrap();
+        let resp = node.export_csv(&s.code, Some(&s.token)).await;
         assert_eq!(resp.status(), StatusCode::OK);
         csvs.push(resp.text().await.unwrap());
     }
@@ -630,15 +624,7 @@ async fn end_session(node: &TestApp, s: &Session) {
 
 /// How many sessions `node` holds, from its metrics.
 async fn sessions_held(node: &TestApp) -> u64 {
-    let text = node
-        .http
-        .get(format!("{}/metrics", node.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = node.metrics().await;
     text.lines()
         .find_map(|l| l.strip_prefix("handsup_sessions "))
         .and_then(|n| n.trim().parse::<u64>().ok())
@@ -964,8 +950,7 @@ async fn lookups_of_an_unknown_code_are_cached_briefly() {
     let started = tokio::time::Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..20 {
-        let (http, base) = (a.http.clone(), a.base.clone());
-        let path = format!("{base}/api/sessions/{unknown}");
+        let (http, path) = (a.http.clone(), a.url(&format!("/api/sessions/{unknown}")));
         tasks.push(tokio::spawn(async move {
             for _ in 0..50 {
                 let r = http.get(&path).send().await.unwrap();

@@ -408,6 +408,11 @@ impl TestApp {
         }
     }
 
+    /// The request of a GET of any path, for tests that send it their way.
+    pub fn get(&self, path: &str) -> RequestBuilder {
+        self.http.get(self.url(path))
+    }
+
     /// GET a page or a file (`/`, `/{code}/screen`, `/api/sessions/{code}/qr.svg`).
     pub async fn page(&self, path: &str) -> reqwest::Response {
         self.http.get(self.url(path)).send().await.expect("request")
