@@ -134,9 +134,7 @@ async fn every_error_code_over_the_socket_and_the_connection_survives() {
         .unwrap();
     assert_eq!(phone.recv_type("error").await["code"], "bad_request");
     // forbidden: the audience may not act as moderator, nor the moderator vote.
-    let e = phone
-        .call(json!({"type": "close", "question_id": qid}))
-        .await;
+    let e = phone.act("close", &qid).await;
     assert_eq!(e["code"], "forbidden");
     let e = moderator.vote(&qid, json!(0)).await;
     assert_eq!(e["code"], "forbidden");
@@ -158,14 +156,10 @@ async fn every_error_code_over_the_socket_and_the_connection_survives() {
         .await;
     assert_eq!(phone.recv_type("error").await["code"], "too_large");
     // not_open.
-    moderator
-        .call(json!({"type": "close", "question_id": qid}))
-        .await;
+    moderator.act("close", &qid).await;
     let e = phone.vote(&qid, json!(0)).await;
     assert_eq!(e["code"], "not_open");
-    moderator
-        .call(json!({"type": "open", "question_id": qid}))
-        .await;
+    moderator.act("open", &qid).await;
     // After all that, the same socket still votes.
     assert_eq!(phone.vote(&qid, json!(1)).await["type"], "ack");
     // unauthorized: a wrong moderator token gets the error and close 4401.

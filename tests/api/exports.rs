@@ -34,9 +34,7 @@ async fn the_csv_parses_back_to_the_same_counts() {
         })
         .collect();
     for id in &ids {
-        moderator
-            .call(json!({"type": "open", "question_id": id}))
-            .await;
+        moderator.act("open", &id).await;
     }
     let votes = [
         (0, 2, ["Trust", "Ownership"]),
@@ -106,9 +104,7 @@ async fn the_report_has_every_question_and_escapes_a_hostile_title() {
         .as_str()
         .unwrap()
         .to_owned();
-    moderator
-        .call(json!({"type": "open", "question_id": open_q}))
-        .await;
+    moderator.act("open", &open_q).await;
     let (mut phone, _) = app.join(&s.code, "audience", None).await;
     phone.vote(&open_q, json!("<svg onload=alert(3)>")).await;
     let digest = app.results(&s).await["session"]["digest"]
@@ -159,9 +155,7 @@ async fn the_csv_keeps_negative_numbers_and_defuses_text() {
         .as_str()
         .unwrap()
         .to_owned();
-    moderator
-        .call(json!({"type": "open", "question_id": id}))
-        .await;
+    moderator.act("open", &id).await;
     for value in [-2, -2, -1] {
         let (mut phone, _) = app.join(&s.code, "audience", None).await;
         phone.vote(&id, json!(value)).await;

@@ -28,10 +28,10 @@ async fn new_participants_per_address_are_limited_but_returning_phones_are_not()
         .await;
     assert_eq!(sixth.recv_type("error").await["code"], "rate_limited");
     assert_eq!(sixth.closed().await, Some(1013));
-    let (status, e) = app.add_participant(&s.code, None).await;
-    assert_eq!(
-        (status, e["error"]["code"].as_str()),
-        (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited"))
+    assert_error(
+        app.add_participant(&s.code, None).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
     );
     // Phones coming back with their token, and the projector, still get in.
     for t in &tokens {

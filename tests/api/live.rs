@@ -40,12 +40,7 @@ async fn the_projector_sees_nothing_before_reveal_and_the_exact_counts_after() {
         .assert_none(Duration::from_millis(500), |v| v["type"] == "tally")
         .await;
     let (mut moderator, _) = app.join(&s.code, "moderator", Some(&s.token)).await;
-    assert_eq!(
-        moderator
-            .call(json!({"type": "reveal", "question_id": qid}))
-            .await["type"],
-        "ack"
-    );
+    assert_eq!(moderator.act("reveal", &qid).await["type"], "ack");
     let q = projector.recv_type("question").await;
     assert_eq!(q["question"]["results_visible"], true);
     let t = projector.tally_where(&qid, |_| true).await;
@@ -71,12 +66,7 @@ async fn a_new_vote_moves_the_count_and_retract_removes_it() {
         .tally_where(&qid, |t| counts(t) == vec![0, 0, 1])
         .await;
     assert_eq!(t["voters"], 1);
-    assert_eq!(
-        phone
-            .call(json!({"type": "retract", "question_id": qid}))
-            .await["type"],
-        "ack"
-    );
+    assert_eq!(phone.retract(&qid).await["type"], "ack");
     let t = moderator.tally_where(&qid, |t| t["voters"] == 0).await;
     assert_eq!(counts(&t), vec![0, 0, 0]);
 }
@@ -113,17 +103,13 @@ async fn a_closed_question_refuses_votes_and_keeps_the_connection() {
     let (mut moderator, _) = app.join(&s.code, "moderator", Some(&s.token)).await;
     let (mut phone, _) = app.join(&s.code, "audience", None).await;
     phone.vote(&qid, json!(0)).await;
-    moderator
-        .call(json!({"type": "close", "question_id": qid}))
-        .await;
+    moderator.act("close", &qid).await;
     let q = phone.recv_type("question").await;
     assert_eq!(q["question"]["state"], "closed");
     let e = phone.vote(&qid, json!(1)).await;
     assert_eq!(e["code"], "not_open");
     // Reopened, it keeps its ballots and takes votes again on the same socket.
-    moderator
-        .call(json!({"type": "open", "question_id": qid}))
-        .await;
+    moderator.act("open", &qid).await;
     assert_eq!(phone.vote(&qid, json!(1)).await["type"], "ack");
     assert_eq!(
         counts(&app.results(&s).await["questions"][0]["tally"]),
@@ -157,17 +143,13 @@ async fn drafts_are_seen_by_the_moderator_alone() {
         .as_str()
         .unwrap()
         .to_owned();
-    moderator
-        .call(json!({"type": "present", "question_id": qid}))
-        .await;
+    moderator.act("present", &qid).await;
     phone
         .assert_none(Duration::from_millis(300), |v| {
             v["type"] == "present" || v["type"] == "question"
         })
         .await;
-    moderator
-        .call(json!({"type": "open", "question_id": qid}))
-        .await;
+    moderator.act("open", &qid).await;
     let q = phone.recv_type("question").await;
     assert_eq!(q["question"]["id"], qid.as_str());
     let p = phone.recv_type("present").await;
@@ -194,22 +176,16 @@ async fn quiz_answers_stay_secret_until_closed_and_revealed() {
         .unwrap()
         .to_owned();
     let (mut phone, _) = app.join(&s.code, "audience", None).await;
-    moderator
-        .call(json!({"type": "open", "question_id": qid}))
-        .await;
+    moderator.act("open", &qid).await;
     let q = phone.recv_type("question").await;
     assert!(q["question"].get("correct").is_none(), "{q}");
-    moderator
-        .call(json!({"type": "reveal", "question_id": qid}))
-        .await;
+    moderator.act("reveal", &qid).await;
     let q = phone.recv_type("question").await;
     assert!(
         q["question"].get("correct").is_none(),
         "open and revealed: still secret"
     );
-    moderator
-        .call(json!({"type": "close", "question_id": qid}))
-        .await;
+    moderator.act("close", &qid).await;
     let q = phone.recv_type("question").await;
     assert_eq!(q["question"]["correct"], json!([2]));
 }
@@ -222,9 +198,7 @@ async fn reset_clears_the_tally_and_the_phones_ballot() {
     let (mut phone, _) = app.join(&s.code, "audience", None).await;
     phone.vote(&qid, json!(0)).await;
     moderator.tally_where(&qid, |t| t["voters"] == 1).await;
-    moderator
-        .call(json!({"type": "reset", "question_id": qid}))
-        .await;
+    moderator.act("reset", &qid).await;
     let t = moderator.tally_where(&qid, |t| t["voters"] == 0).await;
     assert_eq!(counts(&t), vec![0, 0]);
     let b = phone.recv_type("ballot").await;

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::support::*;
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 async fn moderated_session(app: &TestApp, moderation: bool) -> Session {
@@ -478,13 +479,15 @@ async fn the_question_cap_answers_limit_reached() {
         let (status, _) = app.add_question(&s, single("Q?", &["a", "b"])).await;
         assert_eq!(status.as_u16(), 201);
     }
-    let (status, v) = app.add_question(&s, single("Q?", &["a", "b"])).await;
-    assert_eq!(
-        (status.as_u16(), v["error"]["code"].as_str()),
-        (409, Some("limit_reached"))
+    assert_error(
+        app.add_question(&s, single("Q?", &["a", "b"])).await,
+        StatusCode::CONFLICT,
+        "limit_reached",
     );
     let deck = "title = \"P\"\n[[question]]\nkind = \"open\"\nprompt = \"a\"\n[[question]]\nkind = \"open\"\nprompt = \"b\"\n[[question]]\nkind = \"open\"\nprompt = \"c\"\n";
-    let (status, v) = app.post_deck(deck.to_owned(), None).await;
-    assert_eq!(status.as_u16(), 409);
-    assert_eq!(v["error"]["code"], "limit_reached");
+    assert_error(
+        app.post_deck(deck.to_owned(), None).await,
+        StatusCode::CONFLICT,
+        "limit_reached",
+    );
 }

@@ -68,9 +68,7 @@ async fn a_hundred_question_deck_in_five_languages_opens_for_every_role() {
     let (mut moderator, _) = app.join(&s.code, "moderator", Some(&s.token)).await;
     for q in w["session"]["questions"].as_array().unwrap() {
         let id = q["id"].as_str().unwrap();
-        let r = moderator
-            .call(json!({"type": "open", "question_id": id}))
-            .await;
+        let r = moderator.act("open", &id).await;
         assert_eq!(r["type"], "ack", "{r}");
     }
     for role in ["projector", "audience"] {
@@ -106,9 +104,7 @@ async fn a_phone_that_stops_reading_is_dropped_and_the_room_keeps_voting() {
         .unwrap()
         .to_owned();
     for action in ["open", "reveal"] {
-        let r = moderator
-            .call(json!({"type": action, "question_id": qid}))
-            .await;
+        let r = moderator.act(action, &qid).await;
         assert_eq!(r["type"], "ack", "{r}");
     }
     let mut phones = Vec::new();
@@ -147,9 +143,7 @@ async fn a_phone_that_stops_reading_is_dropped_and_the_room_keeps_voting() {
     let mut round = 0usize;
     loop {
         for action in ["hide", "reveal"] {
-            let r = moderator
-                .call(json!({"type": action, "question_id": qid}))
-                .await;
+            let r = moderator.act(action, &qid).await;
             assert_eq!(r["type"], "ack", "{r}");
         }
         for (i, p) in phones.iter_mut().enumerate() {

@@ -337,9 +337,7 @@ async fn every_kind_counts_the_same_across_nodes_and_a_hidden_answer_leaves_ever
         .map(|q| q["id"].as_str().unwrap().to_owned())
         .collect();
     for id in &ids {
-        let ack = moderator
-            .call(json!({"type": "open", "question_id": id}))
-            .await;
+        let ack = moderator.act("open", &id).await;
         assert_eq!(ack["type"], "ack", "{ack}");
     }
     let ballots = [
@@ -875,9 +873,7 @@ async fn the_log_is_compacted_and_every_node_agrees_across_it() {
         })
         .await;
     action(&b, &s, &qid, "reveal").await;
-    let ack = console
-        .call(json!({"type": "close", "question_id": qid}))
-        .await;
+    let ack = console.act("close", &qid).await;
     assert_eq!(ack["type"], "ack", "{ack}");
 
     // A node that joins late reads the snapshot and the tail, and shows the
@@ -1024,9 +1020,7 @@ async fn a_vote_after_closes_at_is_refused_before_any_timer_closes_the_question(
         .unwrap();
     let late = phone.vote(&qid, json!(1)).await;
     assert_eq!(late["code"], "not_open", "{late}");
-    let late = phone
-        .call(json!({"type": "retract", "question_id": qid}))
-        .await;
+    let late = phone.retract(&qid).await;
     assert_eq!(late["code"], "not_open", "{late}");
     let r = nodes[0]
         .results_until(&s, |r| tally_of(r, &qid)["voters"] == 1)

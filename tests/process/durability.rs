@@ -58,12 +58,7 @@ async fn votes_acked_before_a_kill_9_are_there_after_restart() {
     assert_eq!(counts(&results["questions"][0]["tally"]), vec![3, 4, 5]);
     assert_eq!(results["questions"][0]["tally"]["voters"], 12);
     let (mut moderator, _) = app.join(&s.code, "moderator", Some(&s.token)).await;
-    assert_eq!(
-        moderator
-            .call(json!({"type": "close", "question_id": qid}))
-            .await["type"],
-        "ack"
-    );
+    assert_eq!(moderator.act("close", &qid).await["type"], "ack");
 }
 
 #[tokio::test]

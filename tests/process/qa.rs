@@ -231,9 +231,7 @@ async fn a_hidden_open_answer_stays_hidden_when_its_author_sends_it_again() {
         .await;
     let qid = app.question_id(&s, 0).await;
     let (mut moderator, _) = app.join(&s.code, "moderator", Some(&s.token)).await;
-    moderator
-        .call(json!({"type": "open", "question_id": qid}))
-        .await;
+    moderator.act("open", &qid).await;
     let (mut troll, w) = app.join(&s.code, "audience", None).await;
     let troll_token = w["participant_token"].as_str().unwrap().to_owned();
     let (mut other, _) = app.join(&s.code, "audience", None).await;
@@ -288,9 +286,7 @@ async fn in_cluster_mode_hide_author_the_cap_and_hidden_answers_hold_on_every_no
         .to_owned();
     // Opened first: this test is about hiding, not about phones joining
     // before any question is public.
-    moderator
-        .call(json!({"type": "open", "question_id": qid}))
-        .await;
+    moderator.act("open", &qid).await;
     let (mut projector, _) = a.join(&s.code, "projector", None).await;
     let (mut spammer, w) = a.join(&s.code, "audience", None).await;
     let spammer_token = w["participant_token"].as_str().unwrap().to_owned();
