@@ -164,9 +164,7 @@ async fn every_error_code_over_the_socket_and_the_connection_survives() {
     assert_eq!(phone.vote(&qid, json!(1)).await["type"], "ack");
     // unauthorized: a wrong moderator token gets the error and close 4401.
     let mut intruder = app.ws(&s.code).await;
-    intruder
-        .send(json!({"type": "hello", "role": "moderator", "token": "guess"}))
-        .await;
+    intruder.hello("moderator", Some("guess")).await;
     assert_eq!(intruder.recv_type("error").await["code"], "unauthorized");
     assert_eq!(intruder.closed().await, Some(4401));
 }

@@ -90,8 +90,7 @@ async fn a_reconnect_storm_keeps_every_identity_and_counts_no_one_twice() {
                         .await
                         .unwrap();
                 let mut p = Ws::from_stream(stream);
-                p.send(json!({"type": "hello", "role": "audience", "token": token}))
-                    .await;
+                p.hello("audience", Some(&token)).await;
                 let w = p.recv_type("welcome").await;
                 assert_eq!(w["participant_id"], id);
                 assert_eq!(w["ballots"][&qid], json!(i % 3));

@@ -251,8 +251,7 @@ async fn timed_welcome(
 ) -> (Ws, Value, usize, Duration) {
     let start = std::time::Instant::now();
     let mut ws = app.ws(code).await;
-    ws.send(json!({"type": "hello", "role": role, "token": token}))
-        .await;
+    ws.hello(role, token).await;
     let raw = loop {
         match ws.next_event(WAIT).await {
             Some(Event::Msg(v)) if v["type"] == "welcome" => break v,

@@ -178,8 +178,7 @@ impl TestAppRef {
                 .await
                 .expect("websocket connects");
         let mut ws = Ws::from_stream(stream);
-        ws.send(json!({"type": "hello", "role": "audience", "token": token}))
-            .await;
+        ws.hello("audience", token).await;
         let welcome = ws.recv_type("welcome").await;
         (ws, welcome)
     }

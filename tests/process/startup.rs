@@ -327,8 +327,7 @@ async fn a_hundred_question_deck_in_five_languages_opens_for_every_role() {
     ] {
         let (stream, _) = tokio_tungstenite::connect_async(&ws_url).await.unwrap();
         let mut ws = crate::support::Ws::from_stream(stream);
-        ws.send(serde_json::json!({"type": "hello", "role": role, "token": token}))
-            .await;
+        ws.hello(role, token).await;
         let welcome = ws.recv_type("welcome").await;
         let questions = welcome["session"]["questions"].as_array().unwrap();
         if role == "moderator" {
