@@ -1,6 +1,6 @@
-//! Decks against the real binary: a session made from a deck file over
-//! HTTP and at start (`serve --deck`, `demo --deck`), the deck downloaded
-//! back, and the errors a chair sees for a deck with a mistake.
+//! Decks over HTTP: a session made from a deck file, the deck downloaded
+//! back, the errors a chair sees for a deck with a mistake, and the admin
+//! token. Decks given at start-up are in `tests/process/startup.rs`.
 
 use crate::support::{spawn_app, spawn_app_with, TestApp};
 use reqwest::{header, StatusCode};

@@ -1,6 +1,6 @@
 //! Nothing waits forever (v1.1): a request head, a body and an idle
-//! keep-alive connection each have a deadline, and a stop finishes within
-//! its own whatever clients do.
+//! keep-alive connection each have a deadline. That a stop finishes within
+//! its own whatever clients do is in `tests/process/shutdown.rs`.
 
 use std::time::Duration;
 

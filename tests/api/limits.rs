@@ -1,6 +1,7 @@
 //! The v1.1 per-address and per-participant limits: new sessions, the
-//! session cap and time-to-live, ballots over HTTP, lookups of unknown
-//! codes, a plenary behind one NAT, and the `Host` check.
+//! session cap, ballots over HTTP, lookups of unknown codes, a plenary
+//! behind one NAT, and the `Host` check. The time-to-live, which needs a
+//! restart, is in `tests/process/ttl.rs`.
 
 use std::time::{Duration, Instant};
 

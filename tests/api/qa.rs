@@ -1,4 +1,5 @@
 //! The Q&A board: the room asks and upvotes, the chair moderates and shows it.
+//! Across a restart and in cluster mode: `tests/process/qa.rs`.
 
 use std::time::Duration;
 
