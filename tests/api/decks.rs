@@ -41,7 +41,7 @@ async fn a_deck_makes_a_session_and_comes_back_the_same() {
         .starts_with("What role for capacity building"));
 
     // The session holds the deck's questions, as drafts.
-    let (status, view) = app.session_view(&code, Some(token)).await;
+    let (status, view) = app.session_view(code, Some(token)).await;
     assert_eq!(status, StatusCode::OK);
     let questions = view["questions"].as_array().unwrap();
     assert_eq!(questions.len(), 7);

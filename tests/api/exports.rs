@@ -34,7 +34,7 @@ async fn the_csv_parses_back_to_the_same_counts() {
         })
         .collect();
     for id in &ids {
-        moderator.act("open", &id).await;
+        moderator.act("open", id).await;
     }
     let votes = [
         (0, 2, ["Trust", "Ownership"]),

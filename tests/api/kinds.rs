@@ -15,7 +15,7 @@ async fn open_questions(app: &TestApp, specs: Value) -> (Session, Vec<String>, W
         .map(|q| q["id"].as_str().unwrap().to_owned())
         .collect();
     for id in &ids {
-        assert_eq!(moderator.act("open", &id).await["type"], "ack");
+        assert_eq!(moderator.act("open", id).await["type"], "ack");
     }
     (s, ids, moderator)
 }

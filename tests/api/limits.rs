@@ -80,14 +80,14 @@ async fn the_server_wide_session_cap_answers_limit_reached() {
     );
     // Deleting one makes room.
     let (code, token) = &codes[0];
-    let (status, _) = app.delete_session(&code, Some(token)).await;
+    let (status, _) = app.delete_session(code, Some(token)).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _, body) = send(create_req(&app, Some("adm"))).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
 async fn status_of(app: &TestApp, code: &str) -> StatusCode {
-    app.session_view(&code, None).await.0
+    app.session_view(code, None).await.0
 }
 
 fn ballot_req(app: &TestApp, code: &str, qid: &str, token: &str) -> reqwest::RequestBuilder {

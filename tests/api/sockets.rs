@@ -68,7 +68,7 @@ async fn a_hundred_question_deck_in_five_languages_opens_for_every_role() {
     let (mut moderator, _) = app.join(&s.code, "moderator", Some(&s.token)).await;
     for q in w["session"]["questions"].as_array().unwrap() {
         let id = q["id"].as_str().unwrap();
-        let r = moderator.act("open", &id).await;
+        let r = moderator.act("open", id).await;
         assert_eq!(r["type"], "ack", "{r}");
     }
     for role in ["projector", "audience"] {

@@ -19,7 +19,7 @@ async fn open_session(node: &TestApp, options: &[&str]) -> (Session, String) {
 
 async fn action(node: &TestApp, s: &Session, qid: &str, act: &str) -> Value {
     let (status, v) = node
-        .question_action_as(&s.code, &qid, act, Some(&s.token), None)
+        .question_action_as(&s.code, qid, act, Some(&s.token), None)
         .await;
     assert_eq!(status, StatusCode::OK, "{act}: {v}");
     v
@@ -336,7 +336,7 @@ async fn every_kind_counts_the_same_across_nodes_and_a_hidden_answer_leaves_ever
         .map(|q| q["id"].as_str().unwrap().to_owned())
         .collect();
     for id in &ids {
-        let ack = moderator.act("open", &id).await;
+        let ack = moderator.act("open", id).await;
         assert_eq!(ack["type"], "ack", "{ack}");
     }
     let ballots = [
@@ -600,7 +600,7 @@ async fn when_redis_comes_back_without_a_session_every_node_lets_it_go() {
 async fn gone_from(node: &TestApp, code: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
-        let (status, _) = node.session_view(&code, None).await;
+        let (status, _) = node.session_view(code, None).await;
         if status == StatusCode::NOT_FOUND {
             return;
         }
@@ -981,7 +981,7 @@ async fn lookups_of_an_unknown_code_are_cached_briefly() {
         .unwrap();
     let moved = tokio::time::Instant::now();
     loop {
-        let (status, v) = a.session_view(&unknown, None).await;
+        let (status, v) = a.session_view(unknown, None).await;
         if status == StatusCode::OK {
             assert_eq!(v["title"], "Renamed later");
             break;
@@ -1064,7 +1064,7 @@ async fn expired_everywhere(redis: &Redis, nodes: &[&TestApp], code: &str) {
             .unwrap();
         gone &= active.is_none();
         for node in nodes {
-            let (status, _) = node.session_view(&code, None).await;
+            let (status, _) = node.session_view(code, None).await;
             gone &= status == StatusCode::NOT_FOUND;
         }
         if gone {

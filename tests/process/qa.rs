@@ -214,7 +214,7 @@ async fn hide_author_takes_every_item_of_one_author_off_the_board_for_good() {
     assert_eq!(w["session"]["qa_total"], 1);
     // And over HTTP on a live board: the honest phone's item goes, with a count.
     let honest_id = items[0]["id"].as_str().unwrap();
-    let (status, v) = app.hide_author(&s.code, &honest_id, Some(&s.token)).await;
+    let (status, v) = app.hide_author(&s.code, honest_id, Some(&s.token)).await;
     assert_eq!((status.as_u16(), v), (200, json!({"hidden": 1})));
     let (_, v) = page(&app, &s.code, None, "").await;
     assert_eq!(v["total"], 0);

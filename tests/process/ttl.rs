@@ -8,7 +8,7 @@ use serde_json::json;
 use std::time::Instant;
 
 async fn status_of(app: &TestApp, code: &str) -> StatusCode {
-    app.session_view(&code, None).await.0
+    app.session_view(code, None).await.0
 }
 
 #[tokio::test]
