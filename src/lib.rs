@@ -56,7 +56,7 @@ use crate::hub::Hub;
 pub struct Running {
     /// The address actually bound (with port 0, the port the system chose).
     pub addr: SocketAddr,
-    /// The server's sessions; a deck or demo session is added through it.
+    /// The server's sessions.
     pub hub: Arc<Hub>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
