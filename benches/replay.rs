@@ -6,8 +6,8 @@ use std::io::Write;
 use std::time::Instant;
 
 use handsup::domain::Limits;
-use handsup::journal::{self, chain, encode, Event};
 use handsup::protocol::question_spec_json;
+use handsup::store::journal::{self, chain, encode, Event};
 use serde_json::{json, Value};
 use uuid::Uuid;
 

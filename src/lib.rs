@@ -2,43 +2,40 @@
 //!
 //! A moderator prepares questions and opens them one at a time; phones in the
 //! room join by a six-digit code and vote; the projector shows the live
-//! results. State is held in memory, per session, behind one lock per
-//! session; tallies are pushed over websockets, coalesced per interval.
+//! results. A session is run in memory, behind one lock per session, and kept
+//! in an on-disk journal (or in Redis, for several nodes); tallies are
+//! pushed over websockets, coalesced per interval.
 //!
-//! Layout:
-//! - `config`: command line and environment, every default in one place
-//! - `domain`: the poll model (sessions, questions, ballots, tallies); no I/O
-//! - `protocol`: the wire messages of `docs/api.md`, parsed and rendered
-//! - `session`: one live session: its lock, its connections, tally fan-out
-//! - `outbox`: a connection's bounded queue of outgoing events
-//! - `hub`: the server's sessions by code, tokens, codes, the shared clock
-//! - `ws`: the socket loop (hello, reader, writer, limits)
-//! - `http`: the HTTP API and the pages, in one router
-//! - `serve`: the accept loop, the HTTP deadlines and the stop
-//! - `web`: the embedded page files
-//! - `qr`: QR codes of the audience link
-//! - `metrics`: counters for `/metrics`
-//! - `error`: the contract's error codes and their rendering
+//! Layout, each layer depending only on the ones above it:
+//! - `domain`: the poll model (sessions, questions, ballots, tallies, Q&A);
+//!   pure, no I/O
+//! - `protocol`: the wire messages of `docs/api.md`, parsed and rendered,
+//!   and the deck file format
+//! - `export`: results rendered for download (CSV, the HTML report)
+//! - `store`: where sessions are kept: the journal on disk, or Redis
+//! - `live`: the sessions being run: the registry of sessions by code, one
+//!   live session (commands, connections, fan-out, timers, cluster
+//!   follower), a connection's outbox
+//! - `transport`: the accept loop, HTTP routes, the websocket connection,
+//!   pages and QR codes
+//! - `cli`: the command line (`serve`, `demo`, `verify`), links printed at
+//!   start
+//!
+//! Shared by all: `config` (command line and environment, every default in
+//! one place), `error` (the contract's error codes), `metrics` (counters for
+//! `/metrics`), `rate` (token buckets and per-address limits).
 
-pub mod cluster;
+pub mod cli;
 pub mod config;
-pub mod deck;
-pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod export;
-pub mod http;
-pub mod hub;
-pub mod journal;
+pub mod live;
 pub mod metrics;
-pub mod outbox;
 pub mod protocol;
-pub mod qr;
 pub mod rate;
-pub mod serve;
-pub mod session;
-pub mod web;
-pub mod ws;
+pub mod store;
+pub mod transport;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -49,7 +46,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::hub::Hub;
+use crate::live::registry::Hub;
 
 /// A server started by [`start`]: where it listens, its sessions, and the
 /// means to stop it. Dropping it stops the server too.
@@ -102,8 +99,9 @@ impl Drop for Running {
 
 /// Binds `config.addr`, opens the sessions (journal, Redis or memory, as
 /// configured) and serves them in a task of the current runtime. The one
-/// way the server starts: `main` and the tests both use it (`main` through
-/// [`bind`], to add a deck or demo session before the first request).
+/// way the server starts: `handsup serve` and the tests both use it
+/// (`serve` through [`bind`], to add a deck or demo session before the
+/// first request).
 pub async fn start(config: Config) -> std::io::Result<Running> {
     Ok(bind(config).await?.serve())
 }
@@ -195,7 +193,7 @@ pub async fn run(
     hub: Arc<Hub>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve::run(listener, hub, shutdown).await
+    transport::serve::run(listener, hub, shutdown).await
 }
 
 /// Resolves on SIGINT or SIGTERM.

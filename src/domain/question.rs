@@ -942,6 +942,24 @@ mod tests {
         assert_eq!(normalise_word("e\u{301}cole"), "école");
     }
 
+    /// The cases in this file are also run against the projector's
+    /// `normaliseWord` (tests/web/words.test.mjs), so the two cannot drift.
+    #[test]
+    fn words_are_normalised_as_the_shared_fixture_says() {
+        #[derive(serde::Deserialize)]
+        struct Case {
+            why: String,
+            input: String,
+            normalised: String,
+        }
+        let cases: Vec<Case> =
+            serde_json::from_str(include_str!("../../tests/fixtures/words.json")).unwrap();
+        assert!(cases.len() > 10);
+        for case in cases {
+            assert_eq!(normalise_word(&case.input), case.normalised, "{}", case.why);
+        }
+    }
+
     #[test]
     fn wordcloud_counts_by_normalised_form_and_shows_the_most_frequent_spelling() {
         let k = Kind::Wordcloud { max_words: 3 };

@@ -68,8 +68,8 @@ async fn a_deck_makes_a_session_and_comes_back_the_same() {
         "{disposition}"
     );
     let text = resp.text().await.unwrap();
-    let original = handsup::deck::parse(EXAMPLE).unwrap();
-    let back = handsup::deck::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let original = handsup::protocol::deck::parse(EXAMPLE).unwrap();
+    let back = handsup::protocol::deck::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert_eq!(back, original, "{text}");
 
     // And the download is the moderator's alone.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use handsup::config::Config;
 use handsup::domain::{QuestionState, Settings};
-use handsup::hub::Hub;
+use handsup::live::registry::Hub;
 use handsup::protocol::{parse_question_spec, QuestionAction};
 use serde_json::json;
 use uuid::Uuid;
@@ -36,7 +36,7 @@ async fn an_open_question_with_a_duration_closes_by_itself_when_due() {
         .await
         .unwrap();
     let closes_at = opened["closes_at"].as_i64().unwrap();
-    let state = |live: &handsup::session::LiveSession| {
+    let state = |live: &handsup::live::session::LiveSession| {
         live.read(|s, _| s.question(q).map(|q| q.state).unwrap())
     };
 

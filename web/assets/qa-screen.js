@@ -1,44 +1,35 @@
 /* handsup: the Q&A board on the projector: the top questions by upvotes, the pinned one first. */
-(function () {
-  'use strict';
-  var H = window.Handsup;
-  var root = H && H.$('#qa');
-  if (!root) return;
+import { $, el, on, setText } from './dom.js';
+import { t } from './i18n.js';
+import { onSocketMessage } from './socket.js';
+import { initialBoard, qaBoard } from './reducers.js';
 
-  var TOP = 6;
-  var items = {};     // id -> item (approved, pinned, answered)
-  var cards = {};     // id -> {li, text, name, count, label}
+const root = $('#qa');
+if (root) start();
 
-  var board = H.el('ol', { className: 'qa-board', id: 'qa-board', 'aria-live': 'polite' });
-  var empty = H.el('p', { className: 'qa-board-empty', text: 'No questions yet.' });
-  var more = H.el('p', { className: 'qa-board-more' });
+function start() {
+  const TOP = 6;
+  let board = initialBoard();
+  const cards = {};     // id -> {li, text, name, count, label}
+
+  const ol = el('ol', { className: 'qa-board', id: 'qa-board', 'aria-live': 'polite' });
+  const empty = el('p', { className: 'qa-board-empty', text: 'No questions yet.' });
+  const more = el('p', { className: 'qa-board-more' });
   root.classList.add('has-board');
-  root.appendChild(board);
+  root.appendChild(ol);
   root.appendChild(empty);
   root.appendChild(more);
 
-  function upsert(item) {
-    if (!item || !item.id) return;
-    if (item.status === 'hidden' || item.status === 'pending') delete items[item.id];
-    else items[item.id] = item;
-  }
-
-  H.on(document, 'handsup:message', function (ev) {
-    var msg = ev.detail || {};
-    if (msg.type === 'welcome') {
-      items = {};
-      var s = msg.session || {};
-      (Array.isArray(s.qa) ? s.qa : []).forEach(upsert);
-    } else if (msg.type === 'qa_item') {
-      upsert(msg.item);
-    } else if (msg.type !== 'present') {
-      return;
-    }
+  onSocketMessage(function (msg) {
+    const next = qaBoard(board, msg);
+    // A `present` can show or hide the board: render even when the board did not change.
+    if (next === board && msg.type !== 'present') return;
+    board = next;
     render();
   });
 
   function shown() {
-    var list = Object.keys(items).map(function (id) { return items[id]; })
+    let list = Object.keys(board.items).map(function (id) { return board.items[id]; })
       .filter(function (i) { return i.status === 'approved' || i.status === 'pinned'; });
     list.sort(function (a, b) {
       return (a.status === 'pinned' ? 0 : 1) - (b.status === 'pinned' ? 0 : 1) ||
@@ -50,69 +41,69 @@
   }
 
   function makeCard(item) {
-    var c = {};
-    c.count = H.el('span', { className: 'qa-card-count' });
-    c.countLabel = H.el('span', { className: 'qa-card-count-label' });
-    c.label = H.el('span', { className: 'qa-card-flag', text: 'Being answered now' });
-    c.text = H.el('p', { className: 'qa-card-text' });
-    c.name = H.el('p', { className: 'qa-card-name' });
-    c.li = H.el('li', { className: 'qa-card is-new', dataset: { id: item.id } }, [
-      H.el('div', { className: 'qa-card-votes' }, [c.count, c.countLabel]),
-      H.el('div', { className: 'qa-card-body' }, [c.label, c.text, c.name])
+    let c = {};
+    c.count = el('span', { className: 'qa-card-count' });
+    c.countLabel = el('span', { className: 'qa-card-count-label' });
+    c.label = el('span', { className: 'qa-card-flag', text: 'Being answered now' });
+    c.text = el('p', { className: 'qa-card-text' });
+    c.name = el('p', { className: 'qa-card-name' });
+    c.li = el('li', { className: 'qa-card is-new', dataset: { id: item.id } }, [
+      el('div', { className: 'qa-card-votes' }, [c.count, c.countLabel]),
+      el('div', { className: 'qa-card-body' }, [c.label, c.text, c.name])
     ]);
     return c;
   }
 
   // FLIP: remember where the cards were, move them in the DOM, then slide them from there.
   function render() {
-    var list = shown();
-    var top = list.slice(0, TOP);
-    var visible = !root.hidden;
-    var before = {};
+    let list = shown();
+    let top = list.slice(0, TOP);
+    let visible = !root.hidden;
+    let before = {};
     if (visible) {
       Object.keys(cards).forEach(function (id) { before[id] = cards[id].li.getBoundingClientRect().top; });
     }
 
-    var keep = {};
+    let keep = {};
     top.forEach(function (item, pos) {
       keep[item.id] = true;
-      var c = cards[item.id] || (cards[item.id] = makeCard(item));
-      var n = item.upvotes || 0;
-      H.setText(c.count, String(n));
-      H.setText(c.countLabel, n === 1 ? 'upvote' : 'upvotes');
-      H.setText(c.text, item.text);
+      let c = cards[item.id] || (cards[item.id] = makeCard(item));
+      let n = item.upvotes || 0;
+      setText(c.count, String(n));
+      setText(c.countLabel, n === 1 ? 'upvote' : 'upvotes');
+      setText(c.text, item.text);
       c.text.classList.toggle('is-long', String(item.text).length > 180);
-      H.setText(c.name, item.name ? String(item.name) : H.t('Anonymous'));
+      setText(c.name, item.name ? String(item.name) : t('Anonymous'));
       c.label.hidden = item.status !== 'pinned';
       c.li.dataset.status = item.status;
-      if (board.children[pos] !== c.li) board.insertBefore(c.li, board.children[pos] || null);
+      if (ol.children[pos] !== c.li) ol.insertBefore(c.li, ol.children[pos] || null);
     });
     Object.keys(cards).forEach(function (id) {
       if (!keep[id]) {
-        var li = cards[id].li;
+        let li = cards[id].li;
         if (li.parentNode) li.parentNode.removeChild(li);
         delete cards[id];
       }
     });
 
     empty.hidden = list.length > 0;
-    var rest = list.length - top.length;
-    H.setText(more, rest > 0 ? H.t(rest === 1 ? '+ {n} more question' : '+ {n} more questions', { n: rest }) : '');
+    let rest = list.length - top.length;
+    setText(more, rest > 0 ? t(rest === 1 ? '+ {n} more question' : '+ {n} more questions', { n: rest }) : '');
     more.hidden = rest <= 0;
 
     if (!visible) return;
     Object.keys(cards).forEach(function (id) {
-      var li = cards[id].li;
+      let li = cards[id].li;
       if (before[id] === undefined) return;
-      var dy = before[id] - li.getBoundingClientRect().top;
+      let dy = before[id] - li.getBoundingClientRect().top;
       if (!dy) return;
       li.classList.add('is-moving-start');
       li.style.transform = 'translateY(' + Math.round(dy) + 'px)';
     });
     // Force a layout, then let the transition carry every card to its new place.
-    void board.offsetHeight;
+    void ol.offsetHeight;
     Object.keys(cards).forEach(function (id) {
-      var li = cards[id].li;
+      let li = cards[id].li;
       li.classList.remove('is-moving-start');
       li.style.transform = '';
     });
@@ -120,4 +111,4 @@
       Object.keys(cards).forEach(function (id) { cards[id].li.classList.remove('is-new'); });
     }, 700);
   }
-})();
+}

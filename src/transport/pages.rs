@@ -10,7 +10,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;
 
-use crate::hub::Hub;
+use crate::live::registry::Hub;
 
 #[derive(RustEmbed)]
 #[folder = "web/"]

@@ -27,12 +27,12 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::time::{interval_at, timeout, timeout_at, Instant};
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::hub::{Hub, Shared};
-use crate::outbox::{Close, Next, Outbox, CLOSE_SLOW};
+use crate::live::outbox::{Close, Next, Outbox, CLOSE_SLOW};
+use crate::live::registry::{Hub, Shared};
+use crate::live::session::{board_news, Attached, LiveSession};
 use crate::protocol::{self, ClientMsg, Hello, Role};
 use crate::rate::{Bucket, Take};
-use crate::serve::ConnWatch;
-use crate::session::{board_news, Attached, LiveSession};
+use crate::transport::serve::ConnWatch;
 
 const CLOSE_TOO_BIG: Close = Close {
     code: 1009,
@@ -357,7 +357,7 @@ async fn serve_socket(
     let writer_end = read_loop(conn, &mut stream, &mut writer, &last_seen).await;
 
     session.detach(conn_id);
-    outbox.close(crate::outbox::CLOSE_NORMAL);
+    outbox.close(crate::live::outbox::CLOSE_NORMAL);
     match writer_end {
         // The peer took nothing: nothing more is owed to it. Dropping both
         // halves here frees the socket and all it held.

@@ -5,6 +5,8 @@
 //! it does not name: unknown fields are ignored, so newer clients still talk
 //! to older servers.
 
+pub mod deck;
+
 use std::collections::BTreeMap;
 
 use axum::extract::ws::Utf8Bytes;

@@ -26,23 +26,12 @@
 //! what the chair meant.
 
 use std::fmt::Write as _;
-use std::path::Path;
-use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path as UrlPath, State};
-use axum::http::{header, HeaderMap, HeaderValue};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use serde_json::{Map, Value};
 
 use crate::domain::{check_text, Limits, QuestionSpec, Session, Settings};
 use crate::error::{Error, Result};
-use crate::hub::Hub;
 use crate::protocol::{parse_question_spec, question_spec_json};
-use crate::session::LiveSession;
 
 /// What a deck holds: everything needed to create its session.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,7 +75,7 @@ impl Deck {
             .map(|q| Value::Object(question_spec_json(q, true)))
             .collect();
         let text = serde_json::json!({"title": self.title, "questions": questions}).to_string();
-        crate::journal::hex(Sha256::digest(text.as_bytes()).as_slice())
+        crate::store::journal::hex(Sha256::digest(text.as_bytes()).as_slice())
     }
 
     pub fn matches(&self, session: &Session) -> bool {
@@ -423,145 +412,6 @@ fn toml_key(k: &str) -> String {
     }
 }
 
-// ---- at start -------------------------------------------------------------------
-
-/// Reads the deck file given with `--deck`, checked against `limits`. The
-/// error is a sentence for the terminal.
-pub fn load(path: &Path, limits: &Limits) -> std::result::Result<Deck, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read the deck {}: {e}", path.display()))?;
-    parse_with(&text, limits).map_err(|e| format!("the deck {}: {}", path.display(), e.message))
-}
-
-/// `serve --deck` and `demo --deck`: creates the deck's session (or, when
-/// the journal already holds a session with the deck's title and questions,
-/// takes it up again with its votes) and prints its links. The demo also
-/// opens the first question and puts it on the screen.
-pub async fn start(hub: &Hub, deck: Deck, demo: bool) -> Result<Arc<LiveSession>> {
-    if hub.shared.cluster.is_some() {
-        let live = start_shared(hub, deck, demo).await?;
-        crate::demo::print_links(hub, &live, if demo { "demo session" } else { "session" })?;
-        return Ok(live);
-    }
-    let existing = hub
-        .sessions()
-        .into_iter()
-        .find(|s| s.read(|session, _| deck.matches(session)));
-    let live = match existing {
-        Some(live) => live,
-        None => {
-            let live = hub
-                .create_session(deck.title, deck.settings, deck.questions)
-                .await?;
-            if demo {
-                crate::demo::open_first(&live).await?;
-            }
-            live
-        }
-    };
-    crate::demo::print_links(hub, &live, if demo { "demo session" } else { "session" })?;
-    Ok(live)
-}
-
-/// Cluster mode: every node started with the same deck serves one session.
-/// Redis remembers which session a deck made (by the deck's fingerprint);
-/// of nodes starting at once, the first to record its session wins and the
-/// others end theirs and take it up.
-async fn start_shared(hub: &Hub, deck: Deck, demo: bool) -> Result<Arc<LiveSession>> {
-    let c = hub
-        .shared
-        .cluster
-        .clone()
-        .ok_or_else(|| Error::internal("not in cluster mode"))?;
-    let key = format!("handsup:deck:{}", deck.fingerprint());
-    if let Some(code) = c.get(&key).await? {
-        if let Ok(live) = hub.get(&code).await {
-            if live.read(|session, _| deck.matches(session)) {
-                return Ok(live);
-            }
-        }
-    }
-    let mine = hub
-        .create_session(
-            deck.title.clone(),
-            deck.settings.clone(),
-            deck.questions.clone(),
-        )
-        .await?;
-    if !c.set_if_new(&key, &mine.code).await? {
-        if let Some(code) = c.get(&key).await? {
-            if let Ok(theirs) = hub.get(&code).await {
-                if theirs.read(|session, _| deck.matches(session)) {
-                    hub.delete(&mine.code).await?;
-                    return Ok(theirs);
-                }
-            }
-        }
-        // The deck's session was edited or ended: this one replaces it.
-        c.set(&key, &mine.code).await?;
-    }
-    if demo {
-        crate::demo::open_first(&mine).await?;
-    }
-    Ok(mine)
-}
-
-// ---- HTTP ---------------------------------------------------------------------
-
-/// The deck routes, under `/api`.
-pub fn routes() -> Router<Arc<Hub>> {
-    Router::new()
-        .route("/decks", post(create_from_deck))
-        .route("/sessions/{code}/deck.toml", get(download))
-}
-
-/// `POST /api/decks`: the deck as the body (any content type); answers as
-/// `POST /api/sessions` does.
-async fn create_from_deck(
-    State(hub): State<Arc<Hub>>,
-    headers: HeaderMap,
-    body: std::result::Result<Bytes, BytesRejection>,
-) -> Result<Response> {
-    crate::http::check_admin(&hub, &headers)?;
-    let bytes = body.map_err(crate::http::body_error)?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
-        Error::bad_request(format!(
-            "a deck is UTF-8 text; byte {} is not",
-            e.valid_up_to()
-        ))
-    })?;
-    let deck = parse_with(text, &hub.shared.limits)?;
-    let live = hub
-        .create_session(deck.title, deck.settings, deck.questions)
-        .await?;
-    Ok(crate::http::created(&hub, &headers, &live))
-}
-
-/// `GET /api/sessions/{code}/deck.toml`: the session as a deck, to keep.
-async fn download(
-    State(hub): State<Arc<Hub>>,
-    UrlPath(code): UrlPath<String>,
-    headers: HeaderMap,
-) -> Result<Response> {
-    let s = crate::http::moderated(&hub, &code, &headers).await?;
-    let body = s.read(|session, _| to_toml(session));
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/toml; charset=utf-8"),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                crate::http::attachment(format!("handsup-{code}-deck.toml")),
-            ),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-        body,
-    )
-        .into_response())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -569,7 +419,7 @@ mod tests {
     use crate::error::ErrorCode;
     use uuid::Uuid;
 
-    const EXAMPLE: &str = include_str!("../decks/capacity-building.toml");
+    const EXAMPLE: &str = include_str!("../../decks/capacity-building.toml");
 
     fn err(text: &str) -> Error {
         parse(text).unwrap_err()

@@ -35,8 +35,8 @@ use redis::Script;
 use uuid::Uuid;
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::hub::Hub;
-use crate::journal::Event;
+use crate::live::registry::Hub;
+use crate::store::journal::Event;
 
 /// The pub/sub channel that says a session's log grew (payload: the code).
 pub const LOG_CHANNEL: &str = "handsup:log";

@@ -46,7 +46,7 @@ use tower::Service;
 
 use crate::config::Config;
 use crate::error::{Error, ErrorCode};
-use crate::hub::Hub;
+use crate::live::registry::Hub;
 
 /// Milliseconds since the first call, plus one: 0 means "not set".
 fn now_ms() -> u64 {
@@ -418,7 +418,7 @@ pub async fn run(
     hub: Arc<Hub>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let app = crate::http::app(hub.clone());
+    let app = crate::transport::http::app(hub.clone());
     let config = &hub.shared.config;
     let timeouts = Timeouts::of(config);
     let tracker = TaskTracker::new();

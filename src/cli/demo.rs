@@ -8,9 +8,9 @@ use serde_json::json;
 
 use crate::domain::Settings;
 use crate::error::Result;
-use crate::hub::Hub;
+use crate::live::registry::Hub;
+use crate::live::session::LiveSession;
 use crate::protocol::{parse_question_spec, QuestionAction};
-use crate::session::LiveSession;
 
 /// The demo's questions, as a moderator would write them.
 pub fn questions() -> serde_json::Value {
@@ -57,7 +57,7 @@ pub async fn create(hub: &Hub) -> Result<()> {
             live
         }
     };
-    print_links(hub, &live, "demo session")
+    crate::cli::links::print_links(hub, &live, "demo session")
 }
 
 /// Opens the session's first question and puts it on the screen.
@@ -71,30 +71,6 @@ pub async fn open_first(live: &Arc<LiveSession>) -> Result<()> {
         live.present(crate::protocol::Presentation::Question(Some(first)))
             .await?;
     }
-    Ok(())
-}
-
-/// Prints a session's moderator, projector and audience links and the
-/// audience QR code, for the room: `label` names the session.
-pub fn print_links(hub: &Hub, live: &LiveSession, label: &str) -> Result<()> {
-    let base = hub.base_url(None);
-    let (token, title) = live.secrets();
-    let urls = crate::http::urls(&base, &live.code, &token);
-    let audience = urls["audience"].as_str().unwrap_or_default();
-    println!();
-    println!("{label} {} \u{2014} {title}", live.code);
-    println!(
-        "  moderator: {}",
-        urls["moderator"].as_str().unwrap_or_default()
-    );
-    println!(
-        "  projector: {}",
-        urls["projector"].as_str().unwrap_or_default()
-    );
-    println!("  audience:  {audience}");
-    println!();
-    println!("{}", crate::qr::terminal(audience)?);
-    println!("phones join at {base} with code {}", live.code);
     Ok(())
 }
 

@@ -15,15 +15,15 @@ use rand::{Rng, RngCore};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::domain::{Limits, QuestionSpec, Session, Settings};
 use crate::error::{Error, Result};
-use crate::journal::{self, Journal};
+use crate::live::outbox::CLOSE_GOING_AWAY;
+use crate::live::session::LiveSession;
 use crate::metrics::Metrics;
-use crate::outbox::CLOSE_GOING_AWAY;
 use crate::rate::PerIp;
-use crate::session::LiveSession;
+use crate::store::journal::{self, Journal};
+use crate::store::redis::Cluster;
 
 /// Wall-clock milliseconds that advance with tokio's clock, so that timers
 /// and the times they compare against agree (and tests can pause time).
@@ -74,7 +74,7 @@ pub struct Shared {
     /// Websockets open now, against `config.max_connections`.
     pub open_sockets: AtomicUsize,
     /// Websockets open now by client address, against `config.ip_max_sockets`.
-    pub socket_places: crate::ws::SocketPlaces,
+    pub socket_places: crate::transport::ws::SocketPlaces,
     /// Where changes are made durable; None with `--in-memory` or `--redis`.
     pub journal: Option<Journal>,
     /// Cluster mode: the Redis every node shares.
@@ -698,7 +698,10 @@ impl Hub {
             if first.base > 0 {
                 continue;
             }
-            let Some((1, first)) = first.entries.first().and_then(|e| crate::cluster::entry(e))
+            let Some((1, first)) = first
+                .entries
+                .first()
+                .and_then(|e| crate::store::redis::entry(e))
             else {
                 return Ok(None);
             };

@@ -18,10 +18,10 @@ use uuid::Uuid;
 
 use crate::domain::Settings;
 use crate::error::{Error, ErrorCode, Result};
-use crate::hub::{is_code, token_eq, Hub};
+use crate::live::registry::{is_code, token_eq, Hub};
+use crate::live::session::LiveSession;
 use crate::protocol::{self, Presentation, QuestionAction};
-use crate::session::LiveSession;
-use crate::{web, ws};
+use crate::transport::{pages as web, ws};
 
 /// A JSON body read our way: any content type, the body limit answered with
 /// `too_large`, bad JSON with `bad_request`. An empty body reads as `{}`.
@@ -535,7 +535,7 @@ async fn qr(
 ) -> Result<Response> {
     hub.get(&code).await?;
     let url = format!("{}/{}", hub.base_url(host(&headers)), code);
-    let svg = crate::qr::svg(&url)?;
+    let svg = crate::transport::qr::svg(&url)?;
     Ok((
         [
             (header::CONTENT_TYPE, "image/svg+xml"),
@@ -604,7 +604,11 @@ impl Guard {
         let config = &hub.shared.config;
         let hosts = config.public_url.as_deref().map(|url| {
             let mut hosts = vec![host_name(authority(url)).to_owned()];
-            hosts.extend(crate::hub::lan_addresses().iter().map(|ip| ip.to_string()));
+            hosts.extend(
+                crate::live::registry::lan_addresses()
+                    .iter()
+                    .map(|ip| ip.to_string()),
+            );
             if !config.addr.ip().is_unspecified() {
                 hosts.push(config.addr.ip().to_string());
             }
@@ -826,7 +830,7 @@ pub fn app(hub: Arc<Hub>) -> Router {
         .route("/sessions/{code}/qr.svg", get(qr))
         .route("/sessions/{code}/export.csv", get(export_csv))
         .route("/sessions/{code}/report.html", get(report))
-        .merge(crate::deck::routes())
+        .merge(crate::transport::decks::routes())
         .fallback(not_found);
     let router = Router::new()
         .nest("/api", api)

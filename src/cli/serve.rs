@@ -1,0 +1,32 @@
+//! `handsup serve` and `handsup demo`: listen, open the store, create the
+//! deck's or the demo's session, print the links, serve until a signal.
+
+use crate::config::Config;
+
+pub async fn serve(config: Config, demo: bool) -> Result<(), Box<dyn std::error::Error>> {
+    // A deck with a mistake stops the start, before anything listens.
+    let deck = match &config.deck {
+        Some(path) => Some(crate::cli::deck::load(path, &config.limits())?),
+        None => None,
+    };
+    let bound = crate::bind(config).await?;
+    let local = bound.addr;
+    // Tests and scripts read this first line to find the port.
+    println!("listening on http://{local}");
+    if local.ip().is_unspecified() {
+        for lan in crate::live::registry::lan_addresses() {
+            println!(
+                "phones on this network can reach http://{lan}:{}",
+                local.port()
+            );
+        }
+    }
+    if let Some(deck) = deck {
+        crate::cli::deck::start(&bound.hub, deck, demo).await?;
+    } else if demo {
+        crate::cli::demo::create(&bound.hub).await?;
+    }
+    bound.serve().serve_until(crate::shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,384 @@
+//! Changes of state: each one applied under the lock, logged to the
+//! journal (or appended to the shared log in cluster mode), and broadcast.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::domain::qa::QaStatus;
+use crate::domain::Session;
+use crate::error::{Error, Result};
+use crate::protocol::{self, Role};
+use crate::store::journal::{self, Durable, Event};
+use crate::store::redis::Cluster;
+
+use super::*;
+
+impl LiveSession {
+    // ---- the journal ---------------------------------------------------------
+
+    /// Appends an event of this session to the journal (under the lock, so
+    /// records keep the order of the changes) and moves the session's chain.
+    pub(super) fn log(&self, st: &mut State, ev: Event) -> Durable {
+        if !matches!(ev, Event::Snapshot { .. }) {
+            self.touch();
+        }
+        match &self.shared.journal {
+            Some(j) => j.append(&ev, &mut st.chain),
+            None => Durable::done(),
+        }
+    }
+
+    /// The digest of the session's history so far: the last link of its chain.
+    pub fn digest(&self) -> String {
+        journal::hex(&self.state.lock().chain)
+    }
+
+    /// Appends the whole session as one snapshot record (compaction).
+    pub fn snapshot(&self) -> Durable {
+        let mut st = self.state.lock();
+        let ev = Event::Snapshot {
+            code: self.code.clone(),
+            prev: journal::hex(&st.chain),
+            events: journal::snapshot_events(&st.session),
+            active: Some(self.last_active()),
+        };
+        self.log(&mut st, ev)
+    }
+
+    /// Journals the creation of a new session: its first records.
+    pub fn log_creation(&self) -> Durable {
+        let mut st = self.state.lock();
+        let mut last = Durable::done();
+        for ev in journal::snapshot_events(&st.session) {
+            last = self.log(&mut st, ev);
+        }
+        last
+    }
+
+    // ---- changes of state ------------------------------------------------------
+
+    /// Applies one event to the live session: the domain change, and the
+    /// frames it sends to the connections that may see it. Every change goes
+    /// through here, whether made on this node or (in cluster mode) read from
+    /// the session's shared log, so each node's views follow the same order.
+    /// Ok(false): the event changed nothing.
+    pub(super) fn apply_live(self: &Arc<Self>, st: &mut State, ev: &Event) -> Result<bool> {
+        use Event as E;
+        self.touch();
+        let limits = &self.shared.limits;
+        let before = Self::presented(st);
+        let cluster = self.shared.cluster.is_some();
+        match ev {
+            E::Added { q, .. } | E::Updated { q, .. } => {
+                journal::apply(&mut st.session, ev, limits)?;
+                // A copy loaded late learns the counts of closed questions too.
+                self.recount_later(st, *q);
+                self.broadcast_question(st, *q);
+            }
+            E::Moved { .. } => {
+                journal::apply(&mut st.session, ev, limits)?;
+                let order = |public: bool| {
+                    let ids: Vec<Uuid> = st
+                        .session
+                        .questions()
+                        .iter()
+                        .filter(|q| !public || q.is_public())
+                        .map(|q| q.id)
+                        .collect();
+                    protocol::message("order", json!({ "question_ids": ids }))
+                };
+                let (staff, public) = (order(false), order(true));
+                self.broadcast(st, |c| {
+                    Some(if c.role == Role::Moderator {
+                        staff.clone()
+                    } else {
+                        public.clone()
+                    })
+                });
+            }
+            E::Deleted { q, .. } => {
+                let public = st.session.question(*q)?.is_public();
+                journal::apply(&mut st.session, ev, limits)?;
+                st.published.remove(q);
+                let frame = protocol::message("question_removed", json!({ "question_id": q }));
+                self.broadcast(st, |c| {
+                    (c.role == Role::Moderator || public).then(|| frame.clone())
+                });
+                self.broadcast_present(st, before);
+                self.dirty.notify_one();
+            }
+            E::Opened { q, .. } => {
+                journal::apply(&mut st.session, ev, limits)?;
+                if let Some(closes_at) = st.session.question(*q)?.closes_at {
+                    self.schedule_close(*q, closes_at);
+                }
+                self.broadcast_question(st, *q);
+                self.broadcast_present(st, before);
+            }
+            E::Closed { q, .. } => {
+                journal::apply(&mut st.session, ev, limits)?;
+                self.recount_later(st, *q);
+                self.broadcast_question(st, *q);
+                self.broadcast_present(st, before);
+            }
+            E::TimerClosed { q, at, .. } => {
+                if !st.session.close_if_due(*q, *at) {
+                    return Ok(false);
+                }
+                tracing::info!(code = %self.code, question = %q, "timer closed the question");
+                self.recount_later(st, *q);
+                self.broadcast_question(st, *q);
+                self.broadcast_present(st, before);
+            }
+            E::Visible { q, visible, .. } => {
+                journal::apply(&mut st.session, ev, limits)?;
+                // A revealed tally is sent again so views that dropped it redraw.
+                if let (true, Some(p)) = (*visible, st.published.get_mut(q)) {
+                    p.version = None;
+                }
+                self.broadcast_question(st, *q);
+                self.broadcast_present(st, before);
+                self.dirty.notify_one();
+            }
+            E::Reset { q, .. } => {
+                let had: std::collections::HashSet<u32> =
+                    st.session.reset(*q)?.into_iter().collect();
+                // Phones whose ballot went clear their selection. In cluster
+                // mode ballots live in Redis, so every phone is told.
+                let frame = protocol::message("ballot", json!({"question_id": q, "choice": null}));
+                self.broadcast(st, |c| {
+                    c.participant
+                        .filter(|p| cluster || had.contains(p))
+                        .map(|_| frame.clone())
+                });
+                self.recount_later(st, *q);
+                self.broadcast_question(st, *q);
+                self.broadcast_present(st, before);
+                self.dirty.notify_one();
+            }
+            E::Present { .. } | E::PresentQa { .. } => {
+                journal::apply(&mut st.session, ev, limits)?;
+                self.broadcast_present(st, before);
+            }
+            E::Title { .. } | E::Settings { .. } => {
+                journal::apply(&mut st.session, ev, limits)?;
+                let s = &st.session;
+                let frame = protocol::message(
+                    "session",
+                    json!({"title": s.title, "settings": {"qa_moderation": s.settings.qa_moderation}}),
+                );
+                self.broadcast(st, |_| Some(frame.clone()));
+            }
+            E::HideEntry { q, p, text, .. } => {
+                if cluster {
+                    // The answer is hidden in Redis; the counts show it. This
+                    // copy remembers the text, to hide it if sent again.
+                    st.session.question(*q)?;
+                    if let (Some(p), Some(text)) = (p, text) {
+                        st.session.hide_text(*q, *p, text)?;
+                    }
+                    self.recount_later(st, *q);
+                } else {
+                    journal::apply(&mut st.session, ev, limits)?;
+                }
+                self.dirty.notify_one();
+            }
+            E::Asked {
+                item,
+                p,
+                text,
+                name,
+                at,
+                pending,
+                ..
+            } => {
+                let (max, mine) = (limits.max_qa_items, limits.max_qa_per_participant);
+                st.session
+                    .qa
+                    .ask(*item, *p, text, name.as_deref(), *at, *pending, max, mine)?;
+                self.broadcast_qa_item(st, *item, &Role::ALL);
+            }
+            E::Upvoted { item, p, up, .. } => {
+                if !st.session.qa.upvote(*item, *p, *up)? {
+                    return Ok(false);
+                }
+                for set in st.qa_dirty.iter_mut() {
+                    set.insert(*item);
+                }
+                self.dirty.notify_one();
+            }
+            E::QaSet { item, status, .. } => {
+                let status = QaStatus::parse_any(status)
+                    .ok_or_else(|| Error::bad_request(format!("unknown Q&A status {status:?}")))?;
+                for id in st.session.qa.set_status(*item, status)? {
+                    self.broadcast_qa_item(st, id, &Role::ALL);
+                }
+            }
+            E::QaHideAuthor { item, .. } => {
+                let changed = st.session.qa.hide_author(*item)?;
+                if changed.is_empty() {
+                    return Ok(false);
+                }
+                for id in changed {
+                    self.broadcast_qa_item(st, id, &Role::ALL);
+                }
+            }
+            E::Joined { .. } | E::Vote { .. } | E::Retract { .. } => {
+                journal::apply(&mut st.session, ev, limits)?;
+                self.dirty.notify_one();
+            }
+            E::Created { .. } | E::Ended { .. } | E::Snapshot { .. } | E::Compacted { .. } => {
+                return Err(Error::internal(
+                    "a session-set event applied to one session",
+                ));
+            }
+        }
+        Ok(true)
+    }
+
+    /// Makes a change: applies and journals it on a single node; in cluster
+    /// mode, appends it to the session's shared log and applies the log up to
+    /// it. Ok once the change is durable (journal) or in Redis (cluster).
+    pub(super) async fn commit(self: &Arc<Self>, ev: Event) -> Result<()> {
+        if let Some(c) = &self.shared.cluster {
+            return self.commit_shared(c, ev).await;
+        }
+        let durable = {
+            let mut st = self.state.lock();
+            if !self.apply_live(&mut st, &ev)? {
+                return Ok(());
+            }
+            self.log(&mut st, ev)
+        };
+        durable.wait().await
+    }
+
+    /// Cluster mode: appends the change to the shared log, then applies the
+    /// log up to it; its outcome there is the change's.
+    ///
+    /// What this copy can tell would be refused, or would change nothing, is
+    /// not appended (see `precheck`), so that no one can grow the log with
+    /// changes every node refuses. A copy that is behind reads the log
+    /// before it refuses.
+    pub(super) async fn commit_shared(self: &Arc<Self>, c: &Cluster, ev: Event) -> Result<()> {
+        let mut fresh = false;
+        loop {
+            let verdict = {
+                let st = self.state.lock();
+                precheck(&st.session, &ev, &self.shared.limits)
+            };
+            match verdict {
+                Ok(true) => break,
+                _ if !fresh => {
+                    self.catch_up(None).await?;
+                    fresh = true;
+                }
+                Ok(false) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+        let json = serde_json::to_string(&ev).map_err(|e| Error::internal(e.to_string()))?;
+        let (n, compact) = c
+            .append(&self.code, &ev, &json)
+            .await?
+            .ok_or_else(|| Error::internal("the session's log was taken"))?;
+        let outcome = self.catch_up(Some((n, checksum(&json)))).await;
+        if compact {
+            let me = self.clone();
+            tokio::spawn(async move { me.compact().await });
+        }
+        outcome
+    }
+
+    /// Cluster mode: writes a snapshot of this copy, which covers the log up
+    /// to what it applied, and lets Redis cut the log's head off.
+    pub(super) async fn compact(self: Arc<Self>) {
+        let Some(c) = &self.shared.cluster else {
+            return;
+        };
+        let made = {
+            // The copy stays where the cursor says while the snapshot is made.
+            let cur = self.cursor.lock().await;
+            let st = self.state.lock();
+            // An `Event::Snapshot`, with the fields every node reads.
+            let ev = json!({
+                "e": "snapshot",
+                "code": self.code,
+                "prev": journal::hex(&st.chain),
+                "events": journal::snapshot_events(&st.session),
+            });
+            serde_json::to_string(&ev).map(|json| (cur.applied, json))
+        };
+        let (at, json) = match made {
+            Ok(made) if !self.lost.load(Ordering::Acquire) => made,
+            _ => return,
+        };
+        let started = std::time::Instant::now();
+        match c.compact(&self.code, at, &json).await {
+            Ok(done) => tracing::info!(
+                code = %self.code,
+                at,
+                done,
+                bytes = json.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "log compacted"
+            ),
+            Err(e) => {
+                tracing::warn!(code = %self.code, error = %e.message, "log: compaction failed")
+            }
+        }
+    }
+}
+
+/// Cluster mode: whether a change would apply to `s`, checked before it is
+/// appended to the shared log (every node then applies it, or refuses it, in
+/// the log's order). Ok(false): it would change nothing, and is not
+/// appended. What cannot be told here (a race with another node) is still
+/// refused when applied.
+pub(super) fn precheck(s: &Session, ev: &Event, limits: &crate::domain::Limits) -> Result<bool> {
+    use crate::domain::QuestionState as S;
+    use Event as E;
+    match ev {
+        E::Joined { .. } => s.check_room(limits)?,
+        // As `QaBoard::ask` refuses it.
+        E::Asked { p, .. } => {
+            s.qa.check_room(*p, limits.max_qa_items, limits.max_qa_per_participant)?
+        }
+        E::Upvoted { item, p, up, .. } => {
+            let i = s.qa.item(*item)?;
+            if !i.visible_to(false, Some(*p)) || i.status == QaStatus::Pending {
+                return Err(Error::not_found(format!("no Q&A item {item}")));
+            }
+            return Ok(i.upvoters.contains(p) != *up);
+        }
+        E::QaSet { item, .. } | E::QaHideAuthor { item, .. } => {
+            s.qa.item(*item)?;
+        }
+        // As `Session::add_question` refuses it.
+        E::Added { .. } => s.check_question_room(limits)?,
+        E::Updated { q, .. } if s.question(*q)?.state != S::Draft => {
+            return Err(Error::bad_request(
+                "only a draft can be edited; this question has been opened",
+            ));
+        }
+        E::Closed { q, .. } if s.question(*q)?.state == S::Draft => {
+            return Err(Error::not_open(
+                "a draft has not been opened, so it cannot be closed",
+            ));
+        }
+        E::Moved { q, .. }
+        | E::Deleted { q, .. }
+        | E::Opened { q, .. }
+        | E::Visible { q, .. }
+        | E::Reset { q, .. }
+        | E::HideEntry { q, .. }
+        | E::Present { q: Some(q), .. } => {
+            s.question(*q)?;
+        }
+        _ => {}
+    }
+    Ok(true)
+}

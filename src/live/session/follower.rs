@@ -1,0 +1,379 @@
+//! Cluster mode: following the session's shared log and counts in Redis,
+//! and telling the other nodes of changes made here.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+use tokio::time::{sleep_until, Instant};
+use uuid::Uuid;
+
+use crate::domain::{Choice, Session, Tally};
+use crate::error::{Error, ErrorCode, Result};
+use crate::live::outbox::CLOSE_NORMAL;
+use crate::protocol::{self, choice_json};
+use crate::store::journal::{self, Event};
+use crate::store::redis::Cluster;
+
+use super::*;
+
+impl LiveSession {
+    // ---- cluster mode ------------------------------------------------------------
+
+    /// Reads the session's shared log past what this copy has applied and
+    /// applies it. With `want` (a position and the `checksum` of the event
+    /// appended there), goes on until that event is applied and returns its
+    /// outcome (the outcome of a change made here).
+    pub async fn catch_up(self: &Arc<Self>, want: Option<(u64, u64)>) -> Result<()> {
+        let Some(c) = &self.shared.cluster else {
+            return Ok(());
+        };
+        const BATCH: u64 = 512;
+        let mut cur = self.cursor.lock().await;
+        loop {
+            if let Some((n, sum)) = want.filter(|(n, _)| *n <= cur.applied) {
+                return match cur.outcomes.iter().find(|(i, _, _)| *i == n) {
+                    Some((_, s, r)) if *s == sum => r.clone(),
+                    // Another event holds that place: the log was rewritten.
+                    Some(_) => Err(self.lost("an appended event was not found in its place")),
+                    None => Ok(()),
+                };
+            }
+            let read = c.read_log(&self.code, cur.applied, BATCH).await?;
+            if read.base > cur.applied {
+                // The log was compacted past this copy: it is read again,
+                // from the snapshot.
+                return Err(self.lost("the log was compacted past what this copy read"));
+            }
+            let batch = read.entries;
+            let full = batch.len() as u64 == BATCH;
+            if batch.is_empty() && want.is_some() {
+                return Err(self.lost("the log is shorter than an event appended to it"));
+            }
+            for e in batch {
+                let n = cur.applied + 1;
+                let Some(json) = crate::store::redis::entry(&e)
+                    .filter(|(at, _)| *at == n)
+                    .map(|e| e.1)
+                else {
+                    return Err(self.lost(&format!("entry {n} of the log is not where it was")));
+                };
+                cur.applied = n;
+                let sum = checksum(json);
+                let r = self.apply_logged(json);
+                if let Err(e) = &r {
+                    tracing::debug!(code = %self.code, n, error = %e.message, "log: event refused");
+                }
+                if cur.outcomes.len() >= 1024 {
+                    cur.outcomes.pop_front();
+                }
+                cur.outcomes.push_back((n, sum, r));
+            }
+            if want.is_none() && !full {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Cluster mode: the shared log no longer matches this copy (Redis lost
+    /// writes, or the session): the copy is dropped, its sockets are told to
+    /// reconnect, and the next request reads the session again from Redis.
+    pub(super) fn lost(&self, why: &str) -> Error {
+        if !self.lost.swap(true, Ordering::AcqRel) {
+            tracing::error!(code = %self.code, why, "the session in Redis changed under this copy; reading it again");
+            self.close_all(None, crate::live::outbox::CLOSE_RESYNC);
+            self.ended.cancel();
+        }
+        Error::new(
+            ErrorCode::Unavailable,
+            "this session is being read again from the shared store; retry",
+        )
+    }
+
+    /// Cluster mode: the log is shorter than what this copy applied.
+    pub(super) async fn check_log_len(&self, c: &Cluster) -> Result<()> {
+        let applied = self.cursor.lock().await.applied;
+        if c.log_len(&self.code).await? < applied {
+            return Err(self.lost("the log is shorter than what was read"));
+        }
+        Ok(())
+    }
+
+    /// Applies one event read from the shared log.
+    pub(super) fn apply_logged(self: &Arc<Self>, json: &str) -> Result<()> {
+        let ev: Event = serde_json::from_str(json)
+            .map_err(|e| Error::internal(format!("an unreadable event in the log: {e}")))?;
+        match ev {
+            // The copy was made from it.
+            Event::Created { .. } => {
+                let mut st = self.state.lock();
+                st.chain = journal::chain(&st.chain, json.as_bytes());
+                Ok(())
+            }
+            Event::Ended { .. } => {
+                self.close_all(Some(protocol::message("ended", json!({}))), CLOSE_NORMAL);
+                self.ended.cancel();
+                Ok(())
+            }
+            ev => {
+                let mut st = self.state.lock();
+                st.chain = journal::chain(&st.chain, json.as_bytes());
+                self.apply_live(&mut st, &ev).map(|_| ())
+            }
+        }
+    }
+
+    /// The counts of a question are read again at the next tick.
+    pub(super) fn recount_later(&self, st: &mut State, q: Uuid) {
+        if self.shared.cluster.is_some() {
+            st.recount.insert(q);
+            self.follow_up(&self.counts_stale);
+        }
+    }
+
+    /// Another node changed the session: its log grew, or its counts moved.
+    pub fn remote_change(&self, log: bool, counts: bool) {
+        if log {
+            self.follow_up(&self.log_stale);
+        }
+        if counts {
+            self.follow_up(&self.counts_stale);
+        }
+    }
+
+    /// Reads the counts of the open questions (and of those a change touched)
+    /// from Redis into this copy's tallies.
+    pub(super) async fn recount(&self, c: &Cluster) -> Result<()> {
+        let qs: Vec<Uuid> = {
+            let mut st = self.state.lock();
+            let mut qs: Vec<Uuid> = st.recount.drain().collect();
+            for q in st.session.questions() {
+                if q.state == crate::domain::QuestionState::Open && !qs.contains(&q.id) {
+                    qs.push(q.id);
+                }
+            }
+            qs
+        };
+        if qs.is_empty() {
+            return Ok(());
+        }
+        let counts = match c.counts(&self.code, &qs).await {
+            Ok(counts) => counts,
+            Err(e) => {
+                self.state.lock().recount.extend(qs);
+                return Err(e);
+            }
+        };
+        let moved = {
+            let mut st = self.state.lock();
+            let mut moved = false;
+            for (q, counts) in qs.into_iter().zip(counts) {
+                let Ok(kind) = st.session.question(q).map(|q| q.spec.kind.clone()) else {
+                    continue;
+                };
+                let t = Tally::from_counts(&kind, counts.iter().map(|(k, v)| (k.as_str(), *v)));
+                moved |= st.session.set_tally(q, t);
+            }
+            moved
+        };
+        if moved {
+            self.dirty.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Cluster mode: keeps this copy in step. It tells the other nodes when
+    /// ballots went through here or its audience changed, reads the log when
+    /// another node wrote to it, and reads the counts and the other nodes'
+    /// audience when they moved: at once when the last time is an interval
+    /// old, else at the end of that interval, so notices and reads stay
+    /// coalesced to one per interval however many votes come. Once a second
+    /// it does all of it whatever it heard, so a lost notice costs a second
+    /// at most.
+    pub(super) async fn follow(self: Arc<Self>, c: Arc<Cluster>) {
+        // Notices and count reads run four times per tally interval: a vote
+        // crosses both before the projector's node publishes, so each adds
+        // at most a quarter interval. The audience is written and read at
+        // the interval itself.
+        let presence_every = self.shared.config.staff_tally_interval();
+        let every = presence_every / 4;
+        let second = std::time::Duration::from_secs(1);
+        let start = Instant::now();
+        let long_ago = start.checked_sub(presence_every).unwrap_or(start);
+        let (mut last_notice, mut last_read, mut last_presence) = (long_ago, long_ago, long_ago);
+        let mut last_full = start;
+        // The audience count this node last wrote to Redis.
+        let mut told = usize::MAX;
+        loop {
+            let here = self.state.lock().audience;
+            let notice = self.voted_here.load(Ordering::Acquire);
+            let read =
+                self.log_stale.load(Ordering::Acquire) || self.counts_stale.load(Ordering::Acquire);
+            let presence = here != told || read;
+            let mut due = last_full + second;
+            if notice {
+                due = due.min(last_notice + every);
+            }
+            if read {
+                due = due.min(last_read + every);
+            }
+            if presence {
+                due = due.min(last_presence + presence_every);
+            }
+            tokio::select! {
+                _ = self.ended.cancelled() => return,
+                _ = self.follow_wake.notified() => continue,
+                _ = sleep_until(due) => {}
+            }
+            let now = Instant::now();
+            let full = now >= last_full + second;
+            if full {
+                last_full = now;
+            }
+            let notice_now = (notice && now >= last_notice + every) || full;
+            let read_now = (read && now >= last_read + every) || full;
+            if (presence && now >= last_presence + presence_every) || full {
+                // This node's audience, and the other nodes'.
+                last_presence = now;
+                match c.presence(&self.code, here).await {
+                    Ok(elsewhere) => {
+                        if here != told {
+                            told = here;
+                            self.voted_here.store(true, Ordering::Release);
+                        }
+                        let mut st = self.state.lock();
+                        if st.audience_elsewhere != elsewhere {
+                            st.audience_elsewhere = elsewhere;
+                            st.presence_version += 1;
+                            drop(st);
+                            self.dirty.notify_one();
+                        }
+                    }
+                    Err(_) => told = usize::MAX,
+                }
+            }
+            if notice_now {
+                last_notice = now;
+                if self.voted_here.swap(false, Ordering::AcqRel)
+                    && c.counts_moved(&self.code).await.is_err()
+                {
+                    self.voted_here.store(true, Ordering::Release);
+                }
+            }
+            if read_now {
+                last_read = now;
+                if (self.log_stale.swap(false, Ordering::AcqRel) || full)
+                    && self.catch_up(None).await.is_err()
+                {
+                    self.log_stale.store(true, Ordering::Release);
+                }
+                if (self.counts_stale.swap(false, Ordering::AcqRel) || full)
+                    && self.recount(&c).await.is_err()
+                {
+                    self.counts_stale.store(true, Ordering::Release);
+                }
+                if full {
+                    let _ = self.check_log_len(&c).await;
+                }
+            }
+        }
+    }
+
+    /// Cluster mode: wakes `follow` when it has something new to do.
+    pub(super) fn follow_up(&self, flag: &AtomicBool) {
+        if !flag.swap(true, Ordering::AcqRel) {
+            self.follow_wake.notify_one();
+        }
+    }
+
+    /// Cluster mode: a participant's ballots, as the welcome shows them.
+    pub(super) async fn shared_ballots_of(
+        &self,
+        c: &Cluster,
+        participant: u32,
+    ) -> Result<Map<String, Value>> {
+        let qs: Vec<(Uuid, crate::domain::Kind)> = {
+            let st = self.state.lock();
+            st.session
+                .questions()
+                .iter()
+                .filter(|q| q.is_public())
+                .map(|q| (q.id, q.spec.kind.clone()))
+                .collect()
+        };
+        if qs.is_empty() {
+            return Ok(Map::new());
+        }
+        let ids: Vec<Uuid> = qs.iter().map(|(q, _)| *q).collect();
+        let found = c.ballots_of(&self.code, &ids, participant).await?;
+        Ok(qs
+            .into_iter()
+            .zip(found)
+            .filter_map(|((q, kind), b)| {
+                Some((q.to_string(), choice_json(&decode_ballot(&kind, &b?)?)))
+            })
+            .collect())
+    }
+
+    /// The session with every ballot, for results and exports: this copy
+    /// with the ballots read from Redis in cluster mode.
+    pub(super) async fn whole(self: &Arc<Self>) -> Result<(Session, String)> {
+        let Some(c) = &self.shared.cluster else {
+            let st = self.state.lock();
+            return Ok((st.session.clone(), journal::hex(&st.chain)));
+        };
+        self.catch_up(None).await?;
+        let qs: Vec<Uuid> = {
+            let st = self.state.lock();
+            st.session.questions().iter().map(|q| q.id).collect()
+        };
+        let all = c.ballots(&self.code, &qs).await?;
+        // Whoever cast one of these ballots had joined before: reading the
+        // log again brings in the participants who joined meanwhile.
+        self.catch_up(None).await?;
+        let (mut s, digest) = {
+            let st = self.state.lock();
+            (st.session.clone(), journal::hex(&st.chain))
+        };
+        for (q, ballots) in qs.into_iter().zip(all) {
+            // A question deleted meanwhile has nothing to show.
+            let Ok(kind) = s.question(q).map(|q| q.spec.kind.clone()) else {
+                continue;
+            };
+            s.reset(q)?;
+            for (p, b) in ballots {
+                if let Some(choice) = decode_ballot(&kind, &b) {
+                    s.restore_ballot(q, p, choice)?;
+                }
+            }
+        }
+        Ok((s, digest))
+    }
+}
+
+/// A ballot as Redis keeps it (see `LiveSession::shared_ballot`), checked
+/// again against its question; None if it no longer fits.
+pub(super) fn decode_ballot(kind: &crate::domain::Kind, json: &str) -> Option<Choice> {
+    let b: Value = serde_json::from_str(json).ok()?;
+    let raw = crate::protocol::raw_choice(b.get("c")?).ok()?;
+    let entry = match b.get("e") {
+        Some(e) => (
+            e.get(0)?.as_str()?.parse().ok()?,
+            e.get(1)?.as_str()?.parse().ok()?,
+        ),
+        None => (Uuid::nil(), 0),
+    };
+    let mut choice = kind.check_choice(raw, entry).ok()?;
+    if let (Choice::Text(e), Some(true)) = (&mut choice, b.get("h").and_then(Value::as_bool)) {
+        e.hidden = true;
+    }
+    Some(choice)
+}
+
+/// A checksum of an event's JSON, to know a log entry is the one appended.
+pub(super) fn checksum(json: &str) -> u64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    json.hash(&mut h);
+    h.finish()
+}

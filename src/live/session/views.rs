@@ -1,0 +1,94 @@
+//! Views of the session for HTTP answers: the session, its results.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use crate::domain::Session;
+use crate::error::Result;
+use crate::protocol::{self, Role, TallyOut};
+use crate::store::journal::{self};
+
+use super::*;
+
+impl LiveSession {
+    // ---- views --------------------------------------------------------------
+
+    /// Reads the domain state and the digest together, for the exports.
+    pub fn read<R>(&self, f: impl FnOnce(&Session, &str) -> R) -> R {
+        let st = self.state.lock();
+        f(&st.session, &journal::hex(&st.chain))
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.now()
+    }
+
+    /// The published tallies a role may see, by question id.
+    pub(super) fn visible_tallies(st: &State, role: Role) -> Map<String, Value> {
+        st.session
+            .questions()
+            .iter()
+            .filter(|q| role == Role::Moderator || q.results_public())
+            .filter_map(|q| Some((q.id.to_string(), st.published.get(&q.id)?.value.clone())))
+            .collect()
+    }
+
+    /// The session as GET shows it to a role.
+    pub fn view(&self, moderator: bool, join_url: &str) -> Value {
+        let st = self.state.lock();
+        let role = if moderator {
+            Role::Moderator
+        } else {
+            Role::Projector
+        };
+        protocol::session_view(
+            &st.session,
+            moderator,
+            join_url,
+            Self::visible_tallies(&st, role),
+        )
+    }
+
+    /// Every question with its exact current tally, for the moderator.
+    pub async fn results(self: &Arc<Self>) -> Result<Value> {
+        let (s, digest) = self.whole().await?;
+        let seqs: HashMap<Uuid, u64> = {
+            let st = self.state.lock();
+            st.published.iter().map(|(q, p)| (*q, p.seq)).collect()
+        };
+        let questions: Vec<Value> = s
+            .questions()
+            .iter()
+            .map(|q| {
+                let seq = seqs.get(&q.id).copied().unwrap_or(0);
+                let mut v = protocol::question_view(q, true);
+                v["tally"] =
+                    serde_json::to_value(TallyOut::new(q.id, seq, q.tally())).unwrap_or_default();
+                v
+            })
+            .collect();
+        Ok(json!({
+            "session": {
+                "id": s.id, "code": s.code, "title": s.title, "created_at": s.created_at,
+                "digest": digest,
+                "participants": s.participants().len(),
+                "settings": {"qa_moderation": s.settings.qa_moderation},
+            },
+            "questions": questions,
+            "qa": crate::export::qa_by_upvotes(&s)
+                .into_iter()
+                .map(|i| protocol::qa_item_json(i, false))
+                .collect::<Vec<_>>(),
+            "generated_at": self.now(),
+        }))
+    }
+
+    /// Like `read`, with every ballot (read from Redis in cluster mode).
+    pub async fn read_whole<R>(self: &Arc<Self>, f: impl FnOnce(&Session, &str) -> R) -> Result<R> {
+        let (s, digest) = self.whole().await?;
+        Ok(f(&s, &digest))
+    }
+}

@@ -1,0 +1,9 @@
+//! Everything that faces the network: the accept loop with its deadlines,
+//! the HTTP routes, the websocket connection, the pages and QR codes.
+
+pub mod decks;
+pub mod http;
+pub mod pages;
+pub mod qr;
+pub mod serve;
+pub mod ws;
