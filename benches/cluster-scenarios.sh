@@ -4,7 +4,7 @@
 # projector on the third node and the moderator on the first. Every report is
 # kept as JSON.
 #
-#   cargo build --release --bin handsup --bin handsup-load
+#   cargo build --release --bins   # handsup, and handsup-load (crates/handsup-load)
 #   benches/cluster-scenarios.sh                        # every scenario
 #   benches/cluster-scenarios.sh cluster-first-votes    # some of them
 #
@@ -19,6 +19,9 @@ BIN=${BIN:-target/release}
 OUT=${OUT:-target/load-results}
 REDIS_SERVER=${REDIS_SERVER:-redis-server}
 APPENDFSYNC=${APPENDFSYNC:-everysec}
+for b in handsup handsup-load; do
+    [ -x "$BIN/$b" ] || { echo "$BIN/$b not found: cargo build --release --bins, or set BIN" >&2; exit 2; }
+done
 mkdir -p "$OUT"
 
 free_port() {

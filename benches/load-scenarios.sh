@@ -2,7 +2,7 @@
 # Runs the load scenarios of BENCHMARKS.md, each against a fresh release
 # server on 127.0.0.1, and keeps every report as JSON.
 #
-#   cargo build --release --bin handsup --bin handsup-load
+#   cargo build --release --bins   # handsup, and handsup-load (crates/handsup-load)
 #   benches/load-scenarios.sh                 # every scenario, in order
 #   benches/load-scenarios.sh rate-2000 burst # some of them
 #
@@ -15,6 +15,9 @@ set -euo pipefail
 
 BIN=${BIN:-target/release}
 OUT=${OUT:-target/load-results}
+for b in handsup handsup-load; do
+    [ -x "$BIN/$b" ] || { echo "$BIN/$b not found: cargo build --release --bins, or set BIN" >&2; exit 2; }
+done
 mkdir -p "$OUT"
 
 SERVER_PID=

@@ -1,9 +1,15 @@
 //! What a session leaves behind: the results as CSV for a spreadsheet, and
 //! a self-contained printable report (HTML with inline SVG charts) to attach
 //! to the report of the event. Both are built from the live state, so they
-//! can be downloaded at any moment, not only after the session.
+//! can be downloaded at any moment, not only after the session. The `csv`
+//! crate writes the CSV; `maud` writes the report's HTML, escaping every
+//! text by construction; options are coloured from the pages' own palette.
 
+use std::borrow::Cow;
 use std::fmt::Write;
+use std::sync::LazyLock;
+
+use maud::{html, Markup, PreEscaped};
 
 use crate::domain::{KindName, Question, QuestionState, Session, TallyBody};
 
@@ -131,28 +137,40 @@ enum Cell<'a> {
     Number(&'a str),
 }
 
-/// A CSV field: quoted when it must be, and defused when a spreadsheet would
-/// take it for a formula.
-fn csv_field(cell: Cell<'_>) -> String {
-    let s = match cell {
-        Cell::Number(n) => {
-            debug_assert!(n.parse::<f64>().is_ok(), "not a number: {n:?}");
-            return n.to_owned();
+impl Cell<'_> {
+    /// The cell's text as written: a number as it is, text with a leading
+    /// apostrophe when a spreadsheet would take it for a formula. Quoting is
+    /// the CSV writer's business.
+    fn defused(&self) -> Cow<'_, str> {
+        match *self {
+            Cell::Number(n) => {
+                debug_assert!(n.parse::<f64>().is_ok(), "not a number: {n:?}");
+                Cow::Borrowed(n)
+            }
+            Cell::Text(s) if s.starts_with(['=', '+', '-', '@', '\t', '\r']) => {
+                Cow::Owned(format!("'{s}"))
+            }
+            Cell::Text(s) => Cow::Borrowed(s),
         }
-        Cell::Text(s) if s.starts_with(['=', '+', '-', '@', '\t', '\r']) => format!("'{s}"),
-        Cell::Text(s) => s.to_owned(),
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
     }
 }
 
-fn csv_line(out: &mut String, cells: &[Cell<'_>]) {
-    let line: Vec<String> = cells.iter().map(|c| csv_field(*c)).collect();
-    out.push_str(&line.join(","));
-    out.push_str("\r\n");
+/// The CSV writer: commas, CRLF line ends, quotes only where a field holds a
+/// comma, a quote or a line break.
+fn csv_writer(out: Vec<u8>) -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .quote_style(csv::QuoteStyle::Necessary)
+        .from_writer(out)
+}
+
+fn csv_line(out: &mut csv::Writer<Vec<u8>>, cells: &[Cell<'_>]) {
+    for c in cells {
+        out.write_field(c.defused().as_bytes())
+            .expect("writing to memory cannot fail");
+    }
+    out.write_record(None::<&[u8]>)
+        .expect("writing to memory cannot fail");
 }
 
 /// The column names of the CSV export.
@@ -179,7 +197,7 @@ pub const CSV_COLUMNS: [&str; 11] = [
 /// are written as numbers.
 pub fn csv(s: &Session) -> String {
     use Cell::{Number, Text};
-    let mut out = String::from("\u{feff}");
+    let mut out = csv_writer("\u{feff}".as_bytes().to_vec());
     let header: Vec<Cell> = CSV_COLUMNS.iter().map(|c| Text(c)).collect();
     csv_line(&mut out, &header);
     for (n, q) in s.questions().iter().enumerate() {
@@ -250,7 +268,8 @@ pub fn csv(s: &Session) -> String {
             ],
         );
     }
-    out
+    let bytes = out.into_inner().expect("writing to memory cannot fail");
+    String::from_utf8(bytes).expect("the CSV writer writes the UTF-8 it is given")
 }
 
 /// The board's items, most upvoted first, then oldest first.
@@ -266,22 +285,6 @@ pub fn qa_by_upvotes(s: &Session) -> Vec<&crate::domain::qa::QaItem> {
 }
 
 // ---- the report -----------------------------------------------------------------
-
-/// Escapes text for HTML content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// `YYYY-MM-DD HH:MM UTC` for a time in ms since the epoch.
 pub fn utc(ms: i64) -> String {
@@ -304,53 +307,72 @@ pub fn utc(ms: i64) -> String {
     )
 }
 
-/// Okabe–Ito: told apart by people with every common colour-vision deficiency.
-const PALETTE: [&str; 8] = [
-    "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999",
-];
+/// The option colours the pages use, read from the file they load
+/// (`web/assets/palette.js`), so option `i` has the same colour in the
+/// report as on the phones and the projector.
+pub fn palette() -> &'static [String] {
+    static PALETTE: LazyLock<Vec<String>> = LazyLock::new(|| {
+        let js = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/web/assets/palette.js"
+        ));
+        // The quoted '#RRGGBB' strings of the file's one list, comments aside.
+        let code: String = js
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect();
+        let list = code
+            .split_once('[')
+            .and_then(|(_, rest)| rest.split_once(']'))
+            .expect("palette.js holds a [...] list")
+            .0;
+        let colours: Vec<String> = list
+            .split('\'')
+            .filter(|s| s.starts_with('#'))
+            .map(str::to_owned)
+            .collect();
+        assert!(!colours.is_empty(), "palette.js holds no colour");
+        colours
+    });
+    &PALETTE
+}
 
-fn bar_chart(rows: &[Row], colours: &[Option<String>]) -> String {
+/// The colour of option `i` with no colour of its own.
+pub fn option_colour(i: usize) -> &'static str {
+    let p = palette();
+    &p[i % p.len()]
+}
+
+fn bar_chart(rows: &[Row], colours: &[Option<String>]) -> Markup {
     let max = rows.iter().map(|r| r.count).max().unwrap_or(0).max(1);
     let (bar_h, gap, label_w, width) = (22, 8, 240, 640);
     let height = rows.len() * (bar_h + gap) + gap;
-    let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\">"
-    );
-    for (i, r) in rows.iter().enumerate() {
-        let y = gap + i * (bar_h + gap);
-        let w = ((width - label_w - 90) as f64 * r.count as f64 / max as f64).round() as usize;
-        let colour = colours
-            .get(i)
-            .cloned()
-            .flatten()
-            .unwrap_or_else(|| PALETTE[i % PALETTE.len()].to_owned());
-        let mut label: String = format!("{} {}", r.item, r.label)
-            .trim()
-            .chars()
-            .take(34)
-            .collect();
-        if r.correct {
-            label.push_str(" \u{2713}");
+    html! {
+        svg xmlns="http://www.w3.org/2000/svg" width=(width) height=(height)
+            viewBox={ "0 0 " (width) " " (height) } role="img" {
+            @for (i, r) in rows.iter().enumerate() {
+                @let y = gap + i * (bar_h + gap);
+                @let w = ((width - label_w - 90) as f64 * r.count as f64 / max as f64).round() as usize;
+                @let colour = colours
+                    .get(i)
+                    .and_then(Option::as_deref)
+                    .unwrap_or_else(|| option_colour(i));
+                @let label: String = format!("{} {}", r.item, r.label).trim().chars().take(34).collect();
+                text x="0" y=(y + 16) font-size="13" {
+                    (label)
+                    @if r.correct { " \u{2713}" }
+                }
+                rect x=(label_w) y=(y) width=(w) height=(bar_h) fill=(colour) stroke="#333" stroke-width="0.5" {}
+                text x=(label_w + w + 6) y=(y + 16) font-size="13" {
+                    (r.count) " (" (format!("{:.0}", r.percent)) "%)"
+                }
+            }
         }
-        let _ = write!(
-            svg,
-            "<text x=\"0\" y=\"{ty}\" font-size=\"13\">{label}</text>\
-             <rect x=\"{label_w}\" y=\"{y}\" width=\"{w}\" height=\"{bar_h}\" fill=\"{colour}\" stroke=\"#333\" stroke-width=\"0.5\"/>\
-             <text x=\"{tx}\" y=\"{ty}\" font-size=\"13\">{count} ({pct:.0}%)</text>",
-            ty = y + 16,
-            label = esc(&label),
-            colour = esc(&colour),
-            tx = label_w + w + 6,
-            count = r.count,
-            pct = r.percent,
-        );
     }
-    svg.push_str("</svg>");
-    svg
 }
 
 /// Cumulative participants over the session, as a step chart.
-fn participation_chart(s: &Session, now: i64) -> String {
+fn participation_chart(s: &Session, now: i64) -> Markup {
     let mut times: Vec<i64> = s.participants().iter().map(|p| p.joined_at).collect();
     times.sort_unstable();
     let (w, h) = (640.0, 160.0);
@@ -366,19 +388,18 @@ fn participation_chart(s: &Session, now: i64) -> String {
         let _ = write!(d, " H{:.1} V{:.1}", x(*t), y(k + 1));
     }
     let _ = write!(d, " H{:.1}", x(end));
-    format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\">\
-         <path d=\"{d}\" fill=\"none\" stroke=\"#0072B2\" stroke-width=\"2\"/>\
-         <line x1=\"40\" y1=\"{base}\" x2=\"{w}\" y2=\"{base}\" stroke=\"#999\"/>\
-         <text x=\"0\" y=\"{top}\" font-size=\"12\">{total}</text><text x=\"0\" y=\"{base}\" font-size=\"12\">0</text>\
-         <text x=\"40\" y=\"{h}\" font-size=\"12\">{from}</text><text x=\"{right}\" y=\"{h}\" font-size=\"12\" text-anchor=\"end\">{to}</text></svg>",
-        base = h - 20.0,
-        top = 14,
-        total = times.len(),
-        from = utc(start),
-        to = utc(end),
-        right = w,
-    )
+    let base = h - 20.0;
+    html! {
+        svg xmlns="http://www.w3.org/2000/svg" width=(w) height=(h)
+            viewBox={ "0 0 " (w) " " (h) } role="img" {
+            path d=(d) fill="none" stroke="#0072B2" stroke-width="2" {}
+            line x1="40" y1=(base) x2=(w) y2=(base) stroke="#999" {}
+            text x="0" y="14" font-size="12" { (times.len()) }
+            text x="0" y=(base) font-size="12" { "0" }
+            text x="40" y=(h) font-size="12" { (utc(start)) }
+            text x=(w) y=(h) font-size="12" text-anchor="end" { (utc(end)) }
+        }
+    }
 }
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:760px;margin:2em auto;padding:0 1em;color:#111;line-height:1.4}\
@@ -387,116 +408,129 @@ h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.15em;margin-top:1.6em;borde
 td.n{text-align:right}.digest{font-family:monospace;word-break:break-all;font-size:.9em}section{break-inside:avoid}\
 @media print{body{margin:0;max-width:none}a{color:inherit}}";
 
+/// One question: its heading, a line of facts, and its answers as a list
+/// (open answers) or a bar chart with a table.
+fn question_section(n: usize, q: &Question) -> Markup {
+    let t = q.tally();
+    let state = match q.state {
+        QuestionState::Draft => "not asked",
+        QuestionState::Open => "open",
+        QuestionState::Closed => "closed",
+    };
+    let kind = q.spec.kind.name();
+    let rows = rows(q);
+    let shown = match kind {
+        KindName::Wordcloud => &rows[..rows.len().min(30)],
+        _ => &rows[..],
+    };
+    let colours: Vec<Option<String>> = q
+        .spec
+        .kind
+        .options()
+        .map(|o| o.iter().map(|x| x.colour.clone()).collect())
+        .unwrap_or_default();
+    html! {
+        section {
+            h2 { (n + 1) ". " (q.spec.prompt) }
+            p.meta {
+                (kind.as_str()) " \u{b7} " (state) " \u{b7} " (t.voters) " voters"
+                @if let Some(mean) = t.mean() {
+                    " \u{b7} mean " (format!("{mean:.2}"))
+                }
+                @if kind == KindName::Ranking {
+                    " \u{b7} Borda points: the first place of n options scores n\u{2212}1, the last 0"
+                }
+            }
+            @if kind == KindName::Open {
+                ul { @for r in &rows { li { (r.label) } } }
+            } @else {
+                (bar_chart(shown, &colours))
+                table {
+                    tr { th {} th { "answer" } th { "count" } th { "%" } }
+                    @for r in shown {
+                        tr {
+                            td { (r.item) }
+                            td { (r.label) @if r.correct { " \u{2713} correct" } }
+                            td.n { (r.count) }
+                            td.n { (format!("{:.1}", r.percent)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The report: title, date, each question with its chart, counts and
 /// voters, participation over time, and the audit digest. No script, no
-/// external resource: it prints and attaches as it is.
+/// external resource: it prints and attaches as it is. Every text a user
+/// wrote goes through maud, which escapes it.
 pub fn report(s: &Session, digest: &str, now: i64) -> String {
-    let mut h = String::with_capacity(16 * 1024);
-    let _ = write!(
-        h,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} \u{2014} results</title>\
-         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><style>{STYLE}</style></head><body>\
-         <h1>{title}</h1><p class=\"meta\">Session {code} \u{b7} started {created} \u{b7} report of {now} \u{b7} {people} participants \u{b7} {nq} questions</p>",
-        title = esc(&s.title),
-        code = esc(&s.code),
-        created = utc(s.created_at),
-        now = utc(now),
-        people = s.participants().len(),
-        nq = s.questions().len(),
-    );
-    for (n, q) in s.questions().iter().enumerate() {
-        let t = q.tally();
-        let state = match q.state {
-            QuestionState::Draft => "not asked",
-            QuestionState::Open => "open",
-            QuestionState::Closed => "closed",
-        };
-        let _ = write!(
-            h,
-            "<section><h2>{num}. {prompt}</h2><p class=\"meta\">{kind} \u{b7} {state} \u{b7} {voters} voters",
-            num = n + 1,
-            prompt = esc(&q.spec.prompt),
-            kind = q.spec.kind.name().as_str(),
-            voters = t.voters,
-        );
-        if let Some(mean) = t.mean() {
-            let _ = write!(h, " \u{b7} mean {mean:.2}");
-        }
-        if q.spec.kind.name() == KindName::Ranking {
-            h.push_str(
-                " \u{b7} Borda points: the first place of n options scores n\u{2212}1, the last 0",
-            );
-        }
-        h.push_str("</p>");
-        let rows = rows(q);
-        match q.spec.kind.name() {
-            KindName::Open => {
-                h.push_str("<ul>");
-                for r in &rows {
-                    let _ = write!(h, "<li>{}</li>", esc(&r.label));
-                }
-                h.push_str("</ul>");
-            }
-            kind => {
-                let shown: Vec<Row> = if kind == KindName::Wordcloud {
-                    rows.into_iter().take(30).collect()
-                } else {
-                    rows
-                };
-                let colours: Vec<Option<String>> = q
-                    .spec
-                    .kind
-                    .options()
-                    .map(|o| o.iter().map(|x| x.colour.clone()).collect())
-                    .unwrap_or_default();
-                h.push_str(&bar_chart(&shown, &colours));
-                h.push_str("<table><tr><th></th><th>answer</th><th>count</th><th>%</th></tr>");
-                for r in &shown {
-                    let _ = write!(
-                        h,
-                        "<tr><td>{}</td><td>{}{}</td><td class=\"n\">{}</td><td class=\"n\">{:.1}</td></tr>",
-                        esc(&r.item),
-                        esc(&r.label),
-                        if r.correct { " \u{2713} correct" } else { "" },
-                        r.count,
-                        r.percent
-                    );
-                }
-                h.push_str("</table>");
-            }
-        }
-        h.push_str("</section>");
-    }
     let items = qa_by_upvotes(s);
-    if !items.is_empty() {
-        h.push_str("<section><h2>Questions from the room</h2><table><tr><th>upvotes</th><th>question</th><th>asked by</th><th>status</th></tr>");
-        for i in items {
-            let _ = write!(
-                h,
-                "<tr><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                i.upvoters.len(),
-                esc(&i.text),
-                esc(i.name.as_deref().unwrap_or("anonymous")),
-                i.status.as_str()
-            );
+    let page = html! {
+        (PreEscaped("<!doctype html>"))
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { (s.title) " \u{2014} results" }
+                meta name="viewport" content="width=device-width,initial-scale=1";
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                h1 { (s.title) }
+                p.meta {
+                    "Session " (s.code) " \u{b7} started " (utc(s.created_at))
+                    " \u{b7} report of " (utc(now)) " \u{b7} " (s.participants().len())
+                    " participants \u{b7} " (s.questions().len()) " questions"
+                }
+                @for (n, q) in s.questions().iter().enumerate() {
+                    (question_section(n, q))
+                }
+                @if !items.is_empty() {
+                    section {
+                        h2 { "Questions from the room" }
+                        table {
+                            tr { th { "upvotes" } th { "question" } th { "asked by" } th { "status" } }
+                            @for i in &items {
+                                tr {
+                                    td.n { (i.upvoters.len()) }
+                                    td { (i.text) }
+                                    td { (i.name.as_deref().unwrap_or("anonymous")) }
+                                    td { (i.status.as_str()) }
+                                }
+                            }
+                        }
+                    }
+                }
+                section { h2 { "Participation" } (participation_chart(s, now)) }
+                section {
+                    h2 { "Audit" }
+                    p { "Digest of the journal records behind these results (SHA-256 chain):" }
+                    p.digest { (digest) }
+                    p.meta {
+                        "Check it with " code { "handsup verify DATA_DIR" } " on the server's data directory: \
+                         it recomputes the chain and every tally from the ballots."
+                    }
+                }
+            }
         }
-        h.push_str("</table></section>");
-    }
-    let _ = write!(
-        h,
-        "<section><h2>Participation</h2>{chart}</section>\
-         <section><h2>Audit</h2><p>Digest of the journal records behind these results (SHA-256 chain):</p>\
-         <p class=\"digest\">{digest}</p><p class=\"meta\">Check it with <code>handsup verify DATA_DIR</code> on the server's data directory: \
-         it recomputes the chain and every tally from the ballots.</p></section></body></html>",
-        chart = participation_chart(s, now),
-        digest = esc(digest),
-    );
-    h
+    };
+    page.into_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One cell as the CSV export writes it.
+    fn csv_field(cell: Cell<'_>) -> String {
+        let mut out = csv_writer(Vec::new());
+        // A lone empty field would be written `""`; a second cell keeps the
+        // line what it is in the export, where every line has 11 cells.
+        csv_line(&mut out, &[cell, Cell::Number("0")]);
+        let line = String::from_utf8(out.into_inner().unwrap()).unwrap();
+        line.strip_suffix(",0\r\n").unwrap().to_owned()
+    }
 
     #[test]
     fn csv_fields_are_quoted_and_formulas_defused() {
@@ -589,11 +623,15 @@ mod tests {
         assert_eq!(rows[0][9], "50.0");
     }
 
+    /// Text and attribute values are escaped; an apostrophe needs no escape
+    /// since every attribute is written between double quotes.
     #[test]
     fn html_is_escaped() {
+        let hostile = "<img src=x onerror=\"a\">&'";
         assert_eq!(
-            esc("<img src=x onerror=\"a\">&'"),
-            "&lt;img src=x onerror=&quot;a&quot;&gt;&amp;&#39;"
+            html! { p title=(hostile) { (hostile) } }.into_string(),
+            "<p title=\"&lt;img src=x onerror=&quot;a&quot;&gt;&amp;'\">\
+             &lt;img src=x onerror=&quot;a&quot;&gt;&amp;'</p>"
         );
     }
 
@@ -602,5 +640,225 @@ mod tests {
         assert_eq!(utc(0), "1970-01-01 00:00 UTC");
         assert_eq!(utc(1_544_000_000_000), "2018-12-05 08:53 UTC");
         assert_eq!(utc(951_782_400_000), "2000-02-29 00:00 UTC");
+    }
+
+    /// A session touching every kind, hostile text, a quiz, a custom colour
+    /// and a Q&A board; fixed ids and times so its exports are reproducible.
+    fn sample() -> Session {
+        use crate::domain::Limits;
+        use crate::domain::{Kind, OptionItem, QuestionSpec, RawChoice, Settings};
+        use std::collections::BTreeMap;
+        use uuid::Uuid;
+
+        let limits = Limits::default();
+        let mut s = Session::new(
+            Uuid::from_u128(1),
+            "123456".into(),
+            "Team day <b>\"R&D\"</b> it's".into(),
+            "secret".into(),
+            Settings::default(),
+            1_700_000_000_000,
+            &limits,
+        )
+        .unwrap();
+        let opts = |labels: &[&str]| -> Vec<OptionItem> {
+            labels
+                .iter()
+                .map(|l| OptionItem {
+                    label: (*l).into(),
+                    colour: None,
+                })
+                .collect()
+        };
+        let mut nine = opts(&["a", "b", "c", "d", "e", "f", "g", "h", "=cmd|' /C calc'!A0"]);
+        nine[2].colour = Some("#123456".into());
+        let specs = [
+            Kind::Single {
+                options: nine,
+                correct: None,
+            },
+            Kind::Single {
+                options: opts(&["Peer-to-peer", "Client, server", "Études \"terrain\""]),
+                correct: Some(vec![0]),
+            },
+            Kind::Multiple {
+                options: opts(&["+one", "@two", "-three"]),
+                max_choices: 2,
+                correct: None,
+            },
+            Kind::Scale {
+                min: -2,
+                max: 2,
+                min_label: Some("-awful".into()),
+                max_label: Some("great <3".into()),
+            },
+            Kind::Wordcloud { max_words: 3 },
+            Kind::Open,
+            Kind::Ranking {
+                options: opts(&["time", "money", "people"]),
+            },
+        ];
+        let mut ids = Vec::new();
+        for (n, kind) in specs.into_iter().enumerate() {
+            let spec = QuestionSpec {
+                prompt: format!("Q{n} <script>alert({n})</script> = \"x\", y"),
+                kind,
+                translations: BTreeMap::new(),
+            };
+            let id = Uuid::from_u128(100 + n as u128);
+            s.add_question(id, spec, &limits).unwrap();
+            ids.push(id);
+        }
+        let people: Vec<u32> = (0..4)
+            .map(|k| {
+                let at = 1_700_000_000_000 + 90_000 * k as i64;
+                s.join(Uuid::from_u128(200 + k), format!("t{k}"), at, &limits)
+                    .unwrap()
+            })
+            .collect();
+        for id in &ids[..6] {
+            s.open(*id, 1_700_000_100_000, None).unwrap();
+        }
+        let ballots: [[RawChoice; 6]; 4] = [
+            [
+                RawChoice::Int(7),
+                RawChoice::Int(0),
+                RawChoice::Ints(vec![0, 1]),
+                RawChoice::Int(-2),
+                RawChoice::Texts(vec!["Rust".into(), "=sum".into()]),
+                RawChoice::Text("More <i>coffee</i>, please".into()),
+            ],
+            [
+                RawChoice::Int(8),
+                RawChoice::Int(1),
+                RawChoice::Ints(vec![2]),
+                RawChoice::Int(-1),
+                RawChoice::Texts(vec!["rust".into(), "tea, milk".into()]),
+                RawChoice::Text("-1+1".into()),
+            ],
+            [
+                RawChoice::Int(7),
+                RawChoice::Int(0),
+                RawChoice::Ints(vec![1, 2]),
+                RawChoice::Int(2),
+                RawChoice::Texts(vec!["Go".into()]),
+                RawChoice::Text("line\nbreak \"quoted\"".into()),
+            ],
+            [
+                RawChoice::Int(2),
+                RawChoice::Int(2),
+                RawChoice::Ints(vec![0]),
+                RawChoice::Int(2),
+                RawChoice::Texts(vec!["Rust".into()]),
+                RawChoice::Text("\tTabbed".into()),
+            ],
+        ];
+        for (p, row) in people.iter().zip(ballots) {
+            for (k, (id, raw)) in ids.iter().zip(row).enumerate() {
+                let entry = (
+                    Uuid::from_u128(300 + 10 * *p as u128 + k as u128),
+                    1_700_000_200_000,
+                );
+                s.vote(*p, *id, raw, entry).unwrap();
+            }
+        }
+        s.open(ids[6], 1_700_000_300_000, None).unwrap();
+        for (p, order) in people.iter().zip([[0, 1, 2], [2, 0, 1], [0, 2, 1]]) {
+            let entry = (Uuid::from_u128(400 + *p as u128), 1_700_000_300_000);
+            s.vote(*p, ids[6], RawChoice::Ints(order.to_vec()), entry)
+                .unwrap();
+        }
+        for id in &ids[..3] {
+            s.close(*id).unwrap();
+        }
+        for (k, (text, name)) in [
+            ("Why <b>not</b> & when?", Some("Zoë \"Z\"")),
+            ("=HYPERLINK(\"x\")", None),
+            ("Plain one", Some("Bob")),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            s.qa.ask(
+                Uuid::from_u128(500 + k as u128),
+                people[k],
+                text,
+                name,
+                1_700_000_400_000 + k as i64,
+                false,
+                100,
+                100,
+            )
+            .unwrap();
+        }
+        s.qa.upvote(Uuid::from_u128(502), people[0], true).unwrap();
+        s.qa.upvote(Uuid::from_u128(502), people[1], true).unwrap();
+        s.qa.upvote(Uuid::from_u128(500), people[3], true).unwrap();
+        s
+    }
+
+    /// The exports of `sample()`. The CSV is as the code wrote it before it
+    /// went through the csv crate. The report differs from the hand-written
+    /// HTML before maud in three ways only: `'` is no longer written `&#39;`,
+    /// SVG shapes are closed with an end tag instead of `/>`, and options 8
+    /// and 9 take the pages' colours (see `palette()`).
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/export");
+
+    #[test]
+    fn csv_is_byte_identical_to_the_fixture() {
+        let want = std::fs::read_to_string(format!("{FIXTURES}/sample.csv")).unwrap();
+        assert_eq!(csv(&sample()), want);
+    }
+
+    #[test]
+    fn report_is_byte_identical_to_the_fixture() {
+        let want = std::fs::read_to_string(format!("{FIXTURES}/sample-report.html")).unwrap();
+        assert_eq!(report(&sample(), "ab12", 1_700_000_600_000), want);
+    }
+
+    #[test]
+    fn the_palette_is_the_pages_list() {
+        let p = palette();
+        assert_eq!(p.len(), 14, "{p:?}");
+        for c in p {
+            assert!(
+                c.len() == 7 && c[1..].chars().all(|h| h.is_ascii_hexdigit()),
+                "{c:?} is not #RRGGBB"
+            );
+        }
+        assert_eq!(p[0], "#E69F00");
+        assert_eq!(p[7], "#332288", "option 8 is indigo, as on the projector");
+        assert_eq!(
+            option_colour(14),
+            "#E69F00",
+            "option 15 starts the list again"
+        );
+    }
+
+    /// Every option without a colour of its own is drawn in the report in
+    /// the colour the pages give it; one with its own colour keeps it.
+    #[test]
+    fn the_report_colours_each_option_from_the_palette() {
+        let s = sample();
+        let html = report(&s, "ab12", 1_700_000_600_000);
+        let first = &html[..html.find("</svg>").unwrap()];
+        let fills: Vec<&str> = first
+            .split("<rect ")
+            .skip(1)
+            .map(|r| {
+                r.split("fill=\"")
+                    .nth(1)
+                    .unwrap()
+                    .split('"')
+                    .next()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(fills.len(), 9);
+        for (i, fill) in fills.iter().enumerate() {
+            let want = if i == 2 { "#123456" } else { option_colour(i) };
+            assert_eq!(*fill, want, "option {}", i + 1);
+        }
+        assert_eq!(fills[7], "#332288");
     }
 }

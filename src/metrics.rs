@@ -1,11 +1,24 @@
-//! Counters for `/metrics`, in the Prometheus text format. A handful of
-//! atomics: cheap on the hot path, with no registry to lock.
+//! What `/metrics` shows, in the Prometheus text format (version 0.0.4).
+//! The counters are plain atomics that the live code bumps on its hot path,
+//! with no registry to lock; at each scrape `prometheus-client` writes them
+//! out (names, help, types, labels), along with the vote→ack latency
+//! histogram, which it keeps itself.
 
-use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use prometheus_client::encoding::{prometheus_text, EncodeLabelSet};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
 
 use crate::error::ErrorCode;
 use crate::protocol::Role;
+
+/// The `Content-Type` of what `render` writes.
+pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
 
 const REJECT_CODES: [ErrorCode; 11] = [
     ErrorCode::BadRequest,
@@ -21,7 +34,14 @@ const REJECT_CODES: [ErrorCode; 11] = [
     ErrorCode::Internal,
 ];
 
-#[derive(Default)]
+/// Upper bounds (seconds) of the vote→ack latency buckets: 0.5 ms to 2.5 s.
+/// A vote is acked once its ballot is counted (and, with a journal, written
+/// and flushed by the group commit; in cluster mode, stored in Redis), so
+/// the tail is the disk's or the network's.
+const VOTE_ACK_BUCKETS: [f64; 13] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
 pub struct Metrics {
     /// Open websockets past hello, by role (audience, projector, moderator).
     connections: [AtomicI64; 3],
@@ -37,6 +57,23 @@ pub struct Metrics {
     pub messages_received: AtomicU64,
     /// Connections dropped because they did not read fast enough.
     pub slow_consumers_dropped: AtomicU64,
+    /// Seconds from a vote read off a socket to its ack queued to it.
+    vote_ack: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            connections: Default::default(),
+            sessions: AtomicI64::new(0),
+            votes_accepted: AtomicU64::new(0),
+            votes_rejected: Default::default(),
+            tally_messages: AtomicU64::new(0),
+            messages_received: AtomicU64::new(0),
+            slow_consumers_dropped: AtomicU64::new(0),
+            vote_ack: Histogram::new(VOTE_ACK_BUCKETS),
+        }
+    }
 }
 
 fn role_index(r: Role) -> usize {
@@ -45,6 +82,16 @@ fn role_index(r: Role) -> usize {
         Role::Projector => 1,
         Role::Moderator => 2,
     }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RoleLabel {
+    role: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: &'static str,
 }
 
 impl Metrics {
@@ -62,78 +109,79 @@ impl Metrics {
             self.votes_rejected[i].fetch_add(1, Relaxed);
         }
     }
+    /// A vote was acked `latency` after it was read off its socket.
+    pub fn vote_acked(&self, latency: Duration) {
+        self.vote_ack.observe(latency.as_secs_f64());
+    }
 
-    /// The Prometheus text exposition of every counter.
+    /// The Prometheus text exposition of every metric. Every role and every
+    /// reason is listed, at 0 when nothing happened yet.
+    /// (The crate ends each help text with a full stop.)
     pub fn render(&self) -> String {
-        let mut out = String::with_capacity(2048);
-        let mut metric = |name: &str, kind: &str, help: &str, rows: &[(String, i64)]| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for (labels, v) in rows {
-                let _ = writeln!(out, "{name}{labels} {v}");
-            }
-        };
-        let conns: Vec<(String, i64)> = Role::ALL
-            .iter()
-            .map(|r| (format!("{{role=\"{}\"}}", r.as_str()), self.connections(*r)))
-            .collect();
-        metric(
+        let mut r = Registry::default();
+        let connections = Family::<RoleLabel, Gauge>::default();
+        for role in Role::ALL {
+            connections
+                .get_or_create(&RoleLabel {
+                    role: role.as_str(),
+                })
+                .set(self.connections(role));
+        }
+        r.register(
             "handsup_connections",
-            "gauge",
-            "Open websockets by role.",
-            &conns,
+            "Open websockets by role",
+            connections,
         );
-        metric(
+        r.register(
             "handsup_sessions",
-            "gauge",
-            "Sessions held by this server.",
-            &[(String::new(), self.sessions.load(Relaxed))],
+            "Sessions held by this server",
+            ConstGauge::new(self.sessions.load(Relaxed)),
         );
-        metric(
-            "handsup_votes_accepted_total",
-            "counter",
-            "Votes counted.",
-            &[(String::new(), self.votes_accepted.load(Relaxed) as i64)],
+        r.register(
+            "handsup_votes_accepted",
+            "Votes counted",
+            ConstCounter::new(self.votes_accepted.load(Relaxed)),
         );
-        let rejected: Vec<(String, i64)> = REJECT_CODES
-            .iter()
-            .zip(&self.votes_rejected)
-            .map(|(c, n)| {
-                (
-                    format!("{{reason=\"{}\"}}", c.as_str()),
-                    n.load(Relaxed) as i64,
-                )
-            })
-            .collect();
-        metric(
-            "handsup_votes_rejected_total",
-            "counter",
-            "Votes refused, by reason.",
-            &rejected,
+        let rejected = Family::<ReasonLabel, Counter>::default();
+        for (code, n) in REJECT_CODES.iter().zip(&self.votes_rejected) {
+            rejected
+                .get_or_create(&ReasonLabel {
+                    reason: code.as_str(),
+                })
+                .inc_by(n.load(Relaxed));
+        }
+        r.register(
+            "handsup_votes_rejected",
+            "Votes refused, by reason",
+            rejected,
         );
         for (name, help, v) in [
             (
-                "handsup_tally_messages_total",
-                "Tally messages sent to sockets.",
+                "handsup_tally_messages",
+                "Tally messages sent to sockets",
                 &self.tally_messages,
             ),
             (
-                "handsup_messages_received_total",
-                "Websocket messages received.",
+                "handsup_messages_received",
+                "Websocket messages received",
                 &self.messages_received,
             ),
             (
-                "handsup_slow_consumers_dropped_total",
-                "Connections dropped for not reading.",
+                "handsup_slow_consumers_dropped",
+                "Connections dropped for not reading",
                 &self.slow_consumers_dropped,
             ),
         ] {
-            metric(
-                name,
-                "counter",
-                help,
-                &[(String::new(), v.load(Relaxed) as i64)],
-            );
+            r.register(name, help, ConstCounter::new(v.load(Relaxed)));
         }
+        r.register_with_unit(
+            "handsup_vote_ack",
+            "Time from a vote read off a websocket to its ack queued to it",
+            Unit::Seconds,
+            self.vote_ack.clone(),
+        );
+        let mut out = String::with_capacity(4096);
+        prometheus_text::encode(&mut out, &r).expect("writing to a String cannot fail");
         out
     }
 }
@@ -155,5 +203,79 @@ mod tests {
         );
         assert!(text.contains("handsup_votes_rejected_total{reason=\"not_open\"} 1"));
         assert!(text.contains("# TYPE handsup_votes_accepted_total counter"));
+    }
+
+    /// The names, types and help lines that dashboards and the tests rely on,
+    /// as the hand-written exposition wrote them.
+    #[test]
+    fn render_keeps_every_name_type_and_help() {
+        let m = Metrics::default();
+        m.sessions.fetch_add(2, Relaxed);
+        m.votes_accepted.fetch_add(5, Relaxed);
+        m.tally_messages.fetch_add(7, Relaxed);
+        m.messages_received.fetch_add(11, Relaxed);
+        m.slow_consumers_dropped.fetch_add(1, Relaxed);
+        let text = m.render();
+        for line in [
+            "# HELP handsup_connections Open websockets by role.",
+            "# TYPE handsup_connections gauge",
+            "handsup_connections{role=\"audience\"} 0",
+            "handsup_connections{role=\"projector\"} 0",
+            "handsup_connections{role=\"moderator\"} 0",
+            "# HELP handsup_sessions Sessions held by this server.",
+            "# TYPE handsup_sessions gauge",
+            "handsup_sessions 2",
+            "# HELP handsup_votes_accepted_total Votes counted.",
+            "# TYPE handsup_votes_accepted_total counter",
+            "handsup_votes_accepted_total 5",
+            "# HELP handsup_votes_rejected_total Votes refused, by reason.",
+            "# TYPE handsup_votes_rejected_total counter",
+            "# HELP handsup_tally_messages_total Tally messages sent to sockets.",
+            "# TYPE handsup_tally_messages_total counter",
+            "handsup_tally_messages_total 7",
+            "# HELP handsup_messages_received_total Websocket messages received.",
+            "# TYPE handsup_messages_received_total counter",
+            "handsup_messages_received_total 11",
+            "# HELP handsup_slow_consumers_dropped_total Connections dropped for not reading.",
+            "# TYPE handsup_slow_consumers_dropped_total counter",
+            "handsup_slow_consumers_dropped_total 1",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "no line {line:?} in\n{text}"
+            );
+        }
+        for code in REJECT_CODES {
+            let line = format!(
+                "handsup_votes_rejected_total{{reason=\"{}\"}} 0",
+                code.as_str()
+            );
+            assert!(
+                text.lines().any(|l| l == line),
+                "no line {line:?} in\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn vote_ack_latency_is_a_histogram_in_seconds() {
+        let m = Metrics::default();
+        m.vote_acked(Duration::from_micros(700));
+        m.vote_acked(Duration::from_millis(30));
+        let text = m.render();
+        for line in [
+            "# TYPE handsup_vote_ack_seconds histogram",
+            "handsup_vote_ack_seconds_bucket{le=\"0.0005\"} 0",
+            "handsup_vote_ack_seconds_bucket{le=\"0.001\"} 1",
+            "handsup_vote_ack_seconds_bucket{le=\"0.025\"} 1",
+            "handsup_vote_ack_seconds_bucket{le=\"0.05\"} 2",
+            "handsup_vote_ack_seconds_bucket{le=\"+Inf\"} 2",
+            "handsup_vote_ack_seconds_count 2",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "no line {line:?} in\n{text}"
+            );
+        }
     }
 }

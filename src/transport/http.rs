@@ -558,10 +558,7 @@ async fn healthz(State(hub): State<Arc<Hub>>) -> Json<Value> {
 
 async fn metrics(State(hub): State<Arc<Hub>>) -> Response {
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         hub.shared.metrics.render(),
     )
         .into_response()

@@ -591,6 +591,7 @@ async fn read_loop(
                 return None;
             }
             Some(Ok(Message::Text(t))) => {
+                let read_at = std::time::Instant::now();
                 if t.len() > shared.config.max_frame_bytes {
                     conn.outbox.close(CLOSE_TOO_BIG);
                     return None;
@@ -611,12 +612,12 @@ async fn read_loop(
                     }
                     (take, _) => take,
                 };
-                let reply = match take {
+                let (reply, acked_vote) = match take {
                     Some(Take::Ok) => handle_text(&conn, &t).await,
                     Some(_) => {
                         let (r, _) = protocol::parse_client(&t);
                         let e = Error::new(ErrorCode::RateLimited, "too many messages; slow down");
-                        protocol::error_frame(r.as_deref(), &e)
+                        (protocol::error_frame(r.as_deref(), &e), false)
                     }
                     None => {
                         conn.outbox.close(CLOSE_FLOOD);
@@ -624,6 +625,9 @@ async fn read_loop(
                     }
                 };
                 conn.outbox.push(reply);
+                if acked_vote {
+                    shared.metrics.vote_acked(read_at.elapsed());
+                }
             }
             // Binary frames are refused, and draw on the same bucket as
             // text: a flood of them is closed like any other.
@@ -651,9 +655,11 @@ async fn read_loop(
     }
 }
 
-/// Parses and applies one message; the ack or error to send back.
-async fn handle_text(conn: &Conn<'_>, text: &str) -> Utf8Bytes {
+/// Parses and applies one message; the ack or error to send back, and
+/// whether it acks a vote (for the vote→ack latency metric).
+async fn handle_text(conn: &Conn<'_>, text: &str) -> (Utf8Bytes, bool) {
     let (reference, parsed) = protocol::parse_client(text);
+    let vote = matches!(parsed, Ok(ClientMsg::Vote { .. }));
     let result = match parsed {
         Ok(msg) if !msg.allowed(conn.role) => Err(Error::forbidden(format!(
             "a {} connection may not send this message",
@@ -663,8 +669,8 @@ async fn handle_text(conn: &Conn<'_>, text: &str) -> Utf8Bytes {
         Err(e) => Err(e),
     };
     match result {
-        Ok(()) => protocol::ack_frame(reference.as_deref()),
-        Err(e) => protocol::error_frame(reference.as_deref(), &e),
+        Ok(()) => (protocol::ack_frame(reference.as_deref()), vote),
+        Err(e) => (protocol::error_frame(reference.as_deref(), &e), false),
     }
 }
 

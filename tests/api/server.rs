@@ -23,6 +23,11 @@ async fn health_metrics_qr_and_pages_are_served() {
     );
     assert!(metrics.contains("handsup_votes_accepted_total 1"));
     assert!(metrics.contains("handsup_votes_rejected_total{reason=\"invalid_choice\"} 1"));
+    // The accepted vote's ack is timed; the refused one is not.
+    assert!(
+        metrics.contains("handsup_vote_ack_seconds_count 1"),
+        "{metrics}"
+    );
     let resp = app.page(&format!("/api/sessions/{}/qr.svg", s.code)).await;
     assert_eq!(resp.headers()["content-type"], "image/svg+xml");
     assert!(resp.text().await.unwrap().contains("<svg"));

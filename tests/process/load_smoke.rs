@@ -4,10 +4,54 @@
 //! and the server agree, not how fast they are.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 
 use serde_json::Value;
+
+/// The server under test: `HANDSUP_BIN` if set (as for the browser tests),
+/// else the one cargo built for this test.
+fn server_bin() -> PathBuf {
+    std::env::var_os("HANDSUP_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_handsup")))
+}
+
+/// The load generator, a binary of another package of the workspace:
+/// `HANDSUP_LOAD_BIN` if set, else `handsup-load` beside the server binary
+/// cargo built for this test (target/debug), built there first when missing
+/// the way `scripts/test` builds the binaries.
+fn load_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("HANDSUP_LOAD_BIN") {
+            return PathBuf::from(bin);
+        }
+        let dir = Path::new(env!("CARGO_BIN_EXE_handsup"))
+            .parent()
+            .expect("the binaries' folder");
+        let bin = dir.join(format!("handsup-load{}", std::env::consts::EXE_SUFFIX));
+        if !bin.exists() {
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let mut build = Command::new(cargo);
+            build
+                .args(["build", "--locked", "--bins"])
+                .current_dir(env!("CARGO_MANIFEST_DIR"));
+            if dir.file_name().is_some_and(|d| d == "release") {
+                build.arg("--release");
+            }
+            let status = build.status().expect("run cargo build");
+            assert!(status.success(), "cargo build --bins failed");
+        }
+        assert!(
+            bin.exists(),
+            "no load generator at {}: build it (cargo build --bins) or set HANDSUP_LOAD_BIN",
+            bin.display()
+        );
+        bin
+    })
+}
 
 struct Server(Child);
 
@@ -20,7 +64,7 @@ impl Drop for Server {
 
 /// Starts `handsup serve` on a free loopback port; the server and its URL.
 fn start_server() -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_handsup"))
+    let mut child = Command::new(server_bin())
         .args(["serve", "--addr", "127.0.0.1:0", "--in-memory"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -48,7 +92,7 @@ fn load(server: &Server, url: &str, name: &str, args: &[&str]) -> (bool, Value) 
         std::process::id()
     ));
     let pid = server.0.id().to_string();
-    let out = Command::new(env!("CARGO_BIN_EXE_handsup-load"))
+    let out = Command::new(load_bin())
         .args(["--url", url, "--quiet", "--max-seconds", "50"])
         .args(["--server-pid", &pid, "--json"])
         .arg(&json)
@@ -91,6 +135,8 @@ fn assert_clean(ok: bool, report: &Value, phones: u64) {
 
 #[test]
 fn two_hundred_phones_vote_and_the_tally_is_exact() {
+    // Built, if it must be, before the server starts.
+    load_bin();
     let (server, url) = start_server();
 
     let (ok, report) = load(
@@ -127,7 +173,7 @@ fn two_hundred_phones_vote_and_the_tally_is_exact() {
 
 #[test]
 fn refuses_a_target_off_the_loopback() {
-    let out = Command::new(env!("CARGO_BIN_EXE_handsup-load"))
+    let out = Command::new(load_bin())
         .args([
             "--url",
             "http://192.168.1.1:8080",

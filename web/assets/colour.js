@@ -1,11 +1,9 @@
 // Option colours: the palette, custom colours from a deck, and the text
 // colour (black or white) that reads best on each.
 
-// Okabe-Ito first, then Paul Tol's muted set: both colour-blind safe.
-export const PALETTE = [
-  '#E69F00', '#56B4E9', '#009E73', '#F0E442', '#0072B2', '#D55E00', '#CC79A7',
-  '#332288', '#88CCEE', '#44AA99', '#999933', '#882255', '#DDCC77', '#AA4499'
-];
+// The option colours, shared with the printable report.
+import { PALETTE } from './palette.js';
+export { PALETTE };
 
 let colourCtx = null;
 // Normalise any CSS colour to [r, g, b] (0..255), or null when it is not a colour.

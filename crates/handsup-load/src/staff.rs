@@ -13,7 +13,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::phone::{hello, open_socket};
+use crate::phone::{hello, open_socket, Ctx};
+use crate::stats::{Latencies, Summary};
 use crate::target::Target;
 
 /// One `tally` as it arrived.
@@ -136,4 +137,20 @@ pub fn tally_rate(
     }
     let min_gap = times.windows(2).map(|w| w[1] - w[0]).min();
     (times.len(), most, min_gap)
+}
+
+/// From each vote's ack to the first projector tally that counts it: the
+/// k-th ack (in time) is shown once a tally's total reaches k.
+pub fn visible_latency(ctx: &Ctx, acks_us: &[u64], recs: &[TallyRec]) -> Summary {
+    let lat = Latencies::new();
+    let mut r = 0;
+    for (k, at_us) in acks_us.iter().enumerate() {
+        while r < recs.len() && recs[r].counts.iter().sum::<u64>() < k as u64 + 1 {
+            r += 1;
+        }
+        let Some(rec) = recs.get(r) else { break };
+        let acked = ctx.at_us(*at_us);
+        lat.record(rec.at.saturating_duration_since(acked));
+    }
+    lat.summary()
 }

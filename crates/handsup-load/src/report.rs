@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::Serialize;
 use tokio::time::Instant;
 
+use crate::args::Args;
 use crate::phone::Ctx;
 use crate::staff::{tally_rate, TallyRec};
 use crate::stats::{fmt_ms, Summary};
-use crate::Args;
 
 #[derive(Debug, Default, Serialize)]
 pub struct ConnectReport {

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use parking_lot::Mutex;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
 use serde::Deserialize;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -153,34 +155,12 @@ pub enum Cmd {
     Close,
 }
 
-/// A small deterministic generator, one per phone.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+/// A choice among `options` other than `old` (any when there is none).
+pub fn choice_other_than(rng: &mut impl Rng, old: u8, options: u8) -> u8 {
+    if old == NO_BALLOT || options < 2 {
+        return rng.gen_range(0..options.max(1));
     }
-    pub fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    /// A choice among `options` other than `old` (any when there is none).
-    pub fn choice_other_than(&mut self, old: u8, options: u8) -> u8 {
-        if old == NO_BALLOT || options < 2 {
-            return self.below(options as u64) as u8;
-        }
-        ((old as u64 + 1 + self.below(options as u64 - 1)) % options as u64) as u8
-    }
-    pub fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p && p > 0.0
-    }
+    (old + 1 + rng.gen_range(0..options - 1)) % options
 }
 
 /// The `seq` of a tally frame, read without parsing the whole frame.
@@ -302,7 +282,7 @@ struct Phone<'a> {
     next_ref: u32,
     /// The last choice sent.
     choice: u8,
-    rng: Rng,
+    rng: SmallRng,
 }
 
 impl Phone<'_> {
@@ -358,7 +338,7 @@ pub async fn run_phone(
         pending: VecDeque::new(),
         next_ref: 0,
         choice: NO_BALLOT,
-        rng: Rng::new(seed ^ (i as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93)),
+        rng: SmallRng::seed_from_u64(seed ^ (i as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93)),
     };
     let mut then: Option<u8> = None;
     let mut flat: Option<(Instant, Duration)> = None;
@@ -450,7 +430,7 @@ pub async fn run_phone(
             _ = sleep_until(next_at.unwrap_or(far)), if next_at.is_some() => {
                 next_at = None;
                 if flat.is_some_and(|(until, _)| Instant::now() < until) {
-                    let c = phone.rng.choice_other_than(phone.choice, ctx.options);
+                    let c = choice_other_than(&mut phone.rng, phone.choice, ctx.options);
                     out = Some(phone.vote_frame(c, false));
                 }
             }
@@ -485,5 +465,33 @@ pub async fn run_phone(
     } else if !ctx.closing.load(Ordering::Relaxed) {
         ctx.dropped.fetch_add(1, Ordering::Relaxed);
         ctx.error("disconnected");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_choice_is_in_range_and_never_the_old_one() {
+        let mut rng = SmallRng::seed_from_u64(7);
+        for options in 2..=12u8 {
+            let mut seen = vec![false; options as usize];
+            for _ in 0..1000 {
+                let first = choice_other_than(&mut rng, NO_BALLOT, options);
+                assert!(first < options);
+                seen[first as usize] = true;
+                let next = choice_other_than(&mut rng, first, options);
+                assert!(next < options && next != first, "{first} then {next}");
+            }
+            assert!(seen.iter().all(|s| *s), "every option comes up: {seen:?}");
+        }
+    }
+
+    #[test]
+    fn reads_the_seq_of_a_tally_frame() {
+        let frame = r#"{"type":"tally","question_id":"q","seq":42,"counts":[1,2]}"#;
+        assert_eq!(tally_seq(frame), Some(42));
+        assert_eq!(tally_seq(r#"{"type":"tally"}"#), None);
     }
 }

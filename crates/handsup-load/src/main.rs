@@ -13,161 +13,33 @@
 //! Load only ever goes to the loopback (127.0.0.0/8, ::1, localhost), in a
 //! bounded number of sockets for a bounded time.
 
+mod args;
 mod phone;
+mod progress;
 mod report;
+mod session;
 mod staff;
 mod stats;
 mod sys;
 mod target;
+mod votes;
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde_json::{json, Value};
+use clap::Parser;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 use tokio::sync::Semaphore;
 use tokio::time::{sleep, sleep_until, Instant};
 
-use phone::{Cmd, Ctx, Rng, NO_BALLOT};
+use args::{Args, Mode};
+use phone::{Cmd, Ctx, NO_BALLOT};
+use progress::{progress, tick};
 use report::Report;
 use target::Target;
-
-/// Most phones one run may connect.
-const MAX_PHONES: usize = 100_000;
-/// Longest voting phase, in seconds.
-const MAX_DURATION_S: f64 = 600.0;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum Mode {
-    /// Connect the phones, measure, and vote no more.
-    Connect,
-    /// `--vote-rate` votes a second across the phones for `--duration`.
-    Rate,
-    /// Every phone votes once, all at the same moment.
-    Burst,
-    /// Every phone votes again as soon as its last vote is acked, at most
-    /// `--phone-rate` a second each, for `--duration`.
-    FlatOut,
-}
-
-/// Load generator for a handsup server on this machine.
-#[derive(Debug, Parser)]
-#[command(name = "handsup-load", version)]
-struct Args {
-    /// The server's base URL; only loopback addresses are accepted. Several
-    /// (comma-separated or repeated) spread the phones over cluster nodes in
-    /// turn: the moderator uses the first, the projector the last.
-    #[arg(long, value_delimiter = ',', default_value = "http://127.0.0.1:8080")]
-    url: Vec<String>,
-
-    /// Audience phones to connect.
-    #[arg(long, default_value_t = 1000)]
-    phones: usize,
-
-    /// Phones connected per second (0: as fast as the server takes them).
-    #[arg(long, default_value_t = 2000.0)]
-    connect_rate: f64,
-
-    /// Connection attempts in flight at most.
-    #[arg(long, default_value_t = 256)]
-    connect_concurrency: usize,
-
-    /// Source addresses to spread the phones over: 127.0.0.2 up to
-    /// 127.0.0.(1+N). 0 lets the system choose (127.0.0.1).
-    #[arg(long, default_value_t = 8)]
-    source_addrs: u8,
-
-    /// Options of the question (2..=12).
-    #[arg(long, default_value_t = 4)]
-    options: u8,
-
-    /// What the phones do once connected.
-    #[arg(long, value_enum, default_value_t = Mode::Rate)]
-    mode: Mode,
-
-    /// Shorthand for `--mode burst`.
-    #[arg(long)]
-    burst: bool,
-
-    /// Votes per second across all phones (rate mode).
-    #[arg(long, default_value_t = 1000.0)]
-    vote_rate: f64,
-
-    /// Seconds of voting (rate and flat-out modes).
-    #[arg(long, default_value_t = 10.0)]
-    duration: f64,
-
-    /// Votes a second one phone sends at most (flat-out mode); the server
-    /// allows 20 by default.
-    #[arg(long, default_value_t = 18.0)]
-    phone_rate: f64,
-
-    /// Re-votes: in rate mode the fraction of votes that replace a ballot
-    /// already cast (once every phone has voted, every vote does); in burst
-    /// mode the fraction of phones that vote a second time, for another
-    /// option, as soon as their first vote is acked.
-    #[arg(long, default_value_t = 0.0)]
-    revote: f64,
-
-    /// Seconds to hold the phones connected and idle before voting.
-    #[arg(long, default_value_t = 0.0)]
-    hold: f64,
-
-    /// The server's process id: its resident memory is read before and after
-    /// the phones connect, and its CPU time during the voting.
-    #[arg(long)]
-    server_pid: Option<u32>,
-
-    /// Milliseconds to let the server settle before reading its memory.
-    #[arg(long, default_value_t = 1000)]
-    rss_settle_ms: u64,
-
-    /// Seconds an unanswered vote is waited for once voting stops.
-    #[arg(long, default_value_t = 10.0)]
-    ack_timeout: f64,
-
-    /// Seconds the projector has, after the last ack, to show the exact counts.
-    #[arg(long, default_value_t = 5.0)]
-    settle_timeout: f64,
-
-    /// An error code that does not fail the run (repeatable), e.g. rate_limited.
-    #[arg(long = "allow-error")]
-    allow_errors: Vec<String>,
-
-    /// Leave the session on the server at the end (it is deleted otherwise).
-    #[arg(long)]
-    keep_session: bool,
-
-    /// Seed of the choices and of the order of the phones.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-
-    /// Worker threads of this generator (default: one per processor).
-    #[arg(long)]
-    threads: Option<usize>,
-
-    /// The whole run stops, failed, after this many seconds.
-    #[arg(long, default_value_t = 900)]
-    max_seconds: u64,
-
-    /// Write the report as JSON here.
-    #[arg(long)]
-    json: Option<PathBuf>,
-
-    /// No progress bar.
-    #[arg(long)]
-    quiet: bool,
-
-    /// A label for the report (the scenario's name).
-    #[arg(long, default_value = "")]
-    label: String,
-}
 
 fn main() -> ExitCode {
     let mut args = Args::parse();
@@ -181,7 +53,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Err(e) = check_bounds(&args) {
+    if let Err(e) = args.check_bounds() {
         eprintln!("handsup-load: {e}");
         return ExitCode::from(2);
     }
@@ -237,77 +109,6 @@ fn main() -> ExitCode {
     }
 }
 
-fn check_bounds(a: &Args) -> Result<(), String> {
-    if a.phones == 0 || a.phones > MAX_PHONES {
-        return Err(format!("--phones must be 1..={MAX_PHONES}"));
-    }
-    if !(2..=12).contains(&a.options) {
-        return Err("--options must be 2..=12".into());
-    }
-    if !(a.duration > 0.0 && a.duration <= MAX_DURATION_S) {
-        return Err(format!(
-            "--duration must be over 0 and at most {MAX_DURATION_S} s"
-        ));
-    }
-    if !(a.vote_rate > 0.0 && a.vote_rate <= 1_000_000.0) {
-        return Err("--vote-rate must be over 0 and at most 1,000,000".into());
-    }
-    if !(a.phone_rate > 0.0 && a.phone_rate <= 10_000.0) {
-        return Err("--phone-rate must be over 0 and at most 10,000".into());
-    }
-    if !(0.0..=1.0).contains(&a.revote) {
-        return Err("--revote is a fraction, 0..=1".into());
-    }
-    if !(0.0..=3600.0).contains(&a.hold) || a.connect_rate < 0.0 || a.connect_concurrency == 0 {
-        return Err(
-            "--hold must be 0..=3600 s, --connect-rate >= 0, --connect-concurrency >= 1".into(),
-        );
-    }
-    if a.max_seconds == 0 || a.max_seconds > 7200 {
-        return Err("--max-seconds must be 1..=7200".into());
-    }
-    Ok(())
-}
-
-fn progress(quiet: bool, len: u64, prefix: &'static str) -> ProgressBar {
-    let target = if quiet {
-        ProgressDrawTarget::hidden()
-    } else {
-        ProgressDrawTarget::stderr_with_hz(5)
-    };
-    let pb = ProgressBar::with_draw_target(Some(len), target);
-    pb.set_style(
-        ProgressStyle::with_template("{prefix:>10} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
-            .expect("valid template"),
-    );
-    pb.set_prefix(prefix);
-    pb
-}
-
-/// Keeps a progress bar moving from the counters until `stop` fires.
-fn tick(
-    pb: ProgressBar,
-    every: Duration,
-    f: impl Fn(&ProgressBar) + Send + 'static,
-) -> impl FnOnce() {
-    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        loop {
-            f(&pb);
-            tokio::select! {
-                _ = sleep(every) => {}
-                _ = &mut stopped => break,
-            }
-        }
-        f(&pb);
-        pb.finish_and_clear();
-    });
-    move || {
-        let _ = stop.send(());
-        drop(task);
-    }
-}
-
 fn source_addrs(target: &Target, n: u8) -> Vec<IpAddr> {
     match target.addr.ip() {
         IpAddr::V4(_) => (0..n.min(253))
@@ -315,93 +116,6 @@ fn source_addrs(target: &Target, n: u8) -> Vec<IpAddr> {
             .collect(),
         IpAddr::V6(_) => Vec::new(),
     }
-}
-
-/// The session under load: its code, the moderator token and the question.
-struct Setup {
-    code: String,
-    token: String,
-    question_id: String,
-}
-
-async fn set_up(target: &Target, options: u8) -> Result<Setup, String> {
-    let labels: Vec<String> = (0..options)
-        .map(|i| format!("Option {}", (b'A' + i) as char))
-        .collect();
-    let body = json!({
-        "title": "Load test",
-        "questions": [{"kind": "single", "prompt": "Which one?", "options": labels}],
-    });
-    let created = target
-        .expect("POST", "/api/sessions", None, Some(&body), 201)
-        .await?;
-    let code = created["code"]
-        .as_str()
-        .ok_or("no code in the answer")?
-        .to_owned();
-    let token = created["moderator_token"]
-        .as_str()
-        .ok_or("no moderator_token in the answer")?
-        .to_owned();
-    let view = target
-        .expect(
-            "GET",
-            &format!("/api/sessions/{code}"),
-            Some(&token),
-            None,
-            200,
-        )
-        .await?;
-    let question_id = view["questions"][0]["id"]
-        .as_str()
-        .ok_or("the session has no question")?
-        .to_owned();
-    for action in ["open", "reveal"] {
-        target
-            .expect(
-                "POST",
-                &format!("/api/sessions/{code}/questions/{question_id}/{action}"),
-                Some(&token),
-                Some(&json!({})),
-                200,
-            )
-            .await?;
-    }
-    target
-        .expect(
-            "POST",
-            &format!("/api/sessions/{code}/present"),
-            Some(&token),
-            Some(&json!({ "question_id": question_id })),
-            200,
-        )
-        .await?;
-    Ok(Setup {
-        code,
-        token,
-        question_id,
-    })
-}
-
-/// The server's counts of the question, as `results` gives them.
-async fn server_counts(target: &Target, s: &Setup) -> Result<(Vec<u64>, u64), String> {
-    let v: Value = target
-        .expect(
-            "GET",
-            &format!("/api/sessions/{}/results", s.code),
-            Some(&s.token),
-            None,
-            200,
-        )
-        .await?;
-    let tally = &v["questions"][0]["tally"];
-    let counts = tally["counts"]
-        .as_array()
-        .ok_or("results carry no counts")?
-        .iter()
-        .map(|c| c.as_u64().unwrap_or(u64::MAX))
-        .collect();
-    Ok((counts, tally["voters"].as_u64().unwrap_or(u64::MAX)))
 }
 
 async fn run(args: &Args, targets: Vec<Target>, nofile: u64) -> Result<Report, String> {
@@ -421,7 +135,7 @@ async fn run(args: &Args, targets: Vec<Target>, nofile: u64) -> Result<Report, S
     }
 
     // ---- the session, the projector and the moderator ----------------------
-    let setup = set_up(&target, args.options).await?;
+    let setup = session::set_up(&target, args.options).await?;
     report.code = setup.code.clone();
     let url = target.ws_url(&setup.code);
     let (projector, _projector_task) = staff::watch(
@@ -575,39 +289,7 @@ async fn run(args: &Args, targets: Vec<Target>, nofile: u64) -> Result<Report, S
                 pb.set_message(format!("sent {sent}, answered {answered}, errors {errors}"));
             }
         });
-        let mut rng = Rng::new(args.seed);
-        match mode {
-            Mode::Rate => rate_votes(args, &ctx, &phones, &live, &mut rng, vote_start).await,
-            Mode::Burst => {
-                for &i in &live {
-                    let first = rng.choice_other_than(NO_BALLOT, args.options);
-                    let then = rng
-                        .chance(args.revote)
-                        .then(|| rng.choice_other_than(first, args.options));
-                    send(
-                        &ctx,
-                        &phones[i],
-                        Cmd::Vote {
-                            choice: first,
-                            then,
-                        },
-                    );
-                }
-            }
-            Mode::FlatOut => {
-                let gap = Duration::from_secs_f64(1.0 / args.phone_rate);
-                let until = vote_start + Duration::from_secs_f64(args.duration);
-                for (k, &i) in live.iter().enumerate() {
-                    // Phones start spread over one gap, not in lock step.
-                    let first = vote_start + gap.mul_f64(k as f64 / live.len() as f64);
-                    send(&ctx, &phones[i], Cmd::FlatOut { first, until, gap });
-                }
-                // A phone that decided to vote just before `until` has counted
-                // its vote as sent a moment later.
-                sleep_until(until + Duration::from_millis(20)).await;
-            }
-            Mode::Connect => {}
-        }
+        votes::hand_out(args, mode, &ctx, &phones, &live, vote_start).await;
         // Every vote sent is waited for, within the ack timeout.
         let sending_done = Instant::now();
         let deadline = sending_done + Duration::from_secs_f64(args.ack_timeout);
@@ -674,7 +356,7 @@ async fn run(args: &Args, targets: Vec<Target>, nofile: u64) -> Result<Report, S
         || moderator
             .wait_for(settle_deadline, |w| w.last_counts().as_ref() == Some(&want))
             .await;
-    let (counts, server_voters) = server_counts(&target, &setup).await?;
+    let (counts, server_voters) = session::server_counts(&target, &setup).await?;
     report.set_final(
         &expected,
         voters,
@@ -690,7 +372,7 @@ async fn run(args: &Args, targets: Vec<Target>, nofile: u64) -> Result<Report, S
         if expected.iter().sum::<u64>() == ctx.acked.load(Ordering::Relaxed) {
             let mut acks = ctx.ack_times_us.lock().clone();
             acks.sort_unstable();
-            report.projector.visible = Some(visible_latency(&ctx, &acks, &recs));
+            report.projector.visible = Some(staff::visible_latency(&ctx, &acks, &recs));
         }
         report.projector_seq_regressions = projector.seq_regressions.load(Ordering::Relaxed);
     }
@@ -734,72 +416,4 @@ async fn run(args: &Args, targets: Vec<Target>, nofile: u64) -> Result<Report, S
         }
     }
     Ok(report)
-}
-
-fn send(ctx: &Ctx, phone: &Option<UnboundedSender<Cmd>>, cmd: Cmd) {
-    if let Some(p) = phone {
-        let vote = matches!(cmd, Cmd::Vote { .. });
-        if vote {
-            ctx.sent.fetch_add(1, Ordering::Relaxed);
-        }
-        if p.send(cmd).is_err() && vote {
-            // The phone is gone: its vote is answered by nobody.
-            ctx.answered.fetch_add(1, Ordering::Relaxed);
-            ctx.error("no_ack");
-        }
-    }
-}
-
-/// `--vote-rate` votes a second for `--duration`: first ballots in a shuffled
-/// order of the phones, a `--revote` share replacing ballots already cast,
-/// and once every phone has voted, every vote a re-vote, round the phones.
-async fn rate_votes(
-    args: &Args,
-    ctx: &Ctx,
-    phones: &[Option<UnboundedSender<Cmd>>],
-    live: &[usize],
-    rng: &mut Rng,
-    start: Instant,
-) {
-    let mut order = live.to_vec();
-    for k in (1..order.len()).rev() {
-        order.swap(k, rng.below(k as u64 + 1) as usize);
-    }
-    let mut last = vec![NO_BALLOT; phones.len()];
-    let total = (args.vote_rate * args.duration).round() as u64;
-    let (mut next_new, mut round) = (0usize, 0usize);
-    for k in 0..total {
-        let due = start + Duration::from_secs_f64(k as f64 / args.vote_rate);
-        if due > Instant::now() {
-            sleep_until(due).await;
-        }
-        let i = if next_new < order.len() && (next_new == 0 || !rng.chance(args.revote)) {
-            next_new += 1;
-            order[next_new - 1]
-        } else if next_new < order.len() {
-            order[rng.below(next_new as u64) as usize]
-        } else {
-            round += 1;
-            order[(round - 1) % order.len()]
-        };
-        let choice = rng.choice_other_than(last[i], ctx.options);
-        last[i] = choice;
-        send(ctx, &phones[i], Cmd::Vote { choice, then: None });
-    }
-}
-
-/// From each vote's ack to the first projector tally that counts it: the
-/// k-th ack (in time) is shown once a tally's total reaches k.
-fn visible_latency(ctx: &Ctx, acks_us: &[u64], recs: &[staff::TallyRec]) -> stats::Summary {
-    let lat = stats::Latencies::new();
-    let mut r = 0;
-    for (k, at_us) in acks_us.iter().enumerate() {
-        while r < recs.len() && recs[r].counts.iter().sum::<u64>() < k as u64 + 1 {
-            r += 1;
-        }
-        let Some(rec) = recs.get(r) else { break };
-        let acked = ctx.at_us(*at_us);
-        lat.record(rec.at.saturating_duration_since(acked));
-    }
-    lat.summary()
 }
