@@ -39,11 +39,149 @@ pub mod store;
 pub mod transport;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
+use crate::config::Config;
 use crate::live::registry::Hub;
+
+/// A server started by [`start`]: where it listens, its sessions, and the
+/// means to stop it. Dropping it stops the server too.
+pub struct Running {
+    /// The address actually bound (with port 0, the port the system chose).
+    pub addr: SocketAddr,
+    /// The server's sessions.
+    pub hub: Arc<Hub>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops the server as a signal would: no new connections, every socket
+    /// closed with 1001, the journal flushed; returns once it has stopped.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.stopped().await
+    }
+
+    /// Serves until `signal` resolves, then stops as [`Running::stop`] does.
+    /// Returns early if the server fails on its own.
+    pub async fn serve_until(mut self, signal: impl Future<Output = ()>) -> std::io::Result<()> {
+        tokio::select! {
+            r = &mut self.task => {
+                self.stop.take();
+                return r.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+            }
+            _ = signal => {}
+        }
+        self.stop().await
+    }
+
+    async fn stopped(&mut self) -> std::io::Result<()> {
+        (&mut self.task)
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Binds `config.addr`, opens the sessions (journal, Redis or memory, as
+/// configured) and serves them in a task of the current runtime. The one
+/// way the server starts: `handsup serve` and the tests both use it
+/// (`serve` through [`bind`], to add a deck or demo session before the
+/// first request).
+pub async fn start(config: Config) -> std::io::Result<Running> {
+    Ok(bind(config).await?.serve())
+}
+
+/// A server bound and with its sessions open, not yet taking requests:
+/// connections wait in the accept queue until [`Bound::serve`].
+pub struct Bound {
+    /// The address actually bound (with port 0, the port the system chose).
+    pub addr: SocketAddr,
+    /// The server's sessions.
+    pub hub: Arc<Hub>,
+    listener: TcpListener,
+}
+
+/// The first half of [`start`]: binds and opens the sessions.
+pub async fn bind(mut config: Config) -> std::io::Result<Bound> {
+    let listener = listen(config.addr).map_err(|e| {
+        std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", config.addr))
+    })?;
+    let addr = listener.local_addr()?;
+    // With port 0 the links must carry the port actually bound.
+    config.addr = addr;
+    if config.in_memory {
+        tracing::warn!("running in memory: sessions and votes are lost when the server stops");
+    }
+    // Each phone is a socket, and each socket a file descriptor.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => tracing::info!(
+            open_files = n,
+            "open-file limit raised: about {} connections fit",
+            n.saturating_sub(64)
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit"),
+    }
+    let hub = Hub::open(config)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot open the journal: {e}")))?;
+    Ok(Bound {
+        addr,
+        hub,
+        listener,
+    })
+}
+
+impl Bound {
+    /// Starts taking requests in a task of the current runtime.
+    pub fn serve(self) -> Running {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let hub = self.hub.clone();
+        let task = tokio::spawn(async move {
+            run(self.listener, hub.clone(), async {
+                let _ = stopped.await;
+            })
+            .await?;
+            hub.shared.storage.close();
+            Ok(())
+        });
+        Running {
+            addr: self.addr,
+            hub: self.hub,
+            stop: Some(stop),
+            task,
+        }
+    }
+}
+
+/// Binds with a deep accept queue: when a whole room joins at once (or
+/// reconnects after the Wi-Fi drops), a short queue overflows and each
+/// overflow costs a phone a one-second SYN retry.
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(4096)
+}
 
 /// Serves `hub` on `listener` until `shutdown` resolves; then stops taking
 /// connections, closes every socket with 1001 and returns within

@@ -1,13 +1,11 @@
 //! Every question kind, voted over the socket, with the contract's checks.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use serde_json::{json, Value};
 
-async fn open_questions(app: &TestApp, specs: Value) -> (Created, Vec<String>, Ws) {
+async fn open_questions(app: &TestApp, specs: Value) -> (Session, Vec<String>, Ws) {
     let s = app
-        .create(json!({"title": "Kinds", "questions": specs}))
+        .create_session(json!({"title": "Kinds", "questions": specs}))
         .await;
     let (mut moderator, w) = app.join(&s.code, "moderator", Some(&s.token)).await;
     let ids: Vec<String> = w["session"]["questions"]
@@ -17,12 +15,7 @@ async fn open_questions(app: &TestApp, specs: Value) -> (Created, Vec<String>, W
         .map(|q| q["id"].as_str().unwrap().to_owned())
         .collect();
     for id in &ids {
-        assert_eq!(
-            moderator
-                .call(json!({"type": "open", "question_id": id}))
-                .await["type"],
-            "ack"
-        );
+        assert_eq!(moderator.act("open", id).await["type"], "ack");
     }
     (s, ids, moderator)
 }

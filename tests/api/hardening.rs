@@ -1,12 +1,10 @@
 //! Misbehaving phones and networks: per-address limits, a reconnect storm,
 //! a projector that stops reading.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
-use reqwest::{Method, StatusCode};
+use crate::support::*;
+use reqwest::StatusCode;
 use serde_json::json;
 
 #[tokio::test]
@@ -30,17 +28,10 @@ async fn new_participants_per_address_are_limited_but_returning_phones_are_not()
         .await;
     assert_eq!(sixth.recv_type("error").await["code"], "rate_limited");
     assert_eq!(sixth.closed().await, Some(1013));
-    let (status, e) = app
-        .request(
-            Method::POST,
-            &format!("/api/sessions/{}/participants", s.code),
-            None,
-            None,
-        )
-        .await;
-    assert_eq!(
-        (status, e["error"]["code"].as_str()),
-        (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited"))
+    assert_error(
+        app.add_participant(&s.code, None).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
     );
     // Phones coming back with their token, and the projector, still get in.
     for t in &tokens {
@@ -63,14 +54,7 @@ async fn new_connections_per_address_are_limited() {
     for _ in 0..3 {
         held.push(app.ws(&s.code).await);
     }
-    let err =
-        tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{}/ws/{}", app.port, s.code))
-            .await
-            .unwrap_err();
-    match err {
-        tokio_tungstenite::tungstenite::Error::Http(resp) => assert_eq!(resp.status(), 429),
-        other => panic!("expected 429, got {other:?}"),
-    }
+    assert_eq!(app.try_ws(&s.code).await.err(), Some(429));
     tokio::time::sleep(Duration::from_millis(1100)).await;
     held.push(app.ws(&s.code).await);
 }
@@ -106,8 +90,7 @@ async fn a_reconnect_storm_keeps_every_identity_and_counts_no_one_twice() {
                         .await
                         .unwrap();
                 let mut p = Ws::from_stream(stream);
-                p.send(json!({"type": "hello", "role": "audience", "token": token}))
-                    .await;
+                p.hello("audience", Some(&token)).await;
                 let w = p.recv_type("welcome").await;
                 assert_eq!(w["participant_id"], id);
                 assert_eq!(w["ballots"][&qid], json!(i % 3));
@@ -132,13 +115,7 @@ async fn a_projector_that_stops_reading_slows_no_one_and_catches_up() {
     // The phones here vote faster than a person would: lift their limit.
     let app = spawn_app_with(&["--rate-per-sec", "1000", "--rate-burst", "1000"]);
     let (s, qid) = app.session_with_open_question(&["A", "B"]).await;
-    app.request(
-        Method::POST,
-        &format!("/api/sessions/{}/questions/{qid}/reveal", s.code),
-        Some(&s.token),
-        None,
-    )
-    .await;
+    app.question_action(&s, &qid, "reveal").await;
     let (mut stalled, _) = app.join(&s.code, "projector", None).await;
     let mut phones = Vec::new();
     for _ in 0..40 {
@@ -174,9 +151,8 @@ async fn a_phone_that_answers_no_ping_is_reaped() {
     let (mut alive, _) = app.join(&s.code, "audience", None).await;
     // The silent phone reads nothing, so it never answers a ping; the live one does.
     let metric = || async {
-        let (_, v) = app.request(Method::GET, "/metrics", None, None).await;
-        v.as_str()
-            .unwrap()
+        app.metrics()
+            .await
             .lines()
             .find(|l| l.starts_with("handsup_connections{role=\"audience\"}"))
             .unwrap()

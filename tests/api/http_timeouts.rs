@@ -1,12 +1,10 @@
 //! Nothing waits forever (v1.1): a request head, a body and an idle
-//! keep-alive connection each have a deadline, and a stop finishes within
-//! its own whatever clients do.
-
-mod common;
+//! keep-alive connection each have a deadline. That a stop finishes within
+//! its own whatever clients do is in `tests/process/shutdown.rs`.
 
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -104,7 +102,7 @@ async fn a_stalled_body_gets_408_and_the_connection_closes() {
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert!(text.contains(r#""code":"bad_request""#), "{text}");
     // A body that arrives in time is served as usual.
-    app.create(json!({"title": "In time"})).await;
+    app.create_session(json!({"title": "In time"})).await;
 }
 
 #[tokio::test]
@@ -124,58 +122,4 @@ async fn an_idle_keep_alive_connection_closes_after_the_idle_timeout() {
         .await
         .expect("an idle connection is still open past the idle timeout");
     assert!(got.is_empty(), "{}", String::from_utf8_lossy(&got));
-}
-
-#[tokio::test]
-async fn sigterm_finishes_within_the_deadline_whatever_clients_do() {
-    let mut app = spawn_app_with(&[
-        "--shutdown-timeout-s",
-        "2",
-        "--header-timeout-s",
-        "60",
-        "--body-timeout-s",
-        "60",
-    ]);
-    let (s, qid) = app.session_with_open_question(&["A", "B"]).await;
-    // A phone that reads nothing more, a half-open request head, a request
-    // whose body never comes.
-    let (mut phone, _) = app.join(&s.code, "audience", None).await;
-    assert_eq!(phone.vote(&qid, json!(1)).await["type"], "ack");
-    let mut half_head = connect(&app).await;
-    half_head
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-        .await
-        .unwrap();
-    let mut half_body = connect(&app).await;
-    half_body
-        .write_all(
-            format!(
-                "PUT /api/sessions/{}/questions/{qid}/ballot HTTP/1.1\r\nHost: 127.0.0.1\r\n\
-                 Content-Length: 50\r\n\r\n{{\"cho",
-                s.code
-            )
-            .as_bytes(),
-        )
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &app.child.id().to_string()])
-        .status();
-    let signalled = Instant::now();
-    let status = loop {
-        if let Some(status) = app.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            signalled.elapsed() < Duration::from_secs(2 + 6),
-            "still running {:?} after SIGTERM",
-            signalled.elapsed()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    eprintln!("stopped {:?} after SIGTERM", signalled.elapsed());
-    assert!(status.success(), "{status:?}");
-    // The phone was told the server is going away.
-    assert_eq!(phone.closed().await, Some(1001));
 }

@@ -1,11 +1,8 @@
 //! The live poll over websockets, as the room lives it.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
-use reqwest::Method;
+use crate::support::*;
 use serde_json::json;
 
 #[tokio::test]
@@ -43,12 +40,7 @@ async fn the_projector_sees_nothing_before_reveal_and_the_exact_counts_after() {
         .assert_none(Duration::from_millis(500), |v| v["type"] == "tally")
         .await;
     let (mut moderator, _) = app.join(&s.code, "moderator", Some(&s.token)).await;
-    assert_eq!(
-        moderator
-            .call(json!({"type": "reveal", "question_id": qid}))
-            .await["type"],
-        "ack"
-    );
+    assert_eq!(moderator.act("reveal", &qid).await["type"], "ack");
     let q = projector.recv_type("question").await;
     assert_eq!(q["question"]["results_visible"], true);
     let t = projector.tally_where(&qid, |_| true).await;
@@ -74,12 +66,7 @@ async fn a_new_vote_moves_the_count_and_retract_removes_it() {
         .tally_where(&qid, |t| counts(t) == vec![0, 0, 1])
         .await;
     assert_eq!(t["voters"], 1);
-    assert_eq!(
-        phone
-            .call(json!({"type": "retract", "question_id": qid}))
-            .await["type"],
-        "ack"
-    );
+    assert_eq!(phone.retract(&qid).await["type"], "ack");
     let t = moderator.tally_where(&qid, |t| t["voters"] == 0).await;
     assert_eq!(counts(&t), vec![0, 0, 0]);
 }
@@ -116,17 +103,13 @@ async fn a_closed_question_refuses_votes_and_keeps_the_connection() {
     let (mut moderator, _) = app.join(&s.code, "moderator", Some(&s.token)).await;
     let (mut phone, _) = app.join(&s.code, "audience", None).await;
     phone.vote(&qid, json!(0)).await;
-    moderator
-        .call(json!({"type": "close", "question_id": qid}))
-        .await;
+    moderator.act("close", &qid).await;
     let q = phone.recv_type("question").await;
     assert_eq!(q["question"]["state"], "closed");
     let e = phone.vote(&qid, json!(1)).await;
     assert_eq!(e["code"], "not_open");
     // Reopened, it keeps its ballots and takes votes again on the same socket.
-    moderator
-        .call(json!({"type": "open", "question_id": qid}))
-        .await;
+    moderator.act("open", &qid).await;
     assert_eq!(phone.vote(&qid, json!(1)).await["type"], "ack");
     assert_eq!(
         counts(&app.results(&s).await["questions"][0]["tally"]),
@@ -138,7 +121,9 @@ async fn a_closed_question_refuses_votes_and_keeps_the_connection() {
 async fn drafts_are_seen_by_the_moderator_alone() {
     let app = spawn_app();
     let s = app
-        .create(json!({"title": "Panel", "questions": [single("Secret draft?", &["a", "b"])]}))
+        .create_session(
+            json!({"title": "Panel", "questions": [single("Secret draft?", &["a", "b"])]}),
+        )
         .await;
     let (mut phone, welcome) = app.join(&s.code, "audience", None).await;
     assert_eq!(welcome["session"]["questions"], json!([]));
@@ -158,29 +143,18 @@ async fn drafts_are_seen_by_the_moderator_alone() {
         .as_str()
         .unwrap()
         .to_owned();
-    moderator
-        .call(json!({"type": "present", "question_id": qid}))
-        .await;
+    moderator.act("present", &qid).await;
     phone
         .assert_none(Duration::from_millis(300), |v| {
             v["type"] == "present" || v["type"] == "question"
         })
         .await;
-    moderator
-        .call(json!({"type": "open", "question_id": qid}))
-        .await;
+    moderator.act("open", &qid).await;
     let q = phone.recv_type("question").await;
     assert_eq!(q["question"]["id"], qid.as_str());
     let p = phone.recv_type("present").await;
     assert_eq!(p["question_id"], qid.as_str());
-    let (_, view) = app
-        .request(
-            Method::GET,
-            &format!("/api/sessions/{}", s.code),
-            None,
-            None,
-        )
-        .await;
+    let (_, view) = app.session_view(&s.code, None).await;
     assert_eq!(
         view["questions"].as_array().unwrap().len(),
         1,
@@ -193,7 +167,7 @@ async fn quiz_answers_stay_secret_until_closed_and_revealed() {
     let app = spawn_app();
     let quiz = json!({"kind": "single", "prompt": "Which objective?", "options": ["1", "17", "23"], "correct": [2]});
     let s = app
-        .create(json!({"title": "Quiz", "questions": [quiz]}))
+        .create_session(json!({"title": "Quiz", "questions": [quiz]}))
         .await;
     let (mut moderator, mw) = app.join(&s.code, "moderator", Some(&s.token)).await;
     assert_eq!(mw["session"]["questions"][0]["correct"], json!([2]));
@@ -202,22 +176,16 @@ async fn quiz_answers_stay_secret_until_closed_and_revealed() {
         .unwrap()
         .to_owned();
     let (mut phone, _) = app.join(&s.code, "audience", None).await;
-    moderator
-        .call(json!({"type": "open", "question_id": qid}))
-        .await;
+    moderator.act("open", &qid).await;
     let q = phone.recv_type("question").await;
     assert!(q["question"].get("correct").is_none(), "{q}");
-    moderator
-        .call(json!({"type": "reveal", "question_id": qid}))
-        .await;
+    moderator.act("reveal", &qid).await;
     let q = phone.recv_type("question").await;
     assert!(
         q["question"].get("correct").is_none(),
         "open and revealed: still secret"
     );
-    moderator
-        .call(json!({"type": "close", "question_id": qid}))
-        .await;
+    moderator.act("close", &qid).await;
     let q = phone.recv_type("question").await;
     assert_eq!(q["question"]["correct"], json!([2]));
 }
@@ -230,9 +198,7 @@ async fn reset_clears_the_tally_and_the_phones_ballot() {
     let (mut phone, _) = app.join(&s.code, "audience", None).await;
     phone.vote(&qid, json!(0)).await;
     moderator.tally_where(&qid, |t| t["voters"] == 1).await;
-    moderator
-        .call(json!({"type": "reset", "question_id": qid}))
-        .await;
+    moderator.act("reset", &qid).await;
     let t = moderator.tally_where(&qid, |t| t["voters"] == 0).await;
     assert_eq!(counts(&t), vec![0, 0]);
     let b = phone.recv_type("ballot").await;
@@ -307,26 +273,12 @@ async fn deleting_the_session_ends_every_connection() {
     let (s, _) = app.session_with_open_question(&["A", "B"]).await;
     let (mut phone, _) = app.join(&s.code, "audience", None).await;
     let (mut projector, _) = app.join(&s.code, "projector", None).await;
-    let (status, _) = app
-        .request(
-            Method::DELETE,
-            &format!("/api/sessions/{}", s.code),
-            Some(&s.token),
-            None,
-        )
-        .await;
+    let (status, _) = app.delete_session(&s.code, Some(&s.token)).await;
     assert_eq!(status, 204);
     phone.recv_type("ended").await;
     assert_eq!(phone.closed().await, Some(1000));
     projector.recv_type("ended").await;
-    let (status, _) = app
-        .request(
-            Method::GET,
-            &format!("/api/sessions/{}", s.code),
-            None,
-            None,
-        )
-        .await;
+    let (status, _) = app.session_view(&s.code, None).await;
     assert_eq!(status, 404);
 }
 

@@ -1,19 +1,10 @@
 //! Results, CSV and the report, downloadable by the moderator at any moment.
 
-mod common;
-
-use common::*;
-use reqwest::{Method, StatusCode};
+use crate::support::*;
+use reqwest::StatusCode;
 use serde_json::json;
 
-async fn get_text(app: &TestApp, path: &str, token: &str) -> (StatusCode, String, String) {
-    let resp = app
-        .http
-        .get(format!("{}{path}", app.base))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
+async fn get_text(resp: reqwest::Response) -> (StatusCode, String, String) {
     let status = resp.status();
     let ctype = resp
         .headers()
@@ -27,7 +18,7 @@ async fn get_text(app: &TestApp, path: &str, token: &str) -> (StatusCode, String
 async fn the_csv_parses_back_to_the_same_counts() {
     let app = spawn_app();
     let s = app
-        .create(json!({"title": "Panel, \"2018\"", "questions": [
+        .create_session(json!({"title": "Panel, \"2018\"", "questions": [
             {"kind": "single", "prompt": "Best approach, honestly?", "options": ["Peer-to-peer", "=SUM(A1)", "Études \"terrain\""]},
             {"kind": "scale", "prompt": "Ready?", "min": 1, "max": 3},
             {"kind": "wordcloud", "prompt": "One word", "max_words": 2}
@@ -43,9 +34,7 @@ async fn the_csv_parses_back_to_the_same_counts() {
         })
         .collect();
     for id in &ids {
-        moderator
-            .call(json!({"type": "open", "question_id": id}))
-            .await;
+        moderator.act("open", id).await;
     }
     let votes = [
         (0, 2, ["Trust", "Ownership"]),
@@ -58,12 +47,7 @@ async fn the_csv_parses_back_to_the_same_counts() {
         phone.vote(&ids[1], json!(scale)).await;
         phone.vote(&ids[2], json!(words)).await;
     }
-    let (status, ctype, body) = get_text(
-        &app,
-        &format!("/api/sessions/{}/export.csv", s.code),
-        &s.token,
-    )
-    .await;
+    let (status, ctype, body) = get_text(app.export_csv(&s.code, Some(&s.token)).await).await;
     assert_eq!(status, StatusCode::OK);
     assert!(ctype.starts_with("text/csv"), "{ctype}");
     assert!(body.starts_with('\u{feff}'), "UTF-8 with a byte-order mark");
@@ -109,7 +93,7 @@ async fn the_report_has_every_question_and_escapes_a_hostile_title() {
     let app = spawn_app();
     let hostile = "<script>alert(1)</script><img src=x onerror=alert(2)>";
     let s = app
-        .create(json!({"title": hostile, "questions": [
+        .create_session(json!({"title": hostile, "questions": [
             single("First <b>question</b>", &["Yes", "No"]),
             {"kind": "ranking", "prompt": "Rank them", "options": ["Ownership", "Trust", "Funding"]},
             {"kind": "open", "prompt": "Anything else?"}
@@ -120,21 +104,14 @@ async fn the_report_has_every_question_and_escapes_a_hostile_title() {
         .as_str()
         .unwrap()
         .to_owned();
-    moderator
-        .call(json!({"type": "open", "question_id": open_q}))
-        .await;
+    moderator.act("open", &open_q).await;
     let (mut phone, _) = app.join(&s.code, "audience", None).await;
     phone.vote(&open_q, json!("<svg onload=alert(3)>")).await;
     let digest = app.results(&s).await["session"]["digest"]
         .as_str()
         .unwrap()
         .to_owned();
-    let (status, ctype, html) = get_text(
-        &app,
-        &format!("/api/sessions/{}/report.html", s.code),
-        &s.token,
-    )
-    .await;
+    let (status, ctype, html) = get_text(app.report_html(&s.code, Some(&s.token)).await).await;
     assert_eq!(status, StatusCode::OK);
     assert!(ctype.starts_with("text/html"));
     for needle in [
@@ -156,21 +133,9 @@ async fn the_report_has_every_question_and_escapes_a_hostile_title() {
     );
 
     // Moderator only.
-    let (status, _, _) = get_text(
-        &app,
-        &format!("/api/sessions/{}/report.html", s.code),
-        "wrong",
-    )
-    .await;
+    let (status, _, _) = get_text(app.report_html(&s.code, Some("wrong")).await).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = app
-        .request(
-            Method::GET,
-            &format!("/api/sessions/{}/export.csv", s.code),
-            None,
-            None,
-        )
-        .await;
+    let status = app.export_csv(&s.code, None).await.status();
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
@@ -180,7 +145,7 @@ async fn the_report_has_every_question_and_escapes_a_hostile_title() {
 async fn the_csv_keeps_negative_numbers_and_defuses_text() {
     let app = spawn_app();
     let s = app
-        .create(json!({"title": "Mood", "questions": [
+        .create_session(json!({"title": "Mood", "questions": [
             {"kind": "scale", "prompt": "-How was the day?", "min": -2, "max": 2,
              "min_label": "-awful", "max_label": "+great"}
         ]}))
@@ -190,19 +155,12 @@ async fn the_csv_keeps_negative_numbers_and_defuses_text() {
         .as_str()
         .unwrap()
         .to_owned();
-    moderator
-        .call(json!({"type": "open", "question_id": id}))
-        .await;
+    moderator.act("open", &id).await;
     for value in [-2, -2, -1] {
         let (mut phone, _) = app.join(&s.code, "audience", None).await;
         phone.vote(&id, json!(value)).await;
     }
-    let (status, _, body) = get_text(
-        &app,
-        &format!("/api/sessions/{}/export.csv", s.code),
-        &s.token,
-    )
-    .await;
+    let (status, _, body) = get_text(app.export_csv(&s.code, Some(&s.token)).await).await;
     assert_eq!(status, StatusCode::OK);
     let mut reader = csv::Reader::from_reader(body.trim_start_matches('\u{feff}').as_bytes());
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();

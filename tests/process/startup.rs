@@ -1,237 +1,21 @@
-//! Decks against the real binary: a session made from a deck file over
-//! HTTP and at start (`serve --deck`, `demo --deck`), the deck downloaded
-//! back, and the errors a chair sees for a deck with a mistake.
-
-mod common;
+//! Decks at start-up against the real binary: `serve --deck` and
+//! `demo --deck` print the links of their session, a bad deck stops the
+//! start with a reason, a restart with the same deck takes its session up
+//! again, and nodes started with one deck share it in cluster mode.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{spawn_app, spawn_app_with, TestApp};
-use reqwest::{header, Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::Value;
-
-const EXAMPLE: &str = include_str!("../decks/capacity-building.toml");
 
 fn example_path() -> String {
     format!(
         "{}/decks/capacity-building.toml",
         env!("CARGO_MANIFEST_DIR")
     )
-}
-
-/// POSTs a deck (as plain text, no JSON content type) to `/api/decks`.
-async fn post_deck(app: &TestApp, deck: String, token: Option<&str>) -> (StatusCode, Value) {
-    let mut req = app
-        .http
-        .post(format!("{}/api/decks", app.base))
-        .header(header::CONTENT_TYPE, "text/plain")
-        .body(deck);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let resp = req.send().await.expect("request");
-    let status = resp.status();
-    let text = resp.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
-fn error_of(body: &Value) -> (&str, &str) {
-    (
-        body["error"]["code"].as_str().unwrap_or_default(),
-        body["error"]["message"].as_str().unwrap_or_default(),
-    )
-}
-
-#[tokio::test]
-async fn a_deck_makes_a_session_and_comes_back_the_same() {
-    let app = spawn_app();
-    let (status, created) = post_deck(&app, EXAMPLE.to_owned(), None).await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    // The same answer as POST /api/sessions.
-    for field in ["id", "code", "title", "moderator_token"] {
-        assert!(created[field].is_string(), "{field} in {created}");
-    }
-    let code = created["code"].as_str().unwrap();
-    let token = created["moderator_token"].as_str().unwrap();
-    assert!(created["urls"]["moderator"]
-        .as_str()
-        .unwrap()
-        .ends_with(&format!("/{code}/moderate#token={token}")));
-    assert!(created["title"]
-        .as_str()
-        .unwrap()
-        .starts_with("What role for capacity building"));
-
-    // The session holds the deck's questions, as drafts.
-    let (status, view) = app
-        .request(
-            Method::GET,
-            &format!("/api/sessions/{code}"),
-            Some(token),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let questions = view["questions"].as_array().unwrap();
-    assert_eq!(questions.len(), 7);
-    assert!(questions.iter().all(|q| q["state"] == "draft"));
-    assert_eq!(questions[2]["correct"], serde_json::json!([2]));
-    assert_eq!(
-        questions[0]["translations"]["fr"]["prompt"],
-        "Où travaillez-vous sur les migrations ?"
-    );
-
-    // Download it back: a TOML attachment that reads as the same deck.
-    let resp = app
-        .http
-        .get(format!("{}/api/sessions/{code}/deck.toml", app.base))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    assert_eq!(
-        resp.headers()[header::CONTENT_TYPE],
-        "application/toml; charset=utf-8"
-    );
-    let disposition = resp.headers()[header::CONTENT_DISPOSITION]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        disposition.starts_with("attachment") && disposition.contains(".toml"),
-        "{disposition}"
-    );
-    let text = resp.text().await.unwrap();
-    let original = handsup::protocol::deck::parse(EXAMPLE).unwrap();
-    let back = handsup::protocol::deck::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
-    assert_eq!(back, original, "{text}");
-
-    // And the download is the moderator's alone.
-    let (status, body) = app
-        .request(
-            Method::GET,
-            &format!("/api/sessions/{code}/deck.toml"),
-            None,
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
-    let (status, _) = app
-        .request(
-            Method::GET,
-            &format!("/api/sessions/{code}/deck.toml"),
-            Some("not-the-token"),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = app
-        .request(
-            Method::GET,
-            "/api/sessions/000000/deck.toml",
-            Some(token),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-}
-
-#[tokio::test]
-async fn a_deck_with_a_mistake_gets_a_precise_error() {
-    let app = spawn_app();
-
-    let (status, body) = post_deck(
-        &app,
-        "title = \"Panel\"\n\n[[question]]\nkind = single\nprompt = \"Which?\"\n".into(),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (code, message) = error_of(&body);
-    assert_eq!(code, "bad_request");
-    assert!(message.contains("line 4"), "{message}");
-
-    let one_option = r#"
-title = "Panel"
-
-[[question]]
-kind = "open"
-prompt = "What should we discuss?"
-
-[[question]]
-kind = "scale"
-prompt = "How useful was it?"
-
-[[question]]
-kind = "single"
-prompt = "Coffee or tea?"
-options = ["Coffee"]
-"#;
-    let (status, body) = post_deck(&app, one_option.into(), None).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (code, message) = error_of(&body);
-    assert_eq!(code, "bad_request");
-    assert!(
-        message.starts_with("question 3: options: a question needs at least 2 options"),
-        "{message}"
-    );
-
-    // Over a field's limit is too_large, as for JSON.
-    let long = format!(
-        "title = \"Panel\"\n[[question]]\nkind = \"open\"\nprompt = \"{}\"\n",
-        "x".repeat(501)
-    );
-    let (status, body) = post_deck(&app, long, None).await;
-    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(error_of(&body).0, "too_large");
-    assert!(
-        error_of(&body).1.starts_with("question 1: prompt"),
-        "{body}"
-    );
-
-    // A body over the limit is too_large too.
-    let huge = format!("title = \"Panel\"\n# {}\n", "x".repeat(70 * 1024));
-    let (status, body) = post_deck(&app, huge, None).await;
-    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
-    assert_eq!(error_of(&body).0, "too_large");
-
-    // A typo is not silently dropped.
-    let (status, body) = post_deck(
-        &app,
-        "title = \"Panel\"\n[[questions]]\nkind = \"open\"\nprompt = \"x\"\n".into(),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(error_of(&body).1.contains("\"questions\""), "{body}");
-
-    // Not UTF-8.
-    let resp = app
-        .http
-        .post(format!("{}/api/decks", app.base))
-        .body(vec![b't', b'=', 0xff, 0xfe])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-}
-
-#[tokio::test]
-async fn creating_from_a_deck_needs_the_admin_token_where_there_is_one() {
-    let app = spawn_app_with(&["--admin-token", "chair-secret"]);
-    let (status, body) = post_deck(&app, EXAMPLE.to_owned(), None).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
-    let (status, body) = post_deck(&app, EXAMPLE.to_owned(), Some("guess")).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    let (status, body) = post_deck(&app, EXAMPLE.to_owned(), Some("chair-secret")).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
 /// A server started by hand, killed when dropped.
@@ -388,7 +172,7 @@ async fn the_demo_with_a_deck_opens_its_first_question() {
 
 #[tokio::test]
 async fn serve_with_a_bad_deck_stops_and_says_why() {
-    let dir = common::temp_dir();
+    let dir = crate::support::temp_dir();
     let path = dir.join("bad.toml");
     std::fs::write(
         &path,
@@ -423,7 +207,7 @@ async fn serve_with_a_bad_deck_stops_and_says_why() {
 
 #[tokio::test]
 async fn a_restart_with_the_same_deck_takes_its_session_up_again() {
-    let dir = common::temp_dir();
+    let dir = crate::support::temp_dir();
     let deck = example_path();
     let data = dir.to_str().unwrap().to_owned();
     let args = [
@@ -445,7 +229,7 @@ async fn a_restart_with_the_same_deck_takes_its_session_up_again() {
 
 #[tokio::test]
 async fn nodes_started_with_one_deck_share_its_session_in_cluster_mode() {
-    let redis = common::Redis::start();
+    let redis = crate::redis::Redis::start();
     let url = redis.url();
     let deck = example_path();
     // Three nodes start at once with the same deck: they settle on one session.
@@ -522,7 +306,7 @@ fn big_deck() -> String {
 
 #[tokio::test]
 async fn a_hundred_question_deck_in_five_languages_opens_for_every_role() {
-    let path = common::temp_dir().join("plenary.toml");
+    let path = crate::support::temp_dir().join("plenary.toml");
     std::fs::write(&path, big_deck()).unwrap();
     let (server, lines) = start_printing(
         "demo",
@@ -542,9 +326,8 @@ async fn a_hundred_question_deck_in_five_languages_opens_for_every_role() {
         ("audience", None),
     ] {
         let (stream, _) = tokio_tungstenite::connect_async(&ws_url).await.unwrap();
-        let mut ws = common::Ws::from_stream(stream);
-        ws.send(serde_json::json!({"type": "hello", "role": role, "token": token}))
-            .await;
+        let mut ws = crate::support::Ws::from_stream(stream);
+        ws.hello(role, token).await;
         let welcome = ws.recv_type("welcome").await;
         let questions = welcome["session"]["questions"].as_array().unwrap();
         if role == "moderator" {

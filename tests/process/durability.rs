@@ -1,12 +1,9 @@
 //! The journal: what was acked survives a crash, a torn record, a restart.
 
-mod common;
-
 use std::fs;
 use std::process::Command;
 
-use common::*;
-use reqwest::Method;
+use crate::support::*;
 use serde_json::json;
 
 fn segments(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -61,12 +58,7 @@ async fn votes_acked_before_a_kill_9_are_there_after_restart() {
     assert_eq!(counts(&results["questions"][0]["tally"]), vec![3, 4, 5]);
     assert_eq!(results["questions"][0]["tally"]["voters"], 12);
     let (mut moderator, _) = app.join(&s.code, "moderator", Some(&s.token)).await;
-    assert_eq!(
-        moderator
-            .call(json!({"type": "close", "question_id": qid}))
-            .await["type"],
-        "ack"
-    );
+    assert_eq!(moderator.act("close", &qid).await["type"], "ack");
 }
 
 #[tokio::test]
@@ -144,12 +136,7 @@ async fn a_timer_that_ran_out_while_down_closes_on_start() {
     let mut app = spawn_durable(&dir, &[]);
     let (s, qid) = app.session_with_open_question(&["A", "B"]).await;
     let (status, _) = app
-        .request(
-            Method::POST,
-            &format!("/api/sessions/{}/questions/{qid}/open", s.code),
-            Some(&s.token),
-            Some(json!({"duration_s": 1})),
-        )
+        .open_question_with(&s, &qid, json!({"duration_s": 1}))
         .await;
     assert_eq!(status, 200);
     app.kill9();

@@ -1,13 +1,12 @@
 //! The v1.1 per-address and per-participant limits: new sessions, the
-//! session cap and time-to-live, ballots over HTTP, lookups of unknown
-//! codes, a plenary behind one NAT, and the `Host` check.
-
-mod common;
+//! session cap, ballots over HTTP, lookups of unknown codes, a plenary
+//! behind one NAT, and the `Host` check. The time-to-live, which needs a
+//! restart, is in `tests/process/ttl.rs`.
 
 use std::time::{Duration, Instant};
 
-use common::*;
-use reqwest::{Method, StatusCode};
+use crate::support::*;
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 /// A request's status, `Retry-After` (if any) and JSON body.
@@ -35,14 +34,8 @@ fn assert_rate_limited((status, retry, body): &(StatusCode, Option<u64>, Value))
 }
 
 fn create_req(app: &TestApp, token: Option<&str>) -> reqwest::RequestBuilder {
-    let mut r = app
-        .http
-        .post(format!("{}/api/sessions", app.base))
-        .json(&json!({"title": "Side event"}));
-    if let Some(t) = token {
-        r = r.bearer_auth(t);
-    }
-    r
+    app.create_session_request(token)
+        .json(&json!({"title": "Side event"}))
 }
 
 #[tokio::test]
@@ -54,10 +47,7 @@ async fn anonymous_session_creation_is_limited_per_address() {
     }
     assert_rate_limited(&send(create_req(&app, None)).await);
     // A deck is a session too.
-    let r = app
-        .http
-        .post(format!("{}/api/decks", app.base))
-        .body("title = \"Deck\"\n");
+    let r = app.post_deck_request(None).body("title = \"Deck\"\n");
     assert_rate_limited(&send(r).await);
 }
 
@@ -90,62 +80,18 @@ async fn the_server_wide_session_cap_answers_limit_reached() {
     );
     // Deleting one makes room.
     let (code, token) = &codes[0];
-    let (status, _) = app
-        .request(
-            Method::DELETE,
-            &format!("/api/sessions/{code}"),
-            Some(token),
-            None,
-        )
-        .await;
+    let (status, _) = app.delete_session(code, Some(token)).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _, body) = send(create_req(&app, Some("adm"))).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
 async fn status_of(app: &TestApp, code: &str) -> StatusCode {
-    app.request(Method::GET, &format!("/api/sessions/{code}"), None, None)
-        .await
-        .0
-}
-
-#[tokio::test]
-async fn a_session_idle_past_its_time_to_live_is_deleted_for_good() {
-    let dir = temp_dir();
-    let mut app = spawn_durable(&dir, &["--session-ttl-s", "2"]);
-    let idle = app.create(json!({"title": "Forgotten test"})).await;
-    let held = app.create(json!({"title": "Plenary"})).await;
-    let (mut projector, _) = app.join(&held.code, "projector", None).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while status_of(&app, &idle.code).await != StatusCode::NOT_FOUND {
-        assert!(
-            Instant::now() < deadline,
-            "the idle session was not deleted"
-        );
-        projector
-            .assert_none(Duration::from_millis(200), |v| v["type"] == "ended")
-            .await;
-    }
-    // Past the time-to-live twice over, the one with a connection stays.
-    projector
-        .assert_none(Duration::from_secs(4), |v| v["type"] == "ended")
-        .await;
-    assert_eq!(status_of(&app, &held.code).await, StatusCode::OK);
-    drop(projector);
-    app.terminate();
-    let app = spawn_durable(&dir, &["--session-ttl-days", "30"]);
-    assert_eq!(status_of(&app, &idle.code).await, StatusCode::NOT_FOUND);
-    assert_eq!(status_of(&app, &held.code).await, StatusCode::OK);
-    let _ = std::fs::remove_dir_all(&dir);
+    app.session_view(code, None).await.0
 }
 
 fn ballot_req(app: &TestApp, code: &str, qid: &str, token: &str) -> reqwest::RequestBuilder {
-    app.http
-        .put(format!(
-            "{}/api/sessions/{code}/questions/{qid}/ballot",
-            app.base
-        ))
-        .bearer_auth(token)
+    app.put_ballot_request(code, qid, token)
         .json(&json!({"choice": 0}))
 }
 
@@ -153,14 +99,7 @@ fn ballot_req(app: &TestApp, code: &str, qid: &str, token: &str) -> reqwest::Req
 async fn ballots_over_http_are_held_to_the_participants_rate() {
     let app = spawn_app();
     let (s, qid) = app.session_with_open_question(&["A", "B"]).await;
-    let (_, p) = app
-        .request(
-            Method::POST,
-            &format!("/api/sessions/{}/participants", s.code),
-            None,
-            None,
-        )
-        .await;
+    let (_, p) = app.add_participant(&s.code, None).await;
     let token = p["participant_token"].as_str().unwrap();
     let started = Instant::now();
     let (mut accepted, mut limited) = (0u64, 0u64);
@@ -244,7 +183,7 @@ async fn wrong_admin_tokens_are_throttled() {
 #[tokio::test]
 async fn lookups_of_unknown_codes_are_throttled_per_address() {
     let app = spawn_app();
-    let known = app.create(json!({"title": "Known"})).await;
+    let known = app.create_session(json!({"title": "Known"})).await;
     // Hits take nothing.
     for _ in 0..100 {
         assert_eq!(status_of(&app, &known.code).await, StatusCode::OK);
@@ -259,11 +198,11 @@ async fn lookups_of_unknown_codes_are_throttled_per_address() {
     for i in 0..60 {
         // API lookups, pages and socket upgrades all count.
         let url = match i % 3 {
-            0 => format!("{}/api/sessions/{}", app.base, unknown(i)),
-            1 => format!("{}/{}", app.base, unknown(i)),
-            _ => format!("{}/ws/{}", app.base, unknown(i)),
+            0 => format!("/api/sessions/{}", unknown(i)),
+            1 => format!("/{}", unknown(i)),
+            _ => format!("/ws/{}", unknown(i)),
         };
-        let r = send(app.http.get(url)).await;
+        let r = send(app.get(&url)).await;
         if r.0 == StatusCode::TOO_MANY_REQUESTS {
             assert_rate_limited(&r);
         }
@@ -288,11 +227,7 @@ async fn lookups_of_unknown_codes_are_throttled_per_address() {
     // While throttled, the address is refused every lookup (else a 429
     // would just mean "no such code"); once it has waited, a known code
     // answers again.
-    let r = send(
-        app.http
-            .get(format!("{}/api/sessions/{}", app.base, known.code)),
-    )
-    .await;
+    let r = send(app.get(&format!("/api/sessions/{}", known.code))).await;
     if r.0 == StatusCode::TOO_MANY_REQUESTS {
         assert_rate_limited(&r);
         tokio::time::sleep(Duration::from_secs(r.1.unwrap())).await;
@@ -303,8 +238,8 @@ async fn lookups_of_unknown_codes_are_throttled_per_address() {
 #[tokio::test]
 async fn a_plenary_of_2000_phones_behind_one_address_joins_with_the_default_limits() {
     let app = spawn_app();
-    let s = app.create(json!({"title": "Plenary"})).await;
-    let url = format!("{}/api/sessions/{}/participants", app.base, s.code);
+    let s = app.create_session(json!({"title": "Plenary"})).await;
+    let url = app.url(&format!("/api/sessions/{}/participants", s.code));
     let started = Instant::now();
     let tasks: Vec<_> = (0..16)
         .map(|_| {
@@ -332,12 +267,7 @@ async fn a_plenary_of_2000_phones_behind_one_address_joins_with_the_default_limi
 }
 
 async fn get_with_host(app: &TestApp, path: &str, host: &str) -> (StatusCode, Value) {
-    let (status, _, body) = send(
-        app.http
-            .get(format!("{}{path}", app.base))
-            .header("host", host),
-    )
-    .await;
+    let (status, _, body) = send(app.get(path).header("host", host)).await;
     (status, body)
 }
 
@@ -357,7 +287,7 @@ async fn upgrade_with_host(app: &TestApp, code: &str, host: &str) -> u16 {
 #[tokio::test]
 async fn with_a_public_url_other_hosts_are_misdirected() {
     let app = spawn_app_with(&["--public-url", "https://vote.example.org"]);
-    let s = app.create(json!({"title": "Rebinding"})).await;
+    let s = app.create_session(json!({"title": "Rebinding"})).await;
     let path = format!("/api/sessions/{}", s.code);
     let (status, body) = get_with_host(&app, &path, "evil.example.net:8080").await;
     assert_eq!(status, StatusCode::MISDIRECTED_REQUEST, "{body}");
@@ -395,7 +325,7 @@ async fn with_a_public_url_other_hosts_are_misdirected() {
 #[tokio::test]
 async fn without_a_public_url_any_host_is_served() {
     let app = spawn_app();
-    let s = app.create(json!({"title": "Laptop"})).await;
+    let s = app.create_session(json!({"title": "Laptop"})).await;
     let path = format!("/api/sessions/{}", s.code);
     assert_eq!(
         get_with_host(&app, &path, "my-laptop.local:8080").await.0,
@@ -406,12 +336,8 @@ async fn without_a_public_url_any_host_is_served() {
 #[tokio::test]
 async fn a_full_session_answers_limit_reached() {
     let app = spawn_app_with(&["--max-participants", "2"]);
-    let s = app.create(json!({"title": "Small room"})).await;
-    let join = || {
-        app.http
-            .post(format!("{}/api/sessions/{}/participants", app.base, s.code))
-            .json(&json!({}))
-    };
+    let s = app.create_session(json!({"title": "Small room"})).await;
+    let join = || app.add_participant_request(&s.code).json(&json!({}));
     for i in 0..2 {
         let (status, _, body) = send(join()).await;
         assert_eq!(status, StatusCode::CREATED, "participant {i}: {body}");

@@ -1,12 +1,11 @@
 //! Cluster mode: three real `handsup` processes sharing sessions through a
 //! real `redis-server` (started by the tests on a free loopback port).
 
-mod common;
-
 use std::time::Duration;
 
-use common::{counts, spawn_node, Created, Redis, TestApp, Ws};
-use reqwest::{Method, StatusCode};
+use crate::redis::{spawn_node, Redis};
+use crate::support::{counts, Session, TestApp, Ws};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 fn three_nodes(redis: &Redis) -> Vec<TestApp> {
@@ -14,18 +13,13 @@ fn three_nodes(redis: &Redis) -> Vec<TestApp> {
 }
 
 /// A session made on `node` with one question, opened there.
-async fn open_session(node: &TestApp, options: &[&str]) -> (Created, String) {
+async fn open_session(node: &TestApp, options: &[&str]) -> (Session, String) {
     node.session_with_open_question(options).await
 }
 
-async fn action(node: &TestApp, s: &Created, qid: &str, act: &str) -> Value {
+async fn action(node: &TestApp, s: &Session, qid: &str, act: &str) -> Value {
     let (status, v) = node
-        .request(
-            Method::POST,
-            &format!("/api/sessions/{}/questions/{qid}/{act}", s.code),
-            Some(&s.token),
-            None,
-        )
+        .question_action_as(&s.code, qid, act, Some(&s.token), None)
         .await;
     assert_eq!(status, StatusCode::OK, "{act}: {v}");
     v
@@ -97,13 +91,7 @@ async fn phones_projector_and_moderator_on_three_nodes_see_the_same_exact_tally(
     // The exports of every node agree too.
     let mut csvs = Vec::new();
     for node in &nodes {
-        let resp = node
-            .http
-            .get(format!("{}/api/sessions/{}/export.csv", node.base, s.code))
-            .bearer_auth(&s.token)
-            .send()
-            .await
-            .unwrap();
+        let resp = node.export_csv(&s.code, Some(&s.token)).await;
         assert_eq!(resp.status(), StatusCode::OK);
         csvs.push(resp.text().await.unwrap());
     }
@@ -135,12 +123,7 @@ async fn a_participant_voting_again_through_another_node_is_counted_once() {
     // And through node 3 over HTTP, twice.
     for choice in [2, 1] {
         let (status, v) = nodes[2]
-            .request(
-                Method::PUT,
-                &format!("/api/sessions/{}/questions/{qid}/ballot", s.code),
-                Some(&token),
-                Some(json!({ "choice": choice })),
-            )
+            .put_ballot(&s.code, &qid, &token, json!({ "choice": choice }))
             .await;
         assert_eq!(status, StatusCode::OK, "{v}");
     }
@@ -195,8 +178,7 @@ impl TestAppRef {
                 .await
                 .expect("websocket connects");
         let mut ws = Ws::from_stream(stream);
-        ws.send(json!({"type": "hello", "role": "audience", "token": token}))
-            .await;
+        ws.hello("audience", token).await;
         let welcome = ws.recv_type("welcome").await;
         (ws, welcome)
     }
@@ -293,14 +275,7 @@ async fn while_redis_is_away_votes_get_a_retryable_error_and_every_node_recovers
     let refused = phone.vote(&qid, json!(1)).await;
     assert_eq!(refused["type"], "error", "{refused}");
     assert_eq!(refused["code"], "unavailable", "{refused}");
-    let (status, body) = nodes[2]
-        .request(
-            Method::POST,
-            &format!("/api/sessions/{}/questions/{qid}/close", s.code),
-            Some(&s.token),
-            None,
-        )
-        .await;
+    let (status, body) = nodes[2].question_action(&s, &qid, "close").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["error"]["code"], "unavailable");
 
@@ -345,7 +320,7 @@ async fn every_kind_counts_the_same_across_nodes_and_a_hidden_answer_leaves_ever
     let redis = Redis::start();
     let nodes = three_nodes(&redis);
     let s = nodes[0]
-        .create(json!({"title": "Kinds", "questions": [
+        .create_session(json!({"title": "Kinds", "questions": [
             {"kind": "multiple", "prompt": "Which?", "options": ["a", "b", "c"], "max_choices": 2},
             {"kind": "scale", "prompt": "How much?", "min": 0, "max": 4},
             {"kind": "wordcloud", "prompt": "Words?", "max_words": 2},
@@ -361,9 +336,7 @@ async fn every_kind_counts_the_same_across_nodes_and_a_hidden_answer_leaves_ever
         .map(|q| q["id"].as_str().unwrap().to_owned())
         .collect();
     for id in &ids {
-        let ack = moderator
-            .call(json!({"type": "open", "question_id": id}))
-            .await;
+        let ack = moderator.act("open", id).await;
         assert_eq!(ack["type"], "ack", "{ack}");
     }
     let ballots = [
@@ -472,12 +445,7 @@ async fn qa_timers_and_the_end_of_a_session_reach_every_node() {
     // A timer set through node 1 closes the question on every node, once.
     action(&nodes[0], &s, &qid, "close").await;
     let (status, v) = nodes[0]
-        .request(
-            Method::POST,
-            &format!("/api/sessions/{}/questions/{qid}/open", s.code),
-            Some(&s.token),
-            Some(json!({"duration_s": 1})),
-        )
+        .open_question_with(&s, &qid, json!({"duration_s": 1}))
         .await;
     assert_eq!(status, StatusCode::OK, "{v}");
     for ws in [&mut screen, &mut fan] {
@@ -523,10 +491,10 @@ async fn qa_timers_and_the_end_of_a_session_reach_every_node() {
 
 #[tokio::test]
 async fn sessions_spread_over_the_shards_of_a_redis_cluster() {
-    let redis = common::RedisShards::start();
+    let redis = crate::redis::RedisShards::start();
     let urls = redis.urls();
     let nodes: Vec<TestApp> = (0..2)
-        .map(|_| common::spawn_with(&["--redis-cluster", "--redis", &urls]))
+        .map(|_| crate::support::spawn_process(&["--redis-cluster", "--redis", &urls]))
         .collect();
     // Twelve sessions: their codes' hash tags put them on different shards.
     for round in 0..12 {
@@ -632,9 +600,7 @@ async fn when_redis_comes_back_without_a_session_every_node_lets_it_go() {
 async fn gone_from(node: &TestApp, code: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
-        let (status, _) = node
-            .request(Method::GET, &format!("/api/sessions/{code}"), None, None)
-            .await;
+        let (status, _) = node.session_view(code, None).await;
         if status == StatusCode::NOT_FOUND {
             return;
         }
@@ -648,29 +614,14 @@ async fn gone_from(node: &TestApp, code: &str) {
 }
 
 /// Ends a session through `node` (DELETE, 204).
-async fn end_session(node: &TestApp, s: &Created) {
-    let (status, v) = node
-        .request(
-            Method::DELETE,
-            &format!("/api/sessions/{}", s.code),
-            Some(&s.token),
-            None,
-        )
-        .await;
+async fn end_session(node: &TestApp, s: &Session) {
+    let (status, v) = node.delete_session(&s.code, Some(&s.token)).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{v}");
 }
 
 /// How many sessions `node` holds, from its metrics.
 async fn sessions_held(node: &TestApp) -> u64 {
-    let text = node
-        .http
-        .get(format!("{}/metrics", node.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = node.metrics().await;
     text.lines()
         .find_map(|l| l.strip_prefix("handsup_sessions "))
         .and_then(|n| n.trim().parse::<u64>().ok())
@@ -716,9 +667,11 @@ async fn a_phone_joins_a_session_whose_questions_are_all_drafts() {
     let redis = Redis::start();
     let nodes: Vec<TestApp> = (0..2).map(|_| spawn_node(&redis, &[])).collect();
     let drafts = nodes[1]
-        .create(json!({"title": "Later", "questions": [common::single("Ready?", &["Yes", "No"])]}))
+        .create_session(json!({"title": "Later", "questions": [crate::support::single("Ready?", &["Yes", "No"])]}))
         .await;
-    let empty = nodes[1].create(json!({"title": "Nothing yet"})).await;
+    let empty = nodes[1]
+        .create_session(json!({"title": "Nothing yet"}))
+        .await;
     for s in [&drafts, &empty] {
         let mut ws = nodes[0].ws(&s.code).await;
         ws.send(json!({"type": "hello", "role": "audience"})).await;
@@ -789,14 +742,7 @@ async fn a_toggle_that_changes_nothing_is_not_appended() {
             .await;
         assert_eq!(v["code"], "not_found", "{v}");
         // A moderator change that cannot apply is refused before the log too.
-        let (status, _) = nodes[1]
-            .request(
-                Method::POST,
-                &format!("/api/sessions/{}/questions/{unknown}/close", s.code),
-                Some(&s.token),
-                None,
-            )
-            .await;
+        let (status, _) = nodes[1].question_action(&s, &unknown, "close").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         let v = asker.call(json!({"type": "ask", "text": "  "})).await;
         assert_eq!(v["type"], "error", "{v}");
@@ -859,7 +805,7 @@ async fn the_log_is_compacted_and_every_node_agrees_across_it() {
     // moves on past what it read.
     let (mut stalled_phone, w) = stalled.join(&s.code, "audience", None).await;
     let stalled_token = w["participant_token"].as_str().unwrap().to_owned();
-    let pid = stalled.child.id().to_string();
+    let pid = stalled.pid().to_string();
     assert!(std::process::Command::new("kill")
         .args(["-STOP", &pid])
         .status()
@@ -889,7 +835,7 @@ async fn the_log_is_compacted_and_every_node_agrees_across_it() {
         tokio::select! {
             done = &mut all => break done,
             e = console.next_event(Duration::from_millis(500)) => {
-                if let Some(common::Event::Closed(c)) = e {
+                if let Some(crate::support::Event::Closed(c)) = e {
                     panic!("the console was closed ({c:?}) during the toggles");
                 }
             }
@@ -926,9 +872,7 @@ async fn the_log_is_compacted_and_every_node_agrees_across_it() {
         })
         .await;
     action(&b, &s, &qid, "reveal").await;
-    let ack = console
-        .call(json!({"type": "close", "question_id": qid}))
-        .await;
+    let ack = console.act("close", &qid).await;
     assert_eq!(ack["type"], "ack", "{ack}");
 
     // A node that joins late reads the snapshot and the tail, and shows the
@@ -1001,8 +945,7 @@ async fn lookups_of_an_unknown_code_are_cached_briefly() {
     let started = tokio::time::Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..20 {
-        let (http, base) = (a.http.clone(), a.base.clone());
-        let path = format!("{base}/api/sessions/{unknown}");
+        let (http, path) = (a.http.clone(), a.url(&format!("/api/sessions/{unknown}")));
         tasks.push(tokio::spawn(async move {
             for _ in 0..50 {
                 let r = http.get(&path).send().await.unwrap();
@@ -1025,7 +968,7 @@ async fn lookups_of_an_unknown_code_are_cached_briefly() {
     // under that code (its log moved there): node A
     // finds it once the cached miss is over, within the cache time.
     let made = loop {
-        let made = b.create(json!({"title": "Renamed later"})).await;
+        let made = b.create_session(json!({"title": "Renamed later"})).await;
         if made.code != unknown {
             break made;
         }
@@ -1038,9 +981,7 @@ async fn lookups_of_an_unknown_code_are_cached_briefly() {
         .unwrap();
     let moved = tokio::time::Instant::now();
     loop {
-        let (status, v) = a
-            .request(Method::GET, &format!("/api/sessions/{unknown}"), None, None)
-            .await;
+        let (status, v) = a.session_view(unknown, None).await;
         if status == StatusCode::OK {
             assert_eq!(v["title"], "Renamed later");
             break;
@@ -1078,9 +1019,7 @@ async fn a_vote_after_closes_at_is_refused_before_any_timer_closes_the_question(
         .unwrap();
     let late = phone.vote(&qid, json!(1)).await;
     assert_eq!(late["code"], "not_open", "{late}");
-    let late = phone
-        .call(json!({"type": "retract", "question_id": qid}))
-        .await;
+    let late = phone.retract(&qid).await;
     assert_eq!(late["code"], "not_open", "{late}");
     let r = nodes[0]
         .results_until(&s, |r| tally_of(r, &qid)["voters"] == 1)
@@ -1089,12 +1028,7 @@ async fn a_vote_after_closes_at_is_refused_before_any_timer_closes_the_question(
 
     // A timer that has not run out takes votes.
     let (status, v) = nodes[0]
-        .request(
-            Method::POST,
-            &format!("/api/sessions/{}/questions/{qid}/open", s.code),
-            Some(&s.token),
-            Some(json!({"duration_s": 600})),
-        )
+        .open_question_with(&s, &qid, json!({"duration_s": 600}))
         .await;
     assert_eq!(status, StatusCode::OK, "{v}");
     phone
@@ -1130,9 +1064,7 @@ async fn expired_everywhere(redis: &Redis, nodes: &[&TestApp], code: &str) {
             .unwrap();
         gone &= active.is_none();
         for node in nodes {
-            let (status, _) = node
-                .request(Method::GET, &format!("/api/sessions/{code}"), None, None)
-                .await;
+            let (status, _) = node.session_view(code, None).await;
             gone &= status == StatusCode::NOT_FOUND;
         }
         if gone {
@@ -1169,14 +1101,7 @@ async fn an_idle_session_expires_on_every_node_and_one_with_a_phone_stays() {
         .assert_none(Duration::from_secs(6), |v| v["type"] == "ended")
         .await;
     for node in &nodes {
-        let (status, _) = node
-            .request(
-                Method::GET,
-                &format!("/api/sessions/{}", held.code),
-                None,
-                None,
-            )
-            .await;
+        let (status, _) = node.session_view(&held.code, None).await;
         assert_eq!(status, StatusCode::OK, "through {}", node.base);
     }
     assert!(keys_of(&redis, &held.code).await.len() >= 4);
@@ -1197,10 +1122,12 @@ async fn a_session_made_before_a_restart_expires_once_idle() {
 
 #[tokio::test]
 async fn idle_sessions_expire_on_every_shard_of_a_redis_cluster() {
-    let redis = common::RedisShards::start();
+    let redis = crate::redis::RedisShards::start();
     let urls = redis.urls();
     let args = ["--redis-cluster", "--redis", &urls, "--session-ttl-s", "2"];
-    let nodes: Vec<TestApp> = (0..2).map(|_| common::spawn_with(&args)).collect();
+    let nodes: Vec<TestApp> = (0..2)
+        .map(|_| crate::support::spawn_process(&args))
+        .collect();
     let (held, held_q) = open_session(&nodes[0], &["Stay", "Go"]).await;
     let (mut phone, _) = nodes[1].join(&held.code, "audience", None).await;
     let mut idle = Vec::new();

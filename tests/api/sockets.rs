@@ -2,13 +2,11 @@
 //! that stops reading, one address holding many sockets, parallel upgrades
 //! against the server's cap, binary floods.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use futures_util::SinkExt;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -44,10 +42,9 @@ pub fn big_question(q: usize) -> Value {
 }
 
 async fn gauge(app: &TestApp, role: &str) -> i64 {
-    let (_, v) = app.request(Method::GET, "/metrics", None, None).await;
+    let metrics = app.metrics().await;
     let prefix = format!("handsup_connections{{role=\"{role}\"}} ");
-    v.as_str()
-        .unwrap()
+    metrics
         .lines()
         .find_map(|l| l.strip_prefix(&prefix))
         .unwrap()
@@ -58,16 +55,9 @@ async fn gauge(app: &TestApp, role: &str) -> i64 {
 #[tokio::test]
 async fn a_hundred_question_deck_in_five_languages_opens_for_every_role() {
     let app = spawn_app();
-    let s = app.create(json!({"title": "A long plenary"})).await;
+    let s = app.create_session(json!({"title": "A long plenary"})).await;
     for q in 0..100 {
-        let (status, v) = app
-            .request(
-                Method::POST,
-                &format!("/api/sessions/{}/questions", s.code),
-                Some(&s.token),
-                Some(big_question(q)),
-            )
-            .await;
+        let (status, v) = app.add_question(&s, big_question(q)).await;
         assert_eq!(status, StatusCode::CREATED, "question {q}: {v}");
     }
     let (_, w) = app.join(&s.code, "moderator", Some(&s.token)).await;
@@ -78,9 +68,7 @@ async fn a_hundred_question_deck_in_five_languages_opens_for_every_role() {
     let (mut moderator, _) = app.join(&s.code, "moderator", Some(&s.token)).await;
     for q in w["session"]["questions"].as_array().unwrap() {
         let id = q["id"].as_str().unwrap();
-        let r = moderator
-            .call(json!({"type": "open", "question_id": id}))
-            .await;
+        let r = moderator.act("open", id).await;
         assert_eq!(r["type"], "ack", "{r}");
     }
     for role in ["projector", "audience"] {
@@ -108,7 +96,7 @@ async fn a_phone_that_stops_reading_is_dropped_and_the_room_keeps_voting() {
         "1000",
     ]);
     let s = app
-        .create(json!({"title": "Stalls", "questions": [big_question(0)]}))
+        .create_session(json!({"title": "Stalls", "questions": [big_question(0)]}))
         .await;
     let (mut moderator, w) = app.join(&s.code, "moderator", Some(&s.token)).await;
     let qid = w["session"]["questions"][0]["id"]
@@ -116,9 +104,7 @@ async fn a_phone_that_stops_reading_is_dropped_and_the_room_keeps_voting() {
         .unwrap()
         .to_owned();
     for action in ["open", "reveal"] {
-        let r = moderator
-            .call(json!({"type": action, "question_id": qid}))
-            .await;
+        let r = moderator.act(action, &qid).await;
         assert_eq!(r["type"], "ack", "{r}");
     }
     let mut phones = Vec::new();
@@ -157,9 +143,7 @@ async fn a_phone_that_stops_reading_is_dropped_and_the_room_keeps_voting() {
     let mut round = 0usize;
     loop {
         for action in ["hide", "reveal"] {
-            let r = moderator
-                .call(json!({"type": action, "question_id": qid}))
-                .await;
+            let r = moderator.act(action, &qid).await;
             assert_eq!(r["type"], "ack", "{r}");
         }
         for (i, p) in phones.iter_mut().enumerate() {
