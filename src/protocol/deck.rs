@@ -18,7 +18,8 @@
 //! ```
 //!
 //! Each `[[question]]` table is a QuestionSpec of the contract, read by
-//! `protocol::parse_question_spec` and checked by the domain, so a deck
+//! the same serde types as the JSON API (`protocol::spec`) and checked by
+//! the domain, so a deck
 //! accepts exactly what `POST /api/sessions` accepts. Errors name the
 //! question (counted from 1) and the field. Unlike the JSON API, a deck
 //! refuses fields it does not know: in a file written by hand an unknown
@@ -27,11 +28,14 @@
 
 use std::fmt::Write as _;
 
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::domain::{check_text, Limits, QuestionSpec, Session, Settings};
 use crate::error::{Error, Result};
-use crate::protocol::{parse_question_spec, question_spec_json};
+use crate::protocol::question_spec_json;
+use crate::protocol::spec::{read_spec, shape_error, SpecIn};
 
 /// What a deck holds: everything needed to create its session.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,31 +45,18 @@ pub struct Deck {
     pub questions: Vec<QuestionSpec>,
 }
 
-/// The keys of a deck's top level.
-const DECK_FIELDS: [&str; 3] = ["title", "qa_moderation", "question"];
-
-/// The keys of a `[[question]]` table: a QuestionSpec's fields.
-const QUESTION_FIELDS: [&str; 12] = [
-    "kind",
-    "prompt",
-    "options",
-    "colours",
-    "max_choices",
-    "min",
-    "max",
-    "min_label",
-    "max_label",
-    "max_words",
-    "correct",
-    "translations",
-];
-
-/// The keys of one translation.
-const TRANSLATION_FIELDS: [&str; 2] = ["prompt", "options"];
+/// A deck's top level as written, but for its `[[question]]` tables: each is
+/// read on its own, from the TOML as parsed (where a date is still a date),
+/// so that its errors name it by number.
+#[derive(Deserialize)]
+struct DeckIn {
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    qa_moderation: Option<bool>,
+}
 
 impl Deck {
-    /// Is `session` this deck's session: the same title and the same
-    /// questions, in the same order?
     /// A digest of the title and questions (hex), the same for equal decks.
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
@@ -78,6 +69,8 @@ impl Deck {
         crate::store::journal::hex(Sha256::digest(text.as_bytes()).as_slice())
     }
 
+    /// Is `session` this deck's session: the same title and the same
+    /// questions, in the same order?
     pub fn matches(&self, session: &Session) -> bool {
         session.title == self.title
             && session
@@ -98,8 +91,27 @@ pub fn parse(text: &str) -> Result<Deck> {
 pub fn parse_with(text: &str, limits: &Limits) -> Result<Deck> {
     // Notepad and friends may start a UTF-8 file with a byte order mark.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let table: toml::Table = text.parse().map_err(|e| syntax_error(text, &e))?;
-    if let Some(key) = table.keys().find(|k| !DECK_FIELDS.contains(&k.as_str())) {
+    let mut table: toml::Table = text.parse().map_err(|e| syntax_error(text, &e))?;
+    let tables = match table.remove("question") {
+        None => Vec::new(),
+        Some(toml::Value::Array(items)) => items,
+        Some(_) => {
+            return Err(Error::bad_request(
+                "question must be a list of [[question]] tables",
+            ))
+        }
+    };
+    let mut unknown = None;
+    let read = {
+        let mut note = |path: serde_ignored::Path| {
+            if let serde_ignored::Path::Map { key, .. } = path {
+                unknown.get_or_insert(key);
+            }
+        };
+        let d = serde_ignored::Deserializer::new(toml::Value::Table(table), &mut note);
+        serde_path_to_error::deserialize::<_, DeckIn>(d)
+    };
+    if let Some(key) = unknown {
         let hint = if key == "questions" {
             "; questions are [[question]] tables, in the singular"
         } else {
@@ -109,30 +121,22 @@ pub fn parse_with(text: &str, limits: &Limits) -> Result<Deck> {
             "unknown field {key:?} at the top of the deck{hint}; a deck has title, qa_moderation and [[question]] tables"
         )));
     }
-    let title = match table.get("title") {
-        Some(toml::Value::String(t)) => t.trim().to_owned(),
-        Some(_) => return Err(Error::bad_request("title must be a text")),
-        None => {
-            return Err(Error::bad_request(
-                "title is required: a line like title = \"Morning panel\"",
-            ))
+    let deck = read.map_err(|e| {
+        let field = e.path().iter().next().map(ToString::to_string);
+        match field.as_deref() {
+            Some("title") => Error::bad_request("title must be a text"),
+            Some("qa_moderation") => Error::bad_request("qa_moderation must be true or false"),
+            _ => shape_error(e),
         }
-    };
+    })?;
+    let title = deck
+        .title
+        .ok_or_else(|| {
+            Error::bad_request("title is required: a line like title = \"Morning panel\"")
+        })?
+        .trim()
+        .to_owned();
     check_text("title", &title, limits.max_title_chars)?;
-    let qa_moderation = match table.get("qa_moderation") {
-        None => false,
-        Some(toml::Value::Boolean(b)) => *b,
-        Some(_) => return Err(Error::bad_request("qa_moderation must be true or false")),
-    };
-    let tables = match table.get("question") {
-        None => Vec::new(),
-        Some(toml::Value::Array(items)) => items.iter().collect(),
-        Some(_) => {
-            return Err(Error::bad_request(
-                "question must be a list of [[question]] tables",
-            ))
-        }
-    };
     if tables.len() > limits.max_questions {
         return Err(Error::limit_reached(format!(
             "the deck has {} questions, a session holds at most {}",
@@ -141,7 +145,7 @@ pub fn parse_with(text: &str, limits: &Limits) -> Result<Deck> {
         )));
     }
     let questions = tables
-        .into_iter()
+        .iter()
         .enumerate()
         .map(|(i, v)| {
             question(v, limits)
@@ -150,7 +154,9 @@ pub fn parse_with(text: &str, limits: &Limits) -> Result<Deck> {
         .collect::<Result<Vec<_>>>()?;
     Ok(Deck {
         title,
-        settings: Settings { qa_moderation },
+        settings: Settings {
+            qa_moderation: deck.qa_moderation.unwrap_or(false),
+        },
         questions,
     })
 }
@@ -177,40 +183,74 @@ fn syntax_error(text: &str, e: &toml::de::Error) -> Error {
 }
 
 /// One `[[question]]` table, read as the contract's QuestionSpec and checked.
+/// Every error names its field: the reader's by its path, the domain's in
+/// its message.
 fn question(v: &toml::Value, limits: &Limits) -> Result<QuestionSpec> {
-    let toml::Value::Table(t) = v else {
+    if !v.is_table() {
         return Err(Error::bad_request(
             "a question is a [[question]] table with kind, prompt and its settings",
         ));
-    };
-    if let Some(key) = t.keys().find(|k| !QUESTION_FIELDS.contains(&k.as_str())) {
-        return Err(Error::bad_request(format!(
-            "unknown field {key:?}; a question has {}",
-            QUESTION_FIELDS.join(", ")
-        )));
-    }
-    if let Some(toml::Value::Table(langs)) = t.get("translations") {
-        for (tag, tr) in langs {
-            if let toml::Value::Table(tr) = tr {
-                if let Some(key) = tr
-                    .keys()
-                    .find(|k| !TRANSLATION_FIELDS.contains(&k.as_str()))
-                {
-                    return Err(Error::bad_request(format!(
-                        "translations.{tag}: unknown field {key:?}; a translation has prompt and options"
-                    )));
-                }
-            }
-        }
     }
     let json = to_json(v, "")?;
-    let spec = parse_question_spec(&json).map_err(name_the_field)?;
-    spec.validate(limits).map_err(name_the_field)?;
+    let mut unknown: Option<(String, String)> = None;
+    let read = read_spec(&json, |at, key| {
+        unknown.get_or_insert_with(|| (at.to_owned(), key.to_owned()));
+    });
+    // Unlike the JSON API, a deck refuses fields it does not know.
+    if let Some((at, key)) = unknown {
+        return Err(Error::bad_request(match at.as_str() {
+            "" => format!(
+                "unknown field {key:?}; a question has {}",
+                fields_of::<SpecIn>().join(", ")
+            ),
+            _ if at
+                .strip_prefix("translations.")
+                .is_some_and(|tag| !tag.contains('.')) =>
+            {
+                format!("{at}: unknown field {key:?}; a translation has prompt and options")
+            }
+            _ => format!("{at}: unknown field {key:?}"),
+        }));
+    }
+    let spec = read?.into_spec()?;
+    spec.validate(limits)?;
     Ok(spec)
 }
 
-/// TOML to the JSON the contract's parser reads; `at` is where `v` is in
-/// the question (`options[1]`), for the errors.
+/// The fields a serde struct reads, in their order.
+fn fields_of<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+    struct Capture<'a>(&'a mut &'static [&'static str]);
+    impl<'de> Deserializer<'de> for Capture<'_> {
+        type Error = de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(
+            self,
+            _: V,
+        ) -> std::result::Result<V::Value, Self::Error> {
+            Err(de::Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> std::result::Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("fields read"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
+        }
+    }
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Capture(&mut fields));
+    fields
+}
+
+/// TOML to the JSON the contract's reader takes; `at` is where `v` is in
+/// the question (`options[1]`), for the errors. TOML says two things JSON
+/// cannot, a date and a NaN; no field of a question takes either.
 fn to_json(v: &toml::Value, at: &str) -> Result<Value> {
     let join = |key: &str| {
         if at.is_empty() {
@@ -246,38 +286,10 @@ fn to_json(v: &toml::Value, at: &str) -> Result<Value> {
     })
 }
 
-/// Puts the field in front of a message about one question, where the
-/// message does not start with it already: `options: a question needs at
-/// least 2 options`.
-fn name_the_field(e: Error) -> Error {
-    let head = e
-        .message
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .next()
-        .unwrap_or("");
-    if QUESTION_FIELDS.contains(&head) {
-        return e;
-    }
-    let m = &e.message;
-    let field = if m.contains("options") {
-        "options"
-    } else if m.starts_with("scale min") {
-        "min"
-    } else if m.starts_with("scale max") {
-        "max"
-    } else if m.contains("translations") {
-        "translations"
-    } else if m.contains("correct") {
-        "correct"
-    } else if m.contains("kind") {
-        "kind"
-    } else {
-        return e;
-    };
-    Error::new(e.code, format!("{field}: {m}"))
-}
-
 // ---- export -------------------------------------------------------------------
+
+/// The order a translation's fields are written in.
+const TRANSLATION_ORDER: [&str; 2] = ["prompt", "options"];
 
 /// The order a question's fields are written in: the way a chair reads them.
 const EXPORT_ORDER: [&str; 11] = [
@@ -321,8 +333,8 @@ pub fn to_toml(session: &Session) -> String {
                 if let Value::Object(t) = t {
                     let rest = t
                         .keys()
-                        .filter(|k| !TRANSLATION_FIELDS.contains(&k.as_str()));
-                    for key in TRANSLATION_FIELDS
+                        .filter(|k| !TRANSLATION_ORDER.contains(&k.as_str()));
+                    for key in TRANSLATION_ORDER
                         .iter()
                         .copied()
                         .chain(rest.map(String::as_str))
@@ -417,6 +429,7 @@ mod tests {
     use super::*;
     use crate::domain::{Kind, OptionItem};
     use crate::error::ErrorCode;
+    use crate::protocol::parse_question_spec;
     use uuid::Uuid;
 
     const EXAMPLE: &str = include_str!("../../decks/capacity-building.toml");

@@ -20,7 +20,9 @@ use crate::domain::Settings;
 use crate::error::{Error, ErrorCode, Result};
 use crate::live::registry::{is_code, token_eq, Hub};
 use crate::live::session::LiveSession;
-use crate::protocol::{self, Presentation, QuestionAction};
+use crate::protocol::{
+    self, Presentation, QaPage, QuestionAction, QuestionView, Results, SessionView,
+};
 use crate::transport::{pages as web, ws};
 
 /// A JSON body read our way: any content type, the body limit answered with
@@ -200,7 +202,7 @@ async fn get_session(
     State(hub): State<Arc<Hub>>,
     Path(code): Path<String>,
     headers: HeaderMap,
-) -> Result<Json<Value>> {
+) -> Result<Json<SessionView>> {
     let s = hub.get(&code).await?;
     let join = format!("{}/{}", hub.base_url(host(&headers)), code);
     // The moderator's token shows the moderator's view (drafts, answers).
@@ -227,7 +229,7 @@ async fn patch_session(
     Path(code): Path<String>,
     headers: HeaderMap,
     Body(p): Body<Patch>,
-) -> Result<Json<Value>> {
+) -> Result<Json<SessionView>> {
     let s = moderated(&hub, &code, &headers).await?;
     s.update(p.title, p.settings.and_then(|s| s.qa_moderation))
         .await?;
@@ -263,7 +265,7 @@ async fn update_question(
     Path((code, qid)): Path<(String, String)>,
     headers: HeaderMap,
     Body(spec): Body<Value>,
-) -> Result<Json<Value>> {
+) -> Result<Json<QuestionView>> {
     let s = moderated(&hub, &code, &headers).await?;
     let qid = parse_uuid(&qid, "question")?;
     Ok(Json(
@@ -295,7 +297,7 @@ async fn question_action(
     Path((code, qid, action)): Path<(String, String, String)>,
     headers: HeaderMap,
     Body(body): Body<ActionBody>,
-) -> Result<Json<Value>> {
+) -> Result<Json<Option<QuestionView>>> {
     let s = moderated(&hub, &code, &headers).await?;
     let qid = parse_uuid(&qid, "question")?;
     if action == "move" {
@@ -304,10 +306,7 @@ async fn question_action(
             .ok_or_else(|| Error::bad_request("move needs an index"))?;
         s.move_question(qid, index).await?;
         let view = s.view(true, "");
-        let q = view["questions"]
-            .as_array()
-            .and_then(|qs| qs.iter().find(|q| q["id"] == json!(qid)).cloned())
-            .unwrap_or_default();
+        let q = view.questions.into_iter().find(|q| q.id == qid);
         return Ok(Json(q));
     }
     let action = QuestionAction::from_path(&action, body.duration_s).ok_or_else(|| {
@@ -315,7 +314,7 @@ async fn question_action(
             "no action {action:?}; the actions are open, close, reveal, hide, reset"
         ))
     })?;
-    Ok(Json(s.act(qid, action).await?))
+    Ok(Json(Some(s.act(qid, action).await?)))
 }
 
 #[derive(Deserialize)]
@@ -341,7 +340,7 @@ async fn present(
     s.present(p).await?;
     let view = s.view(true, "");
     Ok(Json(
-        json!({"question_id": view["current"], "qa": view["qa_on_screen"]}),
+        json!({"question_id": view.current, "qa": view.qa_on_screen}),
     ))
 }
 
@@ -377,7 +376,7 @@ async fn qa_page(
         axum::extract::rejection::QueryRejection,
     >,
     headers: HeaderMap,
-) -> Result<Json<Value>> {
+) -> Result<Json<QaPage>> {
     let s = hub.get(&code).await?;
     let Query(q) = q.map_err(|e| Error::bad_request(format!("a malformed query: {e}")))?;
     let (offset, limit) = page_query(&q)?;
@@ -461,7 +460,7 @@ async fn results(
     State(hub): State<Arc<Hub>>,
     Path(code): Path<String>,
     headers: HeaderMap,
-) -> Result<Json<Value>> {
+) -> Result<Json<Results>> {
     Ok(Json(
         moderated(&hub, &code, &headers).await?.results().await?,
     ))

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::domain::qa::QaStatus;
 use crate::domain::Session;
 use crate::error::{Error, Result};
-use crate::protocol::{self, Role};
+use crate::protocol::{Role, ServerMsg};
 use crate::store::journal::{self, Durable, Event};
 use crate::store::redis::Cluster;
 
@@ -88,7 +88,7 @@ impl LiveSession {
                         .filter(|q| !public || q.is_public())
                         .map(|q| q.id)
                         .collect();
-                    protocol::message("order", json!({ "question_ids": ids }))
+                    ServerMsg::Order { question_ids: &ids }.frame()
                 };
                 let (staff, public) = (order(false), order(true));
                 self.broadcast(st, |c| {
@@ -103,7 +103,7 @@ impl LiveSession {
                 let public = st.session.question(*q)?.is_public();
                 journal::apply(&mut st.session, ev, limits)?;
                 st.published.remove(q);
-                let frame = protocol::message("question_removed", json!({ "question_id": q }));
+                let frame = ServerMsg::QuestionRemoved { question_id: *q }.frame();
                 self.broadcast(st, |c| {
                     (c.role == Role::Moderator || public).then(|| frame.clone())
                 });
@@ -148,7 +148,11 @@ impl LiveSession {
                     st.session.reset(*q)?.into_iter().collect();
                 // Phones whose ballot went clear their selection. In cluster
                 // mode ballots live in Redis, so every phone is told.
-                let frame = protocol::message("ballot", json!({"question_id": q, "choice": null}));
+                let frame = ServerMsg::Ballot {
+                    question_id: *q,
+                    choice: None,
+                }
+                .frame();
                 self.broadcast(st, |c| {
                     c.participant
                         .filter(|p| cluster || had.contains(p))
@@ -166,10 +170,11 @@ impl LiveSession {
             E::Title { .. } | E::Settings { .. } => {
                 journal::apply(&mut st.session, ev, limits)?;
                 let s = &st.session;
-                let frame = protocol::message(
-                    "session",
-                    json!({"title": s.title, "settings": {"qa_moderation": s.settings.qa_moderation}}),
-                );
+                let frame = ServerMsg::Session {
+                    title: &s.title,
+                    settings: (&s.settings).into(),
+                }
+                .frame();
                 self.broadcast(st, |_| Some(frame.clone()));
             }
             E::HideEntry { q, p, text, .. } => {
