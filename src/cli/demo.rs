@@ -62,9 +62,7 @@ pub async fn create(hub: &Hub) -> Result<()> {
 
 /// Opens the session's first question and puts it on the screen.
 pub async fn open_first(live: &Arc<LiveSession>) -> Result<()> {
-    let first = live.view(true, "")["questions"][0]["id"]
-        .as_str()
-        .and_then(|s| s.parse().ok());
+    let first = live.view(true, "").questions.first().map(|q| q.id);
     if let Some(first) = first {
         live.act(first, QuestionAction::Open { duration_s: None })
             .await?;

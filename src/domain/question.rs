@@ -159,13 +159,13 @@ fn check_colour(field: &str, c: &str) -> Result<()> {
 fn check_options(options: &[OptionItem], limits: &Limits) -> Result<()> {
     if options.len() < 2 {
         return Err(Error::bad_request(format!(
-            "a question needs at least 2 options, it has {}",
+            "options: a question needs at least 2 options, it has {}",
             options.len()
         )));
     }
     if options.len() > limits.max_options {
         return Err(Error::too_large(format!(
-            "a question has at most {} options, it has {}",
+            "options: a question has at most {} options, it has {}",
             limits.max_options,
             options.len()
         )));
@@ -259,16 +259,18 @@ impl QuestionSpec {
                 max_label,
             } => {
                 if !(-1000..=1000).contains(min) {
-                    return Err(Error::bad_request("scale min must be from -1000 to 1000"));
+                    return Err(Error::bad_request(
+                        "min: scale min must be from -1000 to 1000",
+                    ));
                 }
                 if max <= min {
                     return Err(Error::bad_request(format!(
-                        "scale max ({max}) must be above min ({min})"
+                        "max: scale max ({max}) must be above min ({min})"
                     )));
                 }
                 if (*max as i64) > (*min as i64) + 10 {
                     return Err(Error::bad_request(format!(
-                        "scale max ({max}) may be at most min + 10 ({})",
+                        "max: scale max ({max}) may be at most min + 10 ({})",
                         min + 10
                     )));
                 }
@@ -290,7 +292,7 @@ impl QuestionSpec {
         }
         if self.translations.len() > limits.max_translations {
             return Err(Error::too_large(format!(
-                "at most {} translations per question",
+                "translations: at most {} translations per question",
                 limits.max_translations
             )));
         }

@@ -18,7 +18,8 @@
 //! ```
 //!
 //! Each `[[question]]` table is a QuestionSpec of the contract, read by
-//! `protocol::parse_question_spec` and checked by the domain, so a deck
+//! the same serde types as the JSON API (`protocol::spec`) and checked by
+//! the domain, so a deck
 //! accepts exactly what `POST /api/sessions` accepts. Errors name the
 //! question (counted from 1) and the field. Unlike the JSON API, a deck
 //! refuses fields it does not know: in a file written by hand an unknown
@@ -27,11 +28,14 @@
 
 use std::fmt::Write as _;
 
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::domain::{check_text, Limits, QuestionSpec, Session, Settings};
 use crate::error::{Error, Result};
-use crate::protocol::{parse_question_spec, question_spec_json};
+use crate::protocol::question_spec_json;
+use crate::protocol::spec::{read_spec, shape_error, SpecIn};
 
 /// What a deck holds: everything needed to create its session.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,31 +45,18 @@ pub struct Deck {
     pub questions: Vec<QuestionSpec>,
 }
 
-/// The keys of a deck's top level.
-const DECK_FIELDS: [&str; 3] = ["title", "qa_moderation", "question"];
-
-/// The keys of a `[[question]]` table: a QuestionSpec's fields.
-const QUESTION_FIELDS: [&str; 12] = [
-    "kind",
-    "prompt",
-    "options",
-    "colours",
-    "max_choices",
-    "min",
-    "max",
-    "min_label",
-    "max_label",
-    "max_words",
-    "correct",
-    "translations",
-];
-
-/// The keys of one translation.
-const TRANSLATION_FIELDS: [&str; 2] = ["prompt", "options"];
+/// A deck's top level as written, but for its `[[question]]` tables: each is
+/// read on its own, from the TOML as parsed (where a date is still a date),
+/// so that its errors name it by number.
+#[derive(Deserialize)]
+struct DeckIn {
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    qa_moderation: Option<bool>,
+}
 
 impl Deck {
-    /// Is `session` this deck's session: the same title and the same
-    /// questions, in the same order?
     /// A digest of the title and questions (hex), the same for equal decks.
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
@@ -82,6 +73,8 @@ impl Deck {
             .collect()
     }
 
+    /// Is `session` this deck's session: the same title and the same
+    /// questions, in the same order?
     pub fn matches(&self, session: &Session) -> bool {
         session.title == self.title
             && session
@@ -102,8 +95,27 @@ pub fn parse(text: &str) -> Result<Deck> {
 pub fn parse_with(text: &str, limits: &Limits) -> Result<Deck> {
     // Notepad and friends may start a UTF-8 file with a byte order mark.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let table: toml::Table = text.parse().map_err(|e| syntax_error(text, &e))?;
-    if let Some(key) = table.keys().find(|k| !DECK_FIELDS.contains(&k.as_str())) {
+    let mut table: toml::Table = text.parse().map_err(|e| syntax_error(text, &e))?;
+    let tables = match table.remove("question") {
+        None => Vec::new(),
+        Some(toml::Value::Array(items)) => items,
+        Some(_) => {
+            return Err(Error::bad_request(
+                "question must be a list of [[question]] tables",
+            ))
+        }
+    };
+    let mut unknown = None;
+    let read = {
+        let mut note = |path: serde_ignored::Path| {
+            if let serde_ignored::Path::Map { key, .. } = path {
+                unknown.get_or_insert(key);
+            }
+        };
+        let d = serde_ignored::Deserializer::new(toml::Value::Table(table), &mut note);
+        serde_path_to_error::deserialize::<_, DeckIn>(d)
+    };
+    if let Some(key) = unknown {
         let hint = if key == "questions" {
             "; questions are [[question]] tables, in the singular"
         } else {
@@ -113,30 +125,22 @@ pub fn parse_with(text: &str, limits: &Limits) -> Result<Deck> {
             "unknown field {key:?} at the top of the deck{hint}; a deck has title, qa_moderation and [[question]] tables"
         )));
     }
-    let title = match table.get("title") {
-        Some(toml::Value::String(t)) => t.trim().to_owned(),
-        Some(_) => return Err(Error::bad_request("title must be a text")),
-        None => {
-            return Err(Error::bad_request(
-                "title is required: a line like title = \"Morning panel\"",
-            ))
+    let deck = read.map_err(|e| {
+        let field = e.path().iter().next().map(ToString::to_string);
+        match field.as_deref() {
+            Some("title") => Error::bad_request("title must be a text"),
+            Some("qa_moderation") => Error::bad_request("qa_moderation must be true or false"),
+            _ => shape_error(e),
         }
-    };
+    })?;
+    let title = deck
+        .title
+        .ok_or_else(|| {
+            Error::bad_request("title is required: a line like title = \"Morning panel\"")
+        })?
+        .trim()
+        .to_owned();
     check_text("title", &title, limits.max_title_chars)?;
-    let qa_moderation = match table.get("qa_moderation") {
-        None => false,
-        Some(toml::Value::Boolean(b)) => *b,
-        Some(_) => return Err(Error::bad_request("qa_moderation must be true or false")),
-    };
-    let tables = match table.get("question") {
-        None => Vec::new(),
-        Some(toml::Value::Array(items)) => items.iter().collect(),
-        Some(_) => {
-            return Err(Error::bad_request(
-                "question must be a list of [[question]] tables",
-            ))
-        }
-    };
     if tables.len() > limits.max_questions {
         return Err(Error::limit_reached(format!(
             "the deck has {} questions, a session holds at most {}",
@@ -145,7 +149,7 @@ pub fn parse_with(text: &str, limits: &Limits) -> Result<Deck> {
         )));
     }
     let questions = tables
-        .into_iter()
+        .iter()
         .enumerate()
         .map(|(i, v)| {
             question(v, limits)
@@ -154,7 +158,9 @@ pub fn parse_with(text: &str, limits: &Limits) -> Result<Deck> {
         .collect::<Result<Vec<_>>>()?;
     Ok(Deck {
         title,
-        settings: Settings { qa_moderation },
+        settings: Settings {
+            qa_moderation: deck.qa_moderation.unwrap_or(false),
+        },
         questions,
     })
 }
@@ -181,40 +187,74 @@ fn syntax_error(text: &str, e: &toml::de::Error) -> Error {
 }
 
 /// One `[[question]]` table, read as the contract's QuestionSpec and checked.
+/// Every error names its field: the reader's by its path, the domain's in
+/// its message.
 fn question(v: &toml::Value, limits: &Limits) -> Result<QuestionSpec> {
-    let toml::Value::Table(t) = v else {
+    if !v.is_table() {
         return Err(Error::bad_request(
             "a question is a [[question]] table with kind, prompt and its settings",
         ));
-    };
-    if let Some(key) = t.keys().find(|k| !QUESTION_FIELDS.contains(&k.as_str())) {
-        return Err(Error::bad_request(format!(
-            "unknown field {key:?}; a question has {}",
-            QUESTION_FIELDS.join(", ")
-        )));
-    }
-    if let Some(toml::Value::Table(langs)) = t.get("translations") {
-        for (tag, tr) in langs {
-            if let toml::Value::Table(tr) = tr {
-                if let Some(key) = tr
-                    .keys()
-                    .find(|k| !TRANSLATION_FIELDS.contains(&k.as_str()))
-                {
-                    return Err(Error::bad_request(format!(
-                        "translations.{tag}: unknown field {key:?}; a translation has prompt and options"
-                    )));
-                }
-            }
-        }
     }
     let json = to_json(v, "")?;
-    let spec = parse_question_spec(&json).map_err(name_the_field)?;
-    spec.validate(limits).map_err(name_the_field)?;
+    let mut unknown: Option<(String, String)> = None;
+    let read = read_spec(&json, |at, key| {
+        unknown.get_or_insert_with(|| (at.to_owned(), key.to_owned()));
+    });
+    // Unlike the JSON API, a deck refuses fields it does not know.
+    if let Some((at, key)) = unknown {
+        return Err(Error::bad_request(match at.as_str() {
+            "" => format!(
+                "unknown field {key:?}; a question has {}",
+                fields_of::<SpecIn>().join(", ")
+            ),
+            _ if at
+                .strip_prefix("translations.")
+                .is_some_and(|tag| !tag.contains('.')) =>
+            {
+                format!("{at}: unknown field {key:?}; a translation has prompt and options")
+            }
+            _ => format!("{at}: unknown field {key:?}"),
+        }));
+    }
+    let spec = read?.into_spec()?;
+    spec.validate(limits)?;
     Ok(spec)
 }
 
-/// TOML to the JSON the contract's parser reads; `at` is where `v` is in
-/// the question (`options[1]`), for the errors.
+/// The fields a serde struct reads, in their order.
+fn fields_of<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+    struct Capture<'a>(&'a mut &'static [&'static str]);
+    impl<'de> Deserializer<'de> for Capture<'_> {
+        type Error = de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(
+            self,
+            _: V,
+        ) -> std::result::Result<V::Value, Self::Error> {
+            Err(de::Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> std::result::Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("fields read"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
+        }
+    }
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Capture(&mut fields));
+    fields
+}
+
+/// TOML to the JSON the contract's reader takes; `at` is where `v` is in
+/// the question (`options[1]`), for the errors. TOML says two things JSON
+/// cannot, a date and a NaN; no field of a question takes either.
 fn to_json(v: &toml::Value, at: &str) -> Result<Value> {
     let join = |key: &str| {
         if at.is_empty() {
@@ -250,38 +290,10 @@ fn to_json(v: &toml::Value, at: &str) -> Result<Value> {
     })
 }
 
-/// Puts the field in front of a message about one question, where the
-/// message does not start with it already: `options: a question needs at
-/// least 2 options`.
-fn name_the_field(e: Error) -> Error {
-    let head = e
-        .message
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .next()
-        .unwrap_or("");
-    if QUESTION_FIELDS.contains(&head) {
-        return e;
-    }
-    let m = &e.message;
-    let field = if m.contains("options") {
-        "options"
-    } else if m.starts_with("scale min") {
-        "min"
-    } else if m.starts_with("scale max") {
-        "max"
-    } else if m.contains("translations") {
-        "translations"
-    } else if m.contains("correct") {
-        "correct"
-    } else if m.contains("kind") {
-        "kind"
-    } else {
-        return e;
-    };
-    Error::new(e.code, format!("{field}: {m}"))
-}
-
 // ---- export -------------------------------------------------------------------
+
+/// The order a translation's fields are written in.
+const TRANSLATION_ORDER: [&str; 2] = ["prompt", "options"];
 
 /// The order a question's fields are written in: the way a chair reads them.
 const EXPORT_ORDER: [&str; 11] = [
@@ -325,8 +337,8 @@ pub fn to_toml(session: &Session) -> String {
                 if let Value::Object(t) = t {
                     let rest = t
                         .keys()
-                        .filter(|k| !TRANSLATION_FIELDS.contains(&k.as_str()));
-                    for key in TRANSLATION_FIELDS
+                        .filter(|k| !TRANSLATION_ORDER.contains(&k.as_str()));
+                    for key in TRANSLATION_ORDER
                         .iter()
                         .copied()
                         .chain(rest.map(String::as_str))
@@ -417,301 +429,5 @@ fn toml_key(k: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::{Kind, OptionItem};
-    use crate::error::ErrorCode;
-    use uuid::Uuid;
-
-    const EXAMPLE: &str = include_str!("../../decks/capacity-building.toml");
-
-    fn err(text: &str) -> Error {
-        parse(text).unwrap_err()
-    }
-
-    fn session_of(deck: &Deck) -> Session {
-        let limits = Limits::default();
-        let mut s = Session::new(
-            Uuid::new_v4(),
-            "123456".into(),
-            deck.title.clone(),
-            "token".into(),
-            deck.settings.clone(),
-            0,
-            &limits,
-        )
-        .unwrap();
-        for spec in &deck.questions {
-            s.add_question(Uuid::new_v4(), spec.clone(), &limits)
-                .unwrap();
-        }
-        s
-    }
-
-    #[test]
-    fn the_example_deck_reads() {
-        let deck = parse(EXAMPLE).unwrap();
-        assert!(deck.title.starts_with("What role for capacity building"));
-        assert!(deck.questions.len() >= 5);
-        let first = &deck.questions[0];
-        assert_eq!(first.prompt, "Where do you work on migration?");
-        assert!(first.translations.contains_key("fr"));
-        assert!(deck.questions.iter().any(|q| q.kind.correct().is_some()));
-    }
-
-    #[test]
-    fn the_brief_form_reads() {
-        let deck = parse(
-            r##"
-title = "Morning panel"
-qa_moderation = true
-
-[[question]]
-kind = "single"
-prompt = "Where do you work on migration?"
-options = ["National government", "Local government", "Civil society"]
-correct = [2]
-colours = ["#0072b2", "#e69f00", "#009e73"]
-
-[question.translations.fr]
-prompt = "Où travaillez-vous sur les migrations ?"
-options = ["Gouvernement national", "Gouvernement local", "Société civile"]
-
-[[question]]
-kind = "scale"
-prompt = "How ready are you?"
-"##,
-        )
-        .unwrap();
-        assert_eq!(deck.title, "Morning panel");
-        assert!(deck.settings.qa_moderation);
-        assert_eq!(deck.questions.len(), 2);
-        match &deck.questions[0].kind {
-            Kind::Single { options, correct } => {
-                assert_eq!(options.len(), 3);
-                assert_eq!(options[0].colour.as_deref(), Some("#0072b2"));
-                assert_eq!(correct.as_deref(), Some(&[2u8][..]));
-            }
-            k => panic!("{k:?}"),
-        }
-        assert_eq!(
-            deck.questions[1].kind,
-            Kind::Scale {
-                min: 1,
-                max: 5,
-                min_label: None,
-                max_label: None
-            }
-        );
-    }
-
-    #[test]
-    fn a_session_round_trips_through_its_deck() {
-        let mut deck = parse(EXAMPLE).unwrap();
-        // Every kind and every setting, colours on some options only.
-        deck.questions.push(QuestionSpec {
-            prompt: "Pick \"one\"\nor two".into(),
-            kind: Kind::Multiple {
-                options: vec![
-                    OptionItem {
-                        label: "Peer-to-peer".into(),
-                        colour: None,
-                    },
-                    OptionItem {
-                        label: "Triangular".into(),
-                        colour: Some("#0072b2".into()),
-                    },
-                    OptionItem {
-                        label: "Study visits".into(),
-                        colour: None,
-                    },
-                ],
-                max_choices: 2,
-                correct: Some(vec![0, 2]),
-            },
-            translations: Default::default(),
-        });
-        deck.questions.push(
-            parse_question_spec(&serde_json::json!({
-                "kind": "scale", "prompt": "Ready?", "min": 0, "max": 10,
-                "min_label": "Not at all", "max_label": "Fully",
-                "translations": {"pt-BR": {"prompt": "Pronto?"}}
-            }))
-            .unwrap(),
-        );
-        deck.settings.qa_moderation = true;
-        let session = session_of(&deck);
-        let text = to_toml(&session);
-        let back = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
-        assert_eq!(back, deck, "{text}");
-        // The export is the same again when read and written once more.
-        assert_eq!(to_toml(&session_of(&back)), text);
-    }
-
-    #[test]
-    fn a_syntax_error_names_its_line() {
-        let e = err("title = \"Panel\"\n\n[[question]]\nkind = single\n");
-        assert_eq!(e.code, ErrorCode::BadRequest);
-        assert!(e.message.contains("line 4"), "{}", e.message);
-        assert!(!e.message.contains('\n'), "{}", e.message);
-    }
-
-    #[test]
-    fn a_bad_question_names_its_number_and_field() {
-        let e = err(r#"
-title = "Panel"
-[[question]]
-kind = "open"
-prompt = "Anything?"
-[[question]]
-kind = "open"
-prompt = "More?"
-[[question]]
-kind = "single"
-prompt = "Only one?"
-options = ["Yes"]
-"#);
-        assert_eq!(e.code, ErrorCode::BadRequest);
-        assert!(
-            e.message
-                .starts_with("question 3: options: a question needs at least 2 options"),
-            "{}",
-            e.message
-        );
-    }
-
-    #[test]
-    fn errors_keep_the_domain_codes() {
-        let long = "x".repeat(501);
-        let e = err(&format!(
-            "title = \"Panel\"\n[[question]]\nkind = \"open\"\nprompt = \"{long}\"\n"
-        ));
-        assert_eq!(e.code, ErrorCode::TooLarge);
-        assert!(e.message.starts_with("question 1: prompt"), "{}", e.message);
-
-        let e = err("title = \"Panel\"\n[[question]]\nkind = \"poll\"\nprompt = \"x\"\n");
-        assert!(
-            e.message.starts_with("question 1: kind: unknown kind"),
-            "{}",
-            e.message
-        );
-
-        let e = err(
-            "title = \"Panel\"\n[[question]]\nkind = \"scale\"\nprompt = \"x\"\nmin = 5\nmax = 3\n",
-        );
-        assert!(e.message.starts_with("question 1: max: "), "{}", e.message);
-
-        let e = err("title = \"Panel\"\n[[question]]\nkind = \"open\"\n");
-        assert_eq!(e.message, "question 1: prompt is required");
-
-        let limits = Limits {
-            max_questions: 1,
-            ..Limits::default()
-        };
-        let two = "title = \"P\"\n[[question]]\nkind = \"open\"\nprompt = \"a\"\n[[question]]\nkind = \"open\"\nprompt = \"b\"\n";
-        assert_eq!(
-            parse_with(two, &limits).unwrap_err().code,
-            ErrorCode::LimitReached
-        );
-    }
-
-    #[test]
-    fn unknown_fields_are_typos() {
-        let e = err("title = \"P\"\n[[questions]]\nkind = \"open\"\nprompt = \"a\"\n");
-        assert!(e.message.contains("\"questions\""), "{}", e.message);
-        assert!(e.message.contains("[[question]]"), "{}", e.message);
-
-        let e = err("title = \"P\"\n[[question]]\nkind = \"single\"\nprompt = \"a\"\noptions = [\"x\", \"y\"]\ncorect = [1]\n");
-        assert!(
-            e.message
-                .starts_with("question 1: unknown field \"corect\""),
-            "{}",
-            e.message
-        );
-
-        let e = err("title = \"P\"\n[[question]]\nkind = \"open\"\nprompt = \"a\"\n[question.translations.fr]\npromt = \"b\"\n");
-        assert!(
-            e.message
-                .starts_with("question 1: translations.fr: unknown field \"promt\""),
-            "{}",
-            e.message
-        );
-    }
-
-    #[test]
-    fn the_title_is_required_and_checked() {
-        assert!(err("[[question]]\nkind = \"open\"\nprompt = \"a\"\n")
-            .message
-            .starts_with("title is required"));
-        assert_eq!(err("title = \"  \"").message, "title must not be empty");
-        assert_eq!(
-            err(&format!("title = \"{}\"", "t".repeat(201))).code,
-            ErrorCode::TooLarge
-        );
-        assert_eq!(err("title = 3").message, "title must be a text");
-        assert_eq!(
-            err("title = \"P\"\nqa_moderation = \"yes\"").message,
-            "qa_moderation must be true or false"
-        );
-    }
-
-    #[test]
-    fn dates_and_odd_shapes_are_refused() {
-        let e = err("title = \"P\"\n[[question]]\nkind = \"open\"\nprompt = 1979-05-27\n");
-        assert!(
-            e.message
-                .starts_with("question 1: prompt: 1979-05-27 is a date"),
-            "{}",
-            e.message
-        );
-        let e = err("title = \"P\"\n[[question]]\nkind = \"scale\"\nprompt = \"x\"\nmax = nan\n");
-        assert!(
-            e.message
-                .starts_with("question 1: max: NaN is not a number"),
-            "{}",
-            e.message
-        );
-        let e = err("title = \"P\"\nquestion = 3\n");
-        assert_eq!(e.code, ErrorCode::BadRequest);
-        let e = err("title = \"P\"\nquestion = [1]\n");
-        assert!(e.message.starts_with("question 1: "), "{}", e.message);
-    }
-
-    #[test]
-    fn deep_nesting_is_refused_without_a_crash() {
-        let deep = format!(
-            "title = \"P\"\n[[question]]\nkind = \"open\"\nprompt = {}{}\n",
-            "[".repeat(30_000),
-            "]".repeat(30_000)
-        );
-        assert_eq!(err(&deep).code, ErrorCode::BadRequest);
-        // A dotted header nests tables as deep as a 64 KiB body allows.
-        let dotted = format!(
-            "title = \"P\"\n[[question]]\nkind = \"open\"\nprompt = \"x\"\n[question.options{}]\n",
-            ".a".repeat(32_000)
-        );
-        let e = err(&dotted);
-        assert_eq!(e.code, ErrorCode::BadRequest);
-        assert!(e.message.contains("line 5"), "{}", e.message);
-    }
-
-    #[test]
-    fn a_byte_order_mark_and_no_questions_are_fine() {
-        let deck = parse("\u{feff}title = \"Just a Q&A\"\nqa_moderation = true\n").unwrap();
-        assert!(deck.questions.is_empty());
-        assert!(deck.settings.qa_moderation);
-    }
-
-    #[test]
-    fn a_deck_matches_its_own_session_only() {
-        let deck = parse(EXAMPLE).unwrap();
-        let s = session_of(&deck);
-        assert!(deck.matches(&s));
-        let mut other = deck.clone();
-        other.questions.pop();
-        assert!(!other.matches(&s));
-        other = deck.clone();
-        other.title.push('!');
-        assert!(!other.matches(&s));
-    }
-}
+#[path = "deck_tests.rs"]
+mod tests;

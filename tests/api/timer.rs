@@ -21,11 +21,7 @@ async fn an_open_question_with_a_duration_closes_by_itself_when_due() {
         .create_session("Panel".into(), Settings::default(), vec![spec])
         .await
         .unwrap();
-    let q: Uuid = live.view(true, "")["questions"][0]["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let q: Uuid = live.view(true, "").questions[0].id;
     let opened = live
         .act(
             q,
@@ -35,7 +31,7 @@ async fn an_open_question_with_a_duration_closes_by_itself_when_due() {
         )
         .await
         .unwrap();
-    let closes_at = opened["closes_at"].as_i64().unwrap();
+    let closes_at = opened.closes_at.unwrap();
     let state = |live: &handsup::live::session::LiveSession| {
         live.read(|s, _| s.question(q).map(|q| q.state).unwrap())
     };
@@ -63,11 +59,7 @@ async fn reopening_with_a_new_duration_replaces_the_old_timer() {
         .create_session("Panel".into(), Settings::default(), vec![spec])
         .await
         .unwrap();
-    let q: Uuid = live.view(true, "")["questions"][0]["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let q: Uuid = live.view(true, "").questions[0].id;
     live.act(
         q,
         QuestionAction::Open {

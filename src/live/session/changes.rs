@@ -4,13 +4,12 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::qa::QaStatus;
 use crate::domain::{Applied, Event, Session};
 use crate::error::{Error, Result};
-use crate::protocol::{self, Role};
+use crate::protocol::{Role, ServerMsg};
 use crate::store::journal::{self, Durable};
 use crate::store::records::{self, Record};
 use crate::store::redis::Redis;
@@ -106,7 +105,7 @@ impl LiveSession {
                         .filter(|q| !public || q.is_public())
                         .map(|q| q.id)
                         .collect();
-                    protocol::message("order", json!({ "question_ids": ids }))
+                    ServerMsg::Order { question_ids: &ids }.frame()
                 };
                 let (staff, public) = (order(false), order(true));
                 self.broadcast(st, |c| {
@@ -119,7 +118,7 @@ impl LiveSession {
             }
             E::Deleted { q, .. } => {
                 st.published.remove(q);
-                let frame = protocol::message("question_removed", json!({ "question_id": q }));
+                let frame = ServerMsg::QuestionRemoved { question_id: *q }.frame();
                 self.broadcast(st, |c| {
                     (c.role == Role::Moderator || public).then(|| frame.clone())
                 });
@@ -160,7 +159,11 @@ impl LiveSession {
                 };
                 // Phones whose ballot went clear their selection. In cluster
                 // mode ballots live in Redis, so every phone is told.
-                let frame = protocol::message("ballot", json!({"question_id": q, "choice": null}));
+                let frame = ServerMsg::Ballot {
+                    question_id: *q,
+                    choice: None,
+                }
+                .frame();
                 self.broadcast(st, |c| {
                     c.participant
                         .filter(|p| cluster || had.contains(p))
@@ -176,10 +179,11 @@ impl LiveSession {
             }
             E::Title { .. } | E::Settings { .. } => {
                 let s = &st.session;
-                let frame = protocol::message(
-                    "session",
-                    json!({"title": s.title, "settings": {"qa_moderation": s.settings.qa_moderation}}),
-                );
+                let frame = ServerMsg::Session {
+                    title: &s.title,
+                    settings: (&s.settings).into(),
+                }
+                .frame();
                 self.broadcast(st, |_| Some(frame.clone()));
             }
             E::HideEntry { q, .. } => {

@@ -4,14 +4,13 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
 use tokio::time::sleep_until;
 use uuid::Uuid;
 
 use crate::domain::Event;
 use crate::domain::{Choice, QuestionSpec};
 use crate::error::{Error, Result};
-use crate::protocol::{self, Presentation, QuestionAction};
+use crate::protocol::{Presentation, QuestionAction, QuestionView};
 use crate::store::redis::ballot::Ballot;
 use crate::store::Storage;
 
@@ -20,7 +19,7 @@ use super::*;
 impl LiveSession {
     // ---- moderator actions ------------------------------------------------
 
-    pub async fn add_question(self: &Arc<Self>, spec: QuestionSpec) -> Result<Value> {
+    pub async fn add_question(self: &Arc<Self>, spec: QuestionSpec) -> Result<QuestionView> {
         spec.validate(&self.shared.limits)?;
         let id = Uuid::new_v4();
         self.commit(Event::Added {
@@ -32,7 +31,11 @@ impl LiveSession {
         self.question_view(id)
     }
 
-    pub async fn update_question(self: &Arc<Self>, id: Uuid, spec: QuestionSpec) -> Result<Value> {
+    pub async fn update_question(
+        self: &Arc<Self>,
+        id: Uuid,
+        spec: QuestionSpec,
+    ) -> Result<QuestionView> {
         spec.validate(&self.shared.limits)?;
         self.commit(Event::Updated {
             code: self.code.clone(),
@@ -44,9 +47,9 @@ impl LiveSession {
     }
 
     /// A question as the moderator sees it.
-    pub(super) fn question_view(&self, id: Uuid) -> Result<Value> {
+    pub(super) fn question_view(&self, id: Uuid) -> Result<QuestionView> {
         let st = self.state.lock();
-        Ok(protocol::question_view(st.session.question(id)?, true))
+        Ok(QuestionView::new(st.session.question(id)?, true))
     }
 
     pub async fn move_question(self: &Arc<Self>, id: Uuid, index: usize) -> Result<()> {
@@ -60,7 +63,7 @@ impl LiveSession {
     }
 
     /// open, close, reveal, hide or reset.
-    pub async fn act(self: &Arc<Self>, id: Uuid, action: QuestionAction) -> Result<Value> {
+    pub async fn act(self: &Arc<Self>, id: Uuid, action: QuestionAction) -> Result<QuestionView> {
         let code = self.code.clone();
         let ev = match action {
             QuestionAction::Open { duration_s } => Event::Opened {

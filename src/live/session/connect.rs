@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::domain::Event;
 use crate::error::{Error, ErrorCode, Result};
 use crate::live::outbox::{Close, Outbox, CLOSE_NORMAL};
 use crate::live::secrets::token_eq;
-use crate::protocol::{self, choice_json, Role};
+use crate::protocol::{self, choice_json, QaPage, Role, ServerMsg, SessionView, Welcome};
 use crate::store::Storage;
 
 use super::*;
@@ -87,48 +87,46 @@ impl LiveSession {
             ),
         };
         let welcome_tallies = Self::visible_tallies(&st, role);
-        let sent = welcome_tallies
-            .iter()
-            .filter_map(|(q, v)| Some((q.parse().ok()?, v["seq"].as_u64()?)))
-            .collect();
-        let mut session = protocol::session_view(
-            &st.session,
-            role == Role::Moderator,
-            join_url,
-            welcome_tallies,
-        );
+        let sent = welcome_tallies.iter().map(|(q, t)| (*q, t.seq)).collect();
         // The top of the board; the rest is paged over HTTP, so the welcome
         // stays small however much the room asks.
-        let (qa, qa_total) = protocol::qa_page(
+        let qa = QaPage::new(
             &st.session.qa,
             role == Role::Moderator,
             participant,
             0,
             protocol::WELCOME_QA_ITEMS,
         );
-        session["qa"] = Value::Array(qa);
-        session["qa_total"] = json!(qa_total);
-        let mut welcome = json!({
-            "role": role,
-            "session": session,
-            "server_time": self.now(),
-        });
+        let session = SessionView::new(
+            &st.session,
+            role == Role::Moderator,
+            join_url,
+            welcome_tallies,
+        )
+        .with_qa(qa);
+        let mut welcome = Welcome {
+            role,
+            session,
+            server_time: self.now(),
+            participant_id: None,
+            participant_token: None,
+            ballots: None,
+        };
         if let Some(p) = participant {
             let who = st.session.participant(p);
-            welcome["participant_id"] = json!(who.id);
-            welcome["participant_token"] = json!(who.token);
-            let ballots: Map<String, Value> = match known_ballots {
+            welcome.participant_id = Some(who.id);
+            welcome.participant_token = Some(who.token.clone());
+            welcome.ballots = Some(match known_ballots {
                 Some(b) => b,
                 None => st
                     .session
                     .ballots_of(p)
                     .map(|(q, c)| (q.id.to_string(), choice_json(c)))
                     .collect(),
-            };
-            welcome["ballots"] = Value::Object(ballots);
+            });
         }
         let outbox = Arc::new(Outbox::new(self.shared.config.max_queued));
-        outbox.push(protocol::message("welcome", welcome));
+        outbox.push(ServerMsg::Welcome(&welcome).frame());
         let conn_id = st.next_conn;
         st.next_conn += 1;
         st.conns.insert(
@@ -210,7 +208,7 @@ impl LiveSession {
                 },
             )
         };
-        self.close_all(Some(protocol::message("ended", json!({}))), CLOSE_NORMAL);
+        self.close_all(Some(ServerMsg::Ended.frame()), CLOSE_NORMAL);
         self.ended.cancel();
         durable.wait().await
     }

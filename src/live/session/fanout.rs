@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use tokio::time::{sleep_until, Instant};
 use uuid::Uuid;
 
-use crate::protocol::{self, Role, TallyOut};
+use crate::protocol::{self, Role, TallyView};
 
 use super::*;
 
@@ -32,12 +32,12 @@ impl LiveSession {
             };
             if stale {
                 *seq += 1;
-                let out = TallyOut::new(q.id, *seq, q.tally());
+                let out = TallyView::new(q.id, *seq, q.tally());
                 let p = Published {
                     version: Some(q.version),
                     seq: *seq,
                     frame: protocol::tally_frame(&out),
-                    value: serde_json::to_value(&out).unwrap_or_default(),
+                    value: out,
                 };
                 published.insert(q.id, p);
             }

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use tokio::sync::Notify;
 use tokio::time::{sleep_until, Instant};
 use uuid::Uuid;
@@ -166,7 +166,7 @@ impl LiveSession {
                 Ok(())
             }
             Event::Ended { .. } => {
-                self.close_all(Some(protocol::message("ended", json!({}))), CLOSE_NORMAL);
+                self.close_all(Some(protocol::ServerMsg::Ended.frame()), CLOSE_NORMAL);
                 self.ended.cancel();
                 Ok(())
             }

@@ -21,7 +21,6 @@ use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
 use parking_lot::Mutex;
-use serde_json::Value;
 use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -29,7 +28,7 @@ use uuid::Uuid;
 use crate::domain::Session;
 use crate::live::outbox::Outbox;
 use crate::live::shared::Shared;
-use crate::protocol::Role;
+use crate::protocol::{Role, TallyView};
 use crate::rate::Bucket;
 use crate::store::journal::Hash;
 use crate::store::Storage;
@@ -73,8 +72,8 @@ struct Published {
     version: Option<u64>,
     seq: u64,
     frame: Utf8Bytes,
-    /// The same tally as JSON without `type`, for views and results.
-    value: Value,
+    /// The same tally without `type`, for views and results.
+    value: TallyView,
 }
 
 struct ConnEntry {

@@ -2,13 +2,12 @@
 
 use std::sync::Arc;
 
-use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::domain::qa::QaStatus;
 use crate::domain::Event;
 use crate::error::{Error, Result};
-use crate::protocol::{self, Role};
+use crate::protocol::{QaItemView, QaPage, Role, ServerMsg};
 
 use super::*;
 
@@ -23,15 +22,15 @@ impl LiveSession {
             return;
         };
         let hidden = item.status == QaStatus::Hidden;
-        let staff = protocol::message(
-            "qa_item",
-            json!({ "item": protocol::qa_item_json(item, false) }),
-        );
+        let staff = ServerMsg::QaItem {
+            item: &QaItemView::new(item, false),
+        }
+        .frame();
         let public = staff.clone();
-        let mine = protocol::message(
-            "qa_item",
-            json!({ "item": protocol::qa_item_json(item, true) }),
-        );
+        let mine = ServerMsg::QaItem {
+            item: &QaItemView::new(item, true),
+        }
+        .frame();
         self.broadcast(st, |c| {
             if !roles.contains(&c.role) {
                 return None;
@@ -140,12 +139,16 @@ impl LiveSession {
         participant: Option<u32>,
         offset: usize,
         limit: usize,
-    ) -> Result<Value> {
+    ) -> Result<QaPage> {
         // Cluster mode: the board as it is now, whichever node changed it.
         self.catch_up(None).await?;
         let st = self.state.lock();
-        let (items, total) =
-            protocol::qa_page(&st.session.qa, moderator, participant, offset, limit);
-        Ok(json!({ "items": items, "total": total }))
+        Ok(QaPage::new(
+            &st.session.qa,
+            moderator,
+            participant,
+            offset,
+            limit,
+        ))
     }
 }

@@ -1,14 +1,15 @@
 //! Views of the session for HTTP answers: the session, its results.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use crate::domain::Session;
 use crate::error::Result;
-use crate::protocol::{self, Role, TallyOut};
+use crate::protocol::{
+    QaItemView, QuestionResult, QuestionView, Results, ResultsSession, Role, SessionView, TallyView,
+};
 use crate::store::journal::{self};
 
 use super::*;
@@ -27,24 +28,24 @@ impl LiveSession {
     }
 
     /// The published tallies a role may see, by question id.
-    pub(super) fn visible_tallies(st: &State, role: Role) -> Map<String, Value> {
+    pub(super) fn visible_tallies(st: &State, role: Role) -> BTreeMap<Uuid, TallyView> {
         st.session
             .questions()
             .iter()
             .filter(|q| role == Role::Moderator || q.results_public())
-            .filter_map(|q| Some((q.id.to_string(), st.published.get(&q.id)?.value.clone())))
+            .filter_map(|q| Some((q.id, st.published.get(&q.id)?.value.clone())))
             .collect()
     }
 
     /// The session as GET shows it to a role.
-    pub fn view(&self, moderator: bool, join_url: &str) -> Value {
+    pub fn view(&self, moderator: bool, join_url: &str) -> SessionView {
         let st = self.state.lock();
         let role = if moderator {
             Role::Moderator
         } else {
             Role::Projector
         };
-        protocol::session_view(
+        SessionView::new(
             &st.session,
             moderator,
             join_url,
@@ -53,39 +54,42 @@ impl LiveSession {
     }
 
     /// Every question with its exact current tally, for the moderator.
-    pub async fn results(self: &Arc<Self>) -> Result<Value> {
+    pub async fn results(self: &Arc<Self>) -> Result<Results> {
         let (s, digest) = self.whole().await?;
         let seqs: HashMap<Uuid, u64> = {
             let st = self.state.lock();
             st.published.iter().map(|(q, p)| (*q, p.seq)).collect()
         };
-        let questions: Vec<Value> = s
+        let questions = s
             .questions()
             .iter()
             .map(|q| {
                 let seq = seqs.get(&q.id).copied().unwrap_or(0);
-                let mut v = protocol::question_view(q, true);
-                v["tally"] =
-                    serde_json::to_value(TallyOut::new(q.id, seq, q.tally())).unwrap_or_default();
-                v
+                QuestionResult {
+                    question: QuestionView::new(q, true),
+                    tally: TallyView::new(q.id, seq, q.tally()),
+                }
             })
             .collect();
-        Ok(json!({
-            "session": {
-                "id": s.id, "code": s.code, "title": s.title, "created_at": s.created_at,
-                "digest": digest,
-                "participants": s.participants().len(),
-                "settings": {"qa_moderation": s.settings.qa_moderation},
+        Ok(Results {
+            session: ResultsSession {
+                id: s.id,
+                code: s.code.clone(),
+                title: s.title.clone(),
+                created_at: s.created_at,
+                digest,
+                participants: s.participants().len(),
+                settings: (&s.settings).into(),
             },
-            "questions": questions,
-            "qa": s
+            questions,
+            qa: s
                 .qa
                 .by_upvotes()
                 .into_iter()
-                .map(|i| protocol::qa_item_json(i, false))
-                .collect::<Vec<_>>(),
-            "generated_at": self.now(),
-        }))
+                .map(|i| QaItemView::new(i, false))
+                .collect(),
+            generated_at: self.now(),
+        })
     }
 
     /// Like `read`, with every ballot (read from Redis in cluster mode).

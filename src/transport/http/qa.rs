@@ -14,6 +14,7 @@ use super::parse_uuid;
 use crate::error::{Error, Result};
 use crate::live::registry::Hub;
 use crate::protocol;
+use crate::protocol::QaPage;
 
 /// `?offset=N&limit=M` of the Q&A pages: whole numbers, M at most 100.
 fn page_query(q: &HashMap<String, String>) -> Result<(usize, usize)> {
@@ -44,7 +45,7 @@ pub(super) async fn qa_page(
     Path(code): Path<String>,
     q: std::result::Result<Query<HashMap<String, String>>, QueryRejection>,
     headers: HeaderMap,
-) -> Result<Json<Value>> {
+) -> Result<Json<QaPage>> {
     let s = hub.get(&code).await?;
     let Query(q) = q.map_err(|e| Error::bad_request(format!("a malformed query: {e}")))?;
     let (offset, limit) = page_query(&q)?;

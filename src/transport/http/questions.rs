@@ -6,12 +6,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::auth::Moderator;
 use super::{parse_uuid, Body};
 use crate::error::{Error, Result};
-use crate::protocol::{self, QuestionAction};
+use crate::protocol::{self, QuestionAction, QuestionView};
 
 /// `POST /api/sessions/{code}/questions`.
 pub(super) async fn add_question(
@@ -29,7 +29,7 @@ pub(super) async fn update_question(
     Moderator(s): Moderator,
     Path((_, qid)): Path<(String, String)>,
     Body(spec): Body<Value>,
-) -> Result<Json<Value>> {
+) -> Result<Json<QuestionView>> {
     let qid = parse_uuid(&qid, "question")?;
     Ok(Json(
         s.update_question(qid, protocol::parse_question_spec(&spec)?)
@@ -59,7 +59,7 @@ pub(super) async fn question_action(
     Moderator(s): Moderator,
     Path((_, qid, action)): Path<(String, String, String)>,
     Body(body): Body<ActionBody>,
-) -> Result<Json<Value>> {
+) -> Result<Json<Option<QuestionView>>> {
     let qid = parse_uuid(&qid, "question")?;
     if action == "move" {
         let index = body
@@ -67,10 +67,7 @@ pub(super) async fn question_action(
             .ok_or_else(|| Error::bad_request("move needs an index"))?;
         s.move_question(qid, index).await?;
         let view = s.view(true, "");
-        let q = view["questions"]
-            .as_array()
-            .and_then(|qs| qs.iter().find(|q| q["id"] == json!(qid)).cloned())
-            .unwrap_or_default();
+        let q = view.questions.into_iter().find(|q| q.id == qid);
         return Ok(Json(q));
     }
     let action = QuestionAction::from_path(&action, body.duration_s).ok_or_else(|| {
@@ -78,5 +75,5 @@ pub(super) async fn question_action(
             "no action {action:?}; the actions are open, close, reveal, hide, reset"
         ))
     })?;
-    Ok(Json(s.act(qid, action).await?))
+    Ok(Json(Some(s.act(qid, action).await?)))
 }

@@ -7,15 +7,15 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::Value;
 
 use super::auth::Moderator;
 use super::{attachment, host};
 use crate::error::Result;
 use crate::live::registry::Hub;
+use crate::protocol::Results;
 
 /// `GET /api/sessions/{code}/results`.
-pub(super) async fn results(Moderator(s): Moderator) -> Result<Json<Value>> {
+pub(super) async fn results(Moderator(s): Moderator) -> Result<Json<Results>> {
     Ok(Json(s.results().await?))
 }
 

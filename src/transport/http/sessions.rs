@@ -17,7 +17,7 @@ use crate::domain::Settings;
 use crate::error::{Error, Result};
 use crate::live::registry::Hub;
 use crate::live::session::LiveSession;
-use crate::protocol::{self, Presentation};
+use crate::protocol::{self, Presentation, SessionView};
 
 /// `POST /api/sessions`.
 pub(super) async fn create_session(
@@ -95,7 +95,7 @@ pub(super) async fn get_session(
     State(hub): State<Arc<Hub>>,
     Path(code): Path<String>,
     headers: HeaderMap,
-) -> Result<Json<Value>> {
+) -> Result<Json<SessionView>> {
     let s = hub.get(&code).await?;
     let join = format!("{}/{}", hub.base_url(host(&headers)), code);
     let moderator = s.check_moderator(bearer(&headers)).is_ok();
@@ -123,7 +123,7 @@ pub(super) async fn patch_session(
     Path(code): Path<String>,
     headers: HeaderMap,
     Body(p): Body<Patch>,
-) -> Result<Json<Value>> {
+) -> Result<Json<SessionView>> {
     s.update(p.title, p.settings.and_then(|s| s.qa_moderation))
         .await?;
     let join = format!("{}/{}", hub.base_url(host(&headers)), code);
@@ -160,6 +160,6 @@ pub(super) async fn present(
     s.present(p).await?;
     let view = s.view(true, "");
     Ok(Json(
-        json!({"question_id": view["current"], "qa": view["qa_on_screen"]}),
+        json!({"question_id": view.current, "qa": view.qa_on_screen}),
     ))
 }

@@ -16,7 +16,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::live::outbox::{Close, Outbox};
 use crate::live::registry::Hub;
 use crate::live::session::LiveSession;
-use crate::protocol::{self, ClientMsg, Hello, Role};
+use crate::protocol::{self, ClientMsg, Hello, Presentation, QuestionAction, Role};
 use crate::rate::{Bucket, Take};
 use crate::transport::serve::ConnWatch;
 
@@ -389,29 +389,40 @@ async fn apply(conn: &Conn<'_>, msg: ClientMsg) -> Result<()> {
         conn.participant
             .ok_or_else(|| Error::forbidden("only the audience votes"))
     };
+    let act = |question_id, action| async move { s.act(question_id, action).await.map(drop) };
     match msg {
-        ClientMsg::Hello => Err(Error::bad_request("hello was already received")),
+        ClientMsg::Hello {} => Err(Error::bad_request("hello was already received")),
         ClientMsg::Vote {
             question_id,
             choice,
-        } => s.vote(participant()?, question_id, choice).await,
+        } => s.vote(participant()?, question_id, choice.get()?).await,
         ClientMsg::Retract { question_id } => s.retract(participant()?, question_id).await,
         ClientMsg::Ask { text, name } => s.ask(participant()?, &text, name.as_deref()).await,
-        ClientMsg::Upvote { item_id, up } => s.upvote(participant()?, item_id, up).await,
+        ClientMsg::Upvote { item_id } => s.upvote(participant()?, item_id, true).await,
+        ClientMsg::Unupvote { item_id } => s.upvote(participant()?, item_id, false).await,
         ClientMsg::QaStatus { item_id, status } => s.set_qa_status(item_id, &status).await,
         ClientMsg::QaHideAuthor { item_id } => s.qa_hide_author(item_id).await.map(drop),
-        ClientMsg::AddQuestion { question } => s.add_question(question).await.map(drop),
+        ClientMsg::AddQuestion { question } => s.add_question(question.get()?).await.map(drop),
         ClientMsg::UpdateQuestion {
             question_id,
             question,
-        } => s.update_question(question_id, question).await.map(drop),
+        } => s
+            .update_question(question_id, question.get()?)
+            .await
+            .map(drop),
         ClientMsg::MoveQuestion { question_id, index } => s.move_question(question_id, index).await,
-        ClientMsg::Act {
+        ClientMsg::Open {
             question_id,
-            action,
-        } => s.act(question_id, action).await.map(drop),
+            duration_s,
+        } => act(question_id, QuestionAction::Open { duration_s }).await,
+        ClientMsg::Close { question_id } => act(question_id, QuestionAction::Close).await,
+        ClientMsg::Reveal { question_id } => act(question_id, QuestionAction::Reveal).await,
+        ClientMsg::Hide { question_id } => act(question_id, QuestionAction::Hide).await,
+        ClientMsg::Reset { question_id } => act(question_id, QuestionAction::Reset).await,
         ClientMsg::DeleteQuestion { question_id } => s.delete_question(question_id).await,
-        ClientMsg::Present(p) => s.present(p).await,
+        ClientMsg::Present { question_id, qa } => {
+            s.present(Presentation::of(question_id, qa)).await
+        }
         ClientMsg::Settings { qa_moderation } => s.update(None, qa_moderation).await,
         ClientMsg::HideEntry {
             question_id,

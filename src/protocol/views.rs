@@ -1,0 +1,315 @@
+//! Views: the session, its questions, tallies and Q&A items as a role sees
+//! them, in the shapes HTTP answers and socket messages carry. Each is built
+//! from the domain under the session's lock and owns its data, so it can be
+//! sent after the lock is let go.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::domain::qa::{Board, QaItem, QaStatus};
+use crate::domain::{Question, Session, Tally, TallyBody};
+
+use super::spec::SpecOut;
+
+/// Top words a wordcloud tally carries.
+pub const TALLY_WORDS: usize = 100;
+/// Newest entries an open tally carries.
+pub const TALLY_ENTRIES: usize = 50;
+/// The Q&A items a welcome carries at most; the rest is paged over HTTP.
+pub const WELCOME_QA_ITEMS: usize = 100;
+
+/// A QuestionView: the spec plus id, state, results_visible and closes_at.
+#[derive(Clone, Debug, Serialize)]
+pub struct QuestionView {
+    #[serde(flatten)]
+    pub spec: SpecOut,
+    pub id: Uuid,
+    pub state: &'static str,
+    pub results_visible: bool,
+    /// Null while no timer runs.
+    pub closes_at: Option<i64>,
+}
+
+impl QuestionView {
+    /// The quiz answer is in for the moderator, and for everyone once the
+    /// question is closed and its results visible.
+    pub fn new(q: &Question, moderator: bool) -> QuestionView {
+        QuestionView {
+            spec: SpecOut::new(&q.spec, moderator || q.correct_public()),
+            id: q.id,
+            state: q.state.as_str(),
+            results_visible: q.results_visible,
+            closes_at: q.closes_at,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WordCount {
+    pub text: String,
+    pub count: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EntryView {
+    pub id: Uuid,
+    pub text: String,
+    pub at: i64,
+}
+
+/// A tally's fields, without `type`: as sent in `tally` messages and kept in
+/// `results` and the session view. Only the fields of the question's kind
+/// are present.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TallyView {
+    pub question_id: Uuid,
+    pub seq: u64,
+    pub voters: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counts: Option<Vec<u64>>,
+    /// A scale's mean: null while nobody answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean: Option<Option<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub words: Option<Vec<WordCount>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entries: Option<Vec<EntryView>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scores: Option<Vec<u64>>,
+}
+
+/// The name the tally view had when it borrowed from the domain.
+pub type TallyOut = TallyView;
+
+impl TallyView {
+    pub fn new(question_id: Uuid, seq: u64, t: &Tally) -> TallyView {
+        let mut out = TallyView {
+            question_id,
+            seq,
+            voters: t.voters,
+            counts: None,
+            mean: None,
+            words: None,
+            entries: None,
+            scores: None,
+        };
+        match &t.body {
+            TallyBody::Counts(c) => out.counts = Some(c.clone()),
+            TallyBody::Scale { counts, .. } => {
+                out.counts = Some(counts.clone());
+                out.mean = Some(t.mean());
+            }
+            TallyBody::Words(_) => {
+                out.words = Some(
+                    t.top_words(TALLY_WORDS)
+                        .into_iter()
+                        .map(|(text, count)| WordCount {
+                            text: text.to_owned(),
+                            count,
+                        })
+                        .collect(),
+                )
+            }
+            TallyBody::Open(_) => {
+                out.entries = Some(
+                    t.newest_entries(TALLY_ENTRIES)
+                        .into_iter()
+                        .map(|(id, text, at)| EntryView {
+                            id,
+                            text: text.to_owned(),
+                            at,
+                        })
+                        .collect(),
+                )
+            }
+            TallyBody::Scores(s) => out.scores = Some(s.clone()),
+        }
+        out
+    }
+}
+
+/// A Q&A item as `qa_item` messages, welcomes and pages carry it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct QaItemView {
+    pub id: Uuid,
+    pub text: String,
+    /// Null when the asker gave none; empty when the item is hidden.
+    pub name: Option<String>,
+    pub upvotes: usize,
+    pub status: &'static str,
+    pub at: i64,
+    /// The viewer asked it.
+    pub mine: bool,
+}
+
+impl QaItemView {
+    /// A hidden item goes with its text and name empty, to every role.
+    pub fn new(item: &QaItem, mine: bool) -> QaItemView {
+        let hidden = item.status == QaStatus::Hidden;
+        QaItemView {
+            id: item.id,
+            text: if hidden {
+                String::new()
+            } else {
+                item.text.clone()
+            },
+            name: if hidden {
+                Some(String::new())
+            } else {
+                item.name.clone()
+            },
+            upvotes: item.upvoters.len(),
+            status: item.status.as_str(),
+            at: item.at,
+            mine,
+        }
+    }
+}
+
+/// One page of the Q&A board (`GET .../qa`).
+#[derive(Clone, Debug, Serialize)]
+pub struct QaPage {
+    pub items: Vec<QaItemView>,
+    pub total: usize,
+}
+
+impl QaPage {
+    /// The page as a viewer sees it: the moderator every item, a
+    /// participant the public ones and their own pending ones.
+    pub fn new(
+        board: &Board,
+        moderator: bool,
+        participant: Option<u32>,
+        offset: usize,
+        limit: usize,
+    ) -> QaPage {
+        let (items, total) = board.page(moderator, participant, offset, limit);
+        let items = items
+            .into_iter()
+            .map(|i| QaItemView::new(i, participant == Some(i.author)))
+            .collect();
+        QaPage { items, total }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct SettingsView {
+    pub qa_moderation: bool,
+}
+
+impl From<&crate::domain::Settings> for SettingsView {
+    fn from(s: &crate::domain::Settings) -> SettingsView {
+        SettingsView {
+            qa_moderation: s.qa_moderation,
+        }
+    }
+}
+
+/// The session as a role sees it (the body of `GET /api/sessions/{code}` and
+/// of `welcome.session`): drafts and quiz answers only for the moderator.
+#[derive(Clone, Debug, Serialize)]
+pub struct SessionView {
+    pub id: Uuid,
+    pub code: String,
+    pub title: String,
+    /// The question on screen for this role.
+    pub current: Option<Uuid>,
+    pub qa_on_screen: bool,
+    pub join_url: String,
+    pub settings: SettingsView,
+    pub questions: Vec<QuestionView>,
+    /// The current tally of each question whose tally the role may see.
+    pub tallies: BTreeMap<Uuid, TallyView>,
+    /// The top of the Q&A board (welcomes only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qa: Option<Vec<QaItemView>>,
+    /// How many items the board shows this viewer (welcomes only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qa_total: Option<usize>,
+}
+
+impl SessionView {
+    pub fn new(
+        s: &Session,
+        moderator: bool,
+        join_url: &str,
+        tallies: BTreeMap<Uuid, TallyView>,
+    ) -> SessionView {
+        SessionView {
+            id: s.id,
+            code: s.code.clone(),
+            title: s.title.clone(),
+            current: if moderator {
+                s.current
+            } else {
+                s.public_current()
+            },
+            qa_on_screen: s.qa_on_screen,
+            join_url: join_url.to_owned(),
+            settings: (&s.settings).into(),
+            questions: s
+                .questions()
+                .iter()
+                .filter(|q| moderator || q.is_public())
+                .map(|q| QuestionView::new(q, moderator))
+                .collect(),
+            tallies,
+            qa: None,
+            qa_total: None,
+        }
+    }
+
+    /// With the top of the Q&A board, as a welcome carries it.
+    pub fn with_qa(mut self, page: QaPage) -> SessionView {
+        self.qa = Some(page.items);
+        self.qa_total = Some(page.total);
+        self
+    }
+}
+
+/// The body of the `welcome` message.
+#[derive(Clone, Debug, Serialize)]
+pub struct Welcome {
+    pub role: super::Role,
+    pub session: SessionView,
+    pub server_time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub participant_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub participant_token: Option<String>,
+    /// The participant's ballots by question id, each choice as the phone
+    /// sent it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ballots: Option<Map<String, Value>>,
+}
+
+/// `GET .../results`: every question with its exact tally, for the moderator.
+#[derive(Clone, Debug, Serialize)]
+pub struct Results {
+    pub session: ResultsSession,
+    pub questions: Vec<QuestionResult>,
+    pub qa: Vec<QaItemView>,
+    pub generated_at: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ResultsSession {
+    pub id: Uuid,
+    pub code: String,
+    pub title: String,
+    pub created_at: i64,
+    /// The journal chain's last link (hex).
+    pub digest: String,
+    pub participants: usize,
+    pub settings: SettingsView,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct QuestionResult {
+    #[serde(flatten)]
+    pub question: QuestionView,
+    pub tally: TallyView,
+}
