@@ -55,3 +55,30 @@ test('on a phone the console is a remote that drives the projector', async () =>
   assertNoProblems(remote, 'remote');
   assertNoProblems(phone, 'phone');
 });
+
+test('keys pressed at once act on the question they put on screen, not on the one still showing', async () => {
+  const c = await api(server.url, 'POST', '/api/sessions', {
+    title: 'Quick chair',
+    questions: [
+      { kind: 'single', prompt: 'First?', options: ['Yes', 'No'] },
+      { kind: 'single', prompt: 'Second?', options: ['Yes', 'No'] }
+    ]
+  });
+  const { code, moderator_token: token } = c.body;
+  const page = await openPage(browser, PHONE, `${server.url}/${code}/moderate#token=${encodeURIComponent(token)}`);
+  await waitLive(page);
+  // Next, Next, Open in the same moment: no answer from the server between them.
+  await page.evaluate(() => {
+    for (const key of ['PageDown', 'PageDown', 'o']) {
+      document.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true }));
+    }
+  });
+  await eventually(async () => {
+    const view = (await api(server.url, 'GET', `/api/sessions/${code}`, undefined, token)).body;
+    const second = view.questions.find((q) => q.prompt === 'Second?');
+    assert.equal(view.current, second.id);
+    assert.equal(second.state, 'open');
+    assert.equal(view.questions.find((q) => q.prompt === 'First?').state, 'draft');
+  });
+  assertNoProblems(page, 'console');
+});

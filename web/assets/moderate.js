@@ -151,8 +151,9 @@ function start() {
   }
 
   // Sends a moderator action; errors show as a toast. done(reply) runs on ack.
-  function act(msg, done) {
+  function act(msg, done, settled) {
     const ref = sock.send(msg, function (err, reply) {
+      if (settled) settled();
       if (err) {
         if (err.code === 'disconnected') toast(t('Connection lost before the server confirmed. Check the result when it reconnects.'), 'error');
         else toast(errorText(err), 'error');
@@ -160,7 +161,10 @@ function start() {
       }
       if (done) done(reply);
     });
-    if (!ref) toast(t('Not connected to the server right now: try again in a moment.'), 'error');
+    if (!ref) {
+      if (settled) settled();
+      toast(t('Not connected to the server right now: try again in a moment.'), 'error');
+    }
     return ref;
   }
 
@@ -423,11 +427,20 @@ function start() {
 
   /* ------------------------------------------------------------ clicker keys */
 
+  // The question the keys last asked to put on screen, until the server
+  // answers: a chair who presses Next then Open at once opens the question
+  // that is going up, not the one still showing.
+  let asked = null;
+  function aimed() { return asked !== null ? asked : current(); }
+
   function presentAt(index) {
     let list = state.questions;
     if (!list.length) return;
     index = Math.max(0, Math.min(list.length - 1, index));
-    if (list[index].id !== current()) act({ type: 'present', question_id: list[index].id });
+    const id = list[index].id;
+    if (id === aimed()) return;
+    asked = id;
+    act({ type: 'present', question_id: id }, null, function () { if (asked === id) asked = null; });
   }
 
   on(document, 'keydown', function (ev) {
@@ -435,7 +448,7 @@ function start() {
     const target = ev.target;
     const tag = target && target.tagName;
     if (tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || (target && target.isContentEditable)) return;
-    let curIndex = current() ? indexOfQuestion(current()) : -1;
+    let curIndex = aimed() ? indexOfQuestion(aimed()) : -1;
     let cur = curIndex === -1 ? null : state.questions[curIndex];
     switch (ev.key) {
       case 'PageDown':
