@@ -6,25 +6,49 @@
 //! in an on-disk journal (or in Redis, for several nodes); tallies are
 //! pushed over websockets, coalesced per interval.
 //!
-//! Layout, each layer depending only on the ones above it:
-//! - `domain`: the poll model (sessions, questions, ballots, tallies, Q&A);
-//!   pure, no I/O
-//! - `protocol`: the wire messages of `docs/api.md`, parsed and rendered,
-//!   and the deck file format
-//! - `export`: results rendered for download (CSV, the HTML report)
-//! - `store`: where sessions are kept, as one `Storage` type: in memory,
-//!   the journal on disk, or Redis
-//! - `live`: the sessions being run: the registry of sessions by code, what
-//!   they share, one live session (commands, connections, fan-out, timers,
-//!   cluster follower), a connection's outbox
-//! - `transport`: the accept loop, HTTP routes, the websocket connection,
-//!   pages and QR codes
-//! - `cli`: the command line (`serve`, `demo`, `verify`), links printed at
-//!   start
+//! Layout. Each layer depends only on the layers listed before it; the
+//! shared utilities at the end may be used by any.
+//!
+//! - `domain`: the poll model; pure, no I/O, no clock, no JSON values
+//!   - `question`: kinds, options, the spec validated on the way in
+//!   - `choice`: what a phone may answer to each kind; word normalisation
+//!   - `tally`: the running counts of a question
+//!   - `session`: a session's questions, participants, ballots and rules
+//!   - `qa`: the Q&A board
+//!   - `event`: every change as a typed event, and `Session::apply`, used by
+//!     live changes and replay alike
+//! - `protocol`: the wire of `docs/api.md`
+//!   - `client`: messages phones and consoles send; `server`: messages sent
+//!     to them; `views`: the JSON views of sessions, questions, results
+//!   - `spec`: question specs as JSON, with errors naming the field's path
+//!   - `deck`: the deck file format (TOML), read and written
+//! - `export`: results for download: the CSV and the HTML report
+//! - `store`: where sessions are kept, as one `Storage` type
+//!   - `records`: the journal's own versioned record types
+//!   - `journal`: segment files and the hash chain (`segments`), the group
+//!     commit (`writer`), `replay`, `verify`
+//!   - `redis`: cluster mode's shared log, ballots (`ballot`), Lua `scripts`
+//! - `live`: the sessions being run
+//!   - `registry`: sessions by code: `create`, `open` (load, replay, Redis),
+//!     `sweep` (expiry, unloading)
+//!   - `session`: one live session: `commands`, `ballots`, `qa`, `changes`
+//!     (apply, log, broadcast), `connect` (attach, welcome), `fanout`
+//!     (tally boards), `views`, `follower` (cluster mode)
+//!   - `shared`: what every session shares (config, storage, clock,
+//!     metrics); `secrets`: tokens and codes; `outbox`: a connection's queue
+//! - `transport`: the network side
+//!   - `serve`: the accept loop, HTTP deadlines, the stop
+//!   - `http`: routes by resource (`sessions`, `questions`, `ballots`, `qa`,
+//!     `results`, `decks`, `health`), `auth` extractors, the `guard`
+//!   - `ws`: the websocket: upgrade and places, `conn` (the reader, generic
+//!     over any sink and stream), `writer`
+//!   - `pages`: the embedded web pages; `qr`: QR codes
+//! - `cli`: `serve`, `demo` and `verify`; `links` printed at start; the
+//!   `deck` read at start
 //!
 //! Shared by all: `config` (command line and environment, every default in
-//! one place), `error` (the contract's error codes), `metrics` (counters for
-//! `/metrics`), `rate` (token buckets and per-address limits).
+//! one place), `error` (the contract's error codes), `metrics` (`/metrics`),
+//! `rate` (token buckets, per-address limits, socket places).
 
 pub mod cli;
 pub mod config;

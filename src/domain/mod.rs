@@ -4,20 +4,21 @@
 //! takes the ids and times it needs, so that the live server, a journal
 //! replay and a test all reach the same state from the same inputs.
 
+mod choice;
 mod event;
 pub mod qa;
 mod question;
 mod session;
+mod tally;
 
 pub use event::{Applied, Event};
 
-pub use question::{
-    check_text, collapse_spaces, normalise_word, Choice, Kind, KindName, OpenEntry, OptionItem,
-    QuestionSpec, RawChoice, Tally, TallyBody, Translation, Word, WordStat,
-};
+pub use choice::{collapse_spaces, normalise_word, Choice, OpenEntry, RawChoice, Word};
+pub use question::{check_text, Kind, KindName, OptionItem, QuestionSpec, Translation};
 pub use session::{
     hidden_key, Participant, Question, QuestionState, Session, Settings, VoteOutcome,
 };
+pub use tally::{Tally, TallyBody, WordStat};
 
 /// The size limits of the contract, all configurable.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 
 use uuid::Uuid;
 
-use super::question::{normalise_word, Choice, QuestionSpec, RawChoice, Tally};
 use super::Limits;
+use super::{normalise_word, Choice, QuestionSpec, RawChoice, Tally};
 use crate::error::{Error, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,3 +1,5 @@
+//! Tests of the journal: framing, the writer, replay, compaction, verify.
+
 use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
 use std::io::Write;

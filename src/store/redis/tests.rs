@@ -1,3 +1,5 @@
+//! Tests of the Redis store that need no Redis server: keys, codecs, scripts.
+
 use super::*;
 
 #[test]
