@@ -8,12 +8,7 @@ async fn open_questions(app: &TestApp, specs: Value) -> (Session, Vec<String>, W
         .create_session(json!({"title": "Kinds", "questions": specs}))
         .await;
     let (mut moderator, w) = app.join(&s.code, "moderator", Some(&s.token)).await;
-    let ids: Vec<String> = w["session"]["questions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|q| q["id"].as_str().unwrap().to_owned())
-        .collect();
+    let ids = question_ids(&w);
     for id in &ids {
         assert_eq!(moderator.act("open", id).await["type"], "ack");
     }
@@ -34,55 +29,13 @@ async fn each_kind_tallies_as_the_contract_says() {
         ]),
     )
     .await;
-    let ballots = [
-        (
-            json!([0, 2]),
-            json!(4),
-            json!(["Éducation", "trust"]),
-            json!("first"),
-            json!([2, 0, 1]),
-        ),
-        (
-            json!([2]),
-            json!(1),
-            json!(["e\u{301}ducation  ", "TRUST"]),
-            json!("second"),
-            json!([2, 1, 0]),
-        ),
-        (
-            json!([0, 1]),
-            json!(4),
-            json!(["ÉDUCATION"]),
-            json!("third"),
-            json!([0, 2, 1]),
-        ),
-    ];
-    for (m, sc, w, o, r) in ballots {
+    for ballot in five_kind_ballots() {
         let (mut phone, _) = app.join(&s.code, "audience", None).await;
-        for (id, c) in ids.iter().zip([m, sc, w, o, r]) {
+        for (id, c) in ids.iter().zip(ballot) {
             assert_eq!(phone.vote(id, c).await["type"], "ack");
         }
     }
-    let t = moderator.tally_where(&ids[0], |t| t["voters"] == 3).await;
-    assert_eq!(counts(&t), vec![2, 1, 2]);
-    let t = moderator.tally_where(&ids[1], |t| t["voters"] == 3).await;
-    assert_eq!(counts(&t), vec![0, 1, 0, 0, 2]);
-    assert_eq!(t["mean"].as_f64().unwrap(), 3.0);
-    let t = moderator.tally_where(&ids[2], |t| t["voters"] == 3).await;
-    // Three spellings of one word, NFC and case folded; ties show the first in order.
-    assert_eq!(t["words"][0]["count"], 3);
-    assert_eq!(t["words"][0]["text"], "ÉDUCATION", "shown composed (NFC)");
-    assert_eq!(t["words"][1], json!({"text": "TRUST", "count": 2}));
-    let t = moderator.tally_where(&ids[3], |t| t["voters"] == 3).await;
-    let texts: Vec<&str> = t["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["text"].as_str().unwrap())
-        .collect();
-    assert_eq!(texts, ["third", "second", "first"], "newest first");
-    let t = moderator.tally_where(&ids[4], |t| t["voters"] == 3).await;
-    assert_eq!(t["scores"], json!([3, 1, 5]));
+    assert_five_kind_tallies(&mut moderator, &ids).await;
 
     // The moderator hides an open answer: it leaves every view and the tally.
     let open_t = app.results(&s).await["questions"][3]["tally"].clone();
@@ -92,13 +45,7 @@ async fn each_kind_tallies_as_the_contract_says() {
         .await;
     assert_eq!(ack["type"], "ack");
     let t = moderator.tally_where(&ids[3], |t| t["voters"] == 2).await;
-    let texts: Vec<&str> = t["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["text"].as_str().unwrap())
-        .collect();
-    assert_eq!(texts, ["third", "first"]);
+    assert_eq!(entry_texts(&t), ["third", "first"]);
 }
 
 #[tokio::test]

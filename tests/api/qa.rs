@@ -226,23 +226,6 @@ fn long_text(n: usize) -> String {
     format!("{head}{}", "x".repeat(500 - head.len()))
 }
 
-/// Sends `texts` as asks at once (under the burst) and returns each answer,
-/// in order; every other message is dropped as it comes.
-async fn ask_all(ws: &mut Ws, texts: &[String], name: &str) -> Vec<Value> {
-    for (i, text) in texts.iter().enumerate() {
-        ws.send(json!({"type": "ask", "text": text, "name": name, "ref": format!("a{i}")}))
-            .await;
-    }
-    let mut answers = vec![Value::Null; texts.len()];
-    for (i, slot) in answers.iter_mut().enumerate() {
-        *slot = ws
-            .answer(&format!("a{i}"))
-            .await
-            .expect("an answer to every ask");
-    }
-    answers
-}
-
 /// Connects with a hello and times the welcome; returns its raw text too.
 async fn timed_welcome(
     app: &TestApp,
@@ -283,7 +266,7 @@ async fn a_flood_of_asks_locks_no_one_out_of_the_session() {
         let asks = phones.iter_mut().enumerate().map(|(k, ws)| async move {
             let base = (wave * 8 + k) * 20;
             let texts: Vec<String> = (base..base + 20).map(long_text).collect();
-            let answers = ask_all(ws, &texts, &"n".repeat(60)).await;
+            let answers = ws.ask_all(&texts, &"n".repeat(60)).await;
             for a in &answers {
                 assert_eq!(a["type"], "ack", "{a}");
             }
@@ -350,7 +333,7 @@ async fn the_board_is_paged_and_every_item_comes_exactly_once() {
     for k in 0..13 {
         let (mut ws, _) = app.join(&s.code, "audience", None).await;
         let texts: Vec<String> = (0..20).map(|i| format!("q{k}-{i}")).collect();
-        for a in ask_all(&mut ws, &texts, "Asker").await {
+        for a in ws.ask_all(&texts, "Asker").await {
             assert_eq!(a["type"], "ack");
         }
     }

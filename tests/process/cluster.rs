@@ -4,7 +4,10 @@
 use std::time::Duration;
 
 use crate::redis::{spawn_node, Redis};
-use crate::support::{counts, Session, TestApp, Ws};
+use crate::support::{
+    assert_five_kind_tallies, counts, entry_texts, five_kind_ballots, question_ids, Session,
+    TestApp, Ws,
+};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -329,40 +332,12 @@ async fn every_kind_counts_the_same_across_nodes_and_a_hidden_answer_leaves_ever
         ]}))
         .await;
     let (mut moderator, w) = nodes[2].join(&s.code, "moderator", Some(&s.token)).await;
-    let ids: Vec<String> = w["session"]["questions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|q| q["id"].as_str().unwrap().to_owned())
-        .collect();
+    let ids = question_ids(&w);
     for id in &ids {
         let ack = moderator.act("open", id).await;
         assert_eq!(ack["type"], "ack", "{ack}");
     }
-    let ballots = [
-        [
-            json!([0, 2]),
-            json!(4),
-            json!(["Éducation", "trust"]),
-            json!("first"),
-            json!([2, 0, 1]),
-        ],
-        [
-            json!([2]),
-            json!(1),
-            json!(["e\u{301}ducation  ", "TRUST"]),
-            json!("second"),
-            json!([2, 1, 0]),
-        ],
-        [
-            json!([0, 1]),
-            json!(4),
-            json!(["ÉDUCATION"]),
-            json!("third"),
-            json!([0, 2, 1]),
-        ],
-    ];
-    for (i, ballot) in ballots.into_iter().enumerate() {
+    for (i, ballot) in five_kind_ballots().into_iter().enumerate() {
         let (mut phone, _) = nodes[i].join(&s.code, "audience", None).await;
         for (id, c) in ids.iter().zip(ballot) {
             let ack = phone.vote(id, c).await;
@@ -371,27 +346,7 @@ async fn every_kind_counts_the_same_across_nodes_and_a_hidden_answer_leaves_ever
         // Entries of the open question are ordered by time: keep them apart.
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let t = moderator.tally_where(&ids[0], |t| t["voters"] == 3).await;
-    assert_eq!(counts(&t), vec![2, 1, 2]);
-    let t = moderator.tally_where(&ids[1], |t| t["voters"] == 3).await;
-    assert_eq!(counts(&t), vec![0, 1, 0, 0, 2]);
-    assert_eq!(t["mean"].as_f64().unwrap(), 3.0);
-    let t = moderator.tally_where(&ids[2], |t| t["voters"] == 3).await;
-    assert_eq!(t["words"][0]["count"], 3);
-    assert_eq!(t["words"][0]["text"], "ÉDUCATION");
-    assert_eq!(t["words"][1], json!({"text": "TRUST", "count": 2}));
-    let t = moderator.tally_where(&ids[3], |t| t["voters"] == 3).await;
-    let texts = |t: &Value| -> Vec<String> {
-        t["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["text"].as_str().unwrap().to_owned())
-            .collect()
-    };
-    assert_eq!(texts(&t), ["third", "second", "first"], "newest first");
-    let t = moderator.tally_where(&ids[4], |t| t["voters"] == 3).await;
-    assert_eq!(t["scores"], json!([3, 1, 5]));
+    assert_five_kind_tallies(&mut moderator, &ids).await;
 
     // Hidden through node 3, gone from the results of node 1.
     let second = t_entry(&nodes[0].results(&s).await, 3, 1);
@@ -400,9 +355,9 @@ async fn every_kind_counts_the_same_across_nodes_and_a_hidden_answer_leaves_ever
         .await;
     assert_eq!(ack["type"], "ack", "{ack}");
     let t = moderator.tally_where(&ids[3], |t| t["voters"] == 2).await;
-    assert_eq!(texts(&t), ["third", "first"]);
+    assert_eq!(entry_texts(&t), ["third", "first"]);
     let r = nodes[0].results(&s).await;
-    assert_eq!(texts(&r["questions"][3]["tally"]), ["third", "first"]);
+    assert_eq!(entry_texts(&r["questions"][3]["tally"]), ["third", "first"]);
     assert_eq!(r["questions"][3]["tally"]["voters"], 2);
 }
 

@@ -31,23 +31,6 @@ async fn recv_hidden_item(ws: &mut Ws) -> String {
     m["item"]["id"].as_str().unwrap().to_owned()
 }
 
-/// Sends `texts` as asks at once (under the burst) and returns each answer,
-/// in order; every other message is dropped as it comes.
-async fn ask_all(ws: &mut Ws, texts: &[String], name: &str) -> Vec<Value> {
-    for (i, text) in texts.iter().enumerate() {
-        ws.send(json!({"type": "ask", "text": text, "name": name, "ref": format!("a{i}")}))
-            .await;
-    }
-    let mut answers = vec![Value::Null; texts.len()];
-    for (i, slot) in answers.iter_mut().enumerate() {
-        *slot = ws
-            .answer(&format!("a{i}"))
-            .await
-            .expect("an answer to every ask");
-    }
-    answers
-}
-
 /// Fetches a page of the board with `token`.
 async fn page(app: &TestApp, code: &str, token: Option<&str>, query: &str) -> (u16, Value) {
     let (status, v) = app.qa_page(code, token, query).await;
@@ -151,7 +134,7 @@ async fn hide_author_takes_every_item_of_one_author_off_the_board_for_good() {
     let spammer_token = w["participant_token"].as_str().unwrap().to_owned();
     let (mut honest, _) = app.join(&s.code, "audience", None).await;
     let spam: Vec<String> = (0..5).map(|i| format!("Buy now {i}")).collect();
-    ask_all(&mut spammer, &spam, "Spammer").await;
+    spammer.ask_all(&spam, "Spammer").await;
     honest
         .call(json!({"type": "ask", "text": "A real question", "name": "Ana"}))
         .await;
@@ -294,7 +277,7 @@ async fn in_cluster_mode_hide_author_the_cap_and_hidden_answers_hold_on_every_no
 
     // The cap per participant holds across nodes: 3 through a, the 4th refused.
     let spam: Vec<String> = (0..3).map(|i| format!("Spam {i}")).collect();
-    for ack in ask_all(&mut spammer, &spam, "Spammer").await {
+    for ack in spammer.ask_all(&spam, "Spammer").await {
         assert_eq!(ack["type"], "ack", "{ack}");
     }
     let e = spammer.call(json!({"type": "ask", "text": "Spam 3"})).await;

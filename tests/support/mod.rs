@@ -50,3 +50,75 @@ pub fn assert_error(reply: Reply, status: StatusCode, code: &str) {
         "{body}"
     );
 }
+
+/// The ids of the questions in a welcome, in order.
+pub fn question_ids(welcome: &Value) -> Vec<String> {
+    welcome["session"]["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The texts of an `open` tally's entries, in the tally's order.
+pub fn entry_texts(t: &Value) -> Vec<String> {
+    t["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["text"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Three phones' ballots for the five kinds of `assert_five_kind_tallies`
+/// (multiple of a, b, c with 2 choices; scale 0–4; wordcloud of 2 words;
+/// open; ranking of x, y, z), one array per phone, in question order.
+pub fn five_kind_ballots() -> [[Value; 5]; 3] {
+    [
+        [
+            json!([0, 2]),
+            json!(4),
+            json!(["Éducation", "trust"]),
+            json!("first"),
+            json!([2, 0, 1]),
+        ],
+        [
+            json!([2]),
+            json!(1),
+            json!(["e\u{301}ducation  ", "TRUST"]),
+            json!("second"),
+            json!([2, 1, 0]),
+        ],
+        [
+            json!([0, 1]),
+            json!(4),
+            json!(["ÉDUCATION"]),
+            json!("third"),
+            json!([0, 2, 1]),
+        ],
+    ]
+}
+
+/// Waits for the moderator to see the tallies `five_kind_ballots` add up to,
+/// and checks each as the contract says.
+pub async fn assert_five_kind_tallies(moderator: &mut Ws, ids: &[String]) {
+    let t = moderator.tally_where(&ids[0], |t| t["voters"] == 3).await;
+    assert_eq!(counts(&t), vec![2, 1, 2]);
+    let t = moderator.tally_where(&ids[1], |t| t["voters"] == 3).await;
+    assert_eq!(counts(&t), vec![0, 1, 0, 0, 2]);
+    assert_eq!(t["mean"].as_f64().unwrap(), 3.0);
+    let t = moderator.tally_where(&ids[2], |t| t["voters"] == 3).await;
+    // Three spellings of one word, NFC and case folded; ties show the first in order.
+    assert_eq!(t["words"][0]["count"], 3);
+    assert_eq!(t["words"][0]["text"], "ÉDUCATION", "shown composed (NFC)");
+    assert_eq!(t["words"][1], json!({"text": "TRUST", "count": 2}));
+    let t = moderator.tally_where(&ids[3], |t| t["voters"] == 3).await;
+    assert_eq!(
+        entry_texts(&t),
+        ["third", "second", "first"],
+        "newest first"
+    );
+    let t = moderator.tally_where(&ids[4], |t| t["voters"] == 3).await;
+    assert_eq!(t["scores"], json!([3, 1, 5]));
+}

@@ -211,4 +211,21 @@ impl Ws {
         self.call(json!({"type": "retract", "question_id": qid}))
             .await
     }
+
+    /// Sends `texts` as asks at once (under the burst) and returns each
+    /// answer, in order; every other message is dropped as it comes.
+    pub async fn ask_all(&mut self, texts: &[String], name: &str) -> Vec<Value> {
+        for (i, text) in texts.iter().enumerate() {
+            self.send(json!({"type": "ask", "text": text, "name": name, "ref": format!("a{i}")}))
+                .await;
+        }
+        let mut answers = vec![Value::Null; texts.len()];
+        for (i, slot) in answers.iter_mut().enumerate() {
+            *slot = self
+                .answer(&format!("a{i}"))
+                .await
+                .expect("an answer to every ask");
+        }
+        answers
+    }
 }
