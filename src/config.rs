@@ -26,10 +26,12 @@ pub enum Command {
     Serve(Config),
     /// Run the server with a demo session and print its links and QR code.
     Demo(Config),
-    /// Check a data directory: recompute every session's hash chain and every
-    /// tally from its ballots, and print each session's digest.
+    /// Check a data directory, or one session's downloaded journal file:
+    /// recompute every session's hash chain and every tally from its
+    /// ballots, and print each session's digest.
     Verify {
-        /// The data directory to check.
+        /// The data directory to check, or a file read as one segment
+        /// (`GET /api/sessions/{code}/journal`).
         data_dir: PathBuf,
     },
 }

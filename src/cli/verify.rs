@@ -1,4 +1,6 @@
-//! `handsup verify DIR`: checks a journal offline and prints the report.
+//! `handsup verify PATH`: checks a journal offline and prints the report.
+//! PATH is a data directory (all its segments) or one file read as a
+//! segment (a session's records downloaded from the server).
 
 use std::path::Path;
 
@@ -8,12 +10,15 @@ use crate::config::Config;
 use crate::domain::Limits;
 use crate::store::journal;
 
-pub fn verify(dir: &Path) -> std::process::ExitCode {
-    if !dir.is_dir() {
-        eprintln!("handsup verify: {} is not a directory", dir.display());
+pub fn verify(path: &Path) -> std::process::ExitCode {
+    if !path.is_dir() && !path.is_file() {
+        eprintln!(
+            "handsup verify: {} is neither a directory nor a file",
+            path.display()
+        );
         return std::process::ExitCode::from(2);
     }
-    match report(dir, &Config::defaults().limits()) {
+    match report(path, &Config::defaults().limits()) {
         Ok((report, sound)) => {
             print!("{report}");
             if sound {
@@ -29,11 +34,12 @@ pub fn verify(dir: &Path) -> std::process::ExitCode {
     }
 }
 
-/// The report on the journal in `dir`: each session's digest and recounted
-/// tallies, the problems found; and whether the journal is sound.
-pub fn report(dir: &Path, limits: &Limits) -> std::io::Result<(String, bool)> {
+/// The report on the journal at `path` (a data directory, or one file read
+/// as a segment): each session's digest and recounted tallies, the problems
+/// found; and whether the journal is sound.
+pub fn report(path: &Path, limits: &Limits) -> std::io::Result<(String, bool)> {
     use std::fmt::Write as _;
-    let v = journal::verify(dir, limits)?;
+    let v = journal::verify(&journal::segment_paths(path)?, limits)?;
     let r = &v.replay;
     let mut out = String::new();
     let _ = writeln!(out, "{} records, {} sessions", r.records, r.sessions.len());

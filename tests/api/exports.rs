@@ -183,3 +183,86 @@ async fn the_csv_keeps_negative_numbers_and_defuses_text() {
     );
     assert!(rows.iter().all(|r| &r[5] == "3"), "voters");
 }
+
+#[tokio::test]
+async fn the_moderator_downloads_the_session_journal_and_it_verifies_alone() {
+    let dir = temp_dir();
+    let app = spawn_app_durable(&dir);
+    let (s, qid) = app.session_with_open_question(&["Peer", "Training"]).await;
+    // Another session's records share the segments but not the download.
+    let (other, other_q) = app.session_with_open_question(&["X", "Y"]).await;
+    let mut phone_token = String::new();
+    for c in [0, 1, 1] {
+        let (mut phone, w) = app.join(&s.code, "audience", None).await;
+        assert_eq!(phone.vote(&qid, json!(c)).await["type"], "ack");
+        let (mut elsewhere, _) = app.join(&other.code, "audience", None).await;
+        assert_eq!(elsewhere.vote(&other_q, json!(0)).await["type"], "ack");
+        phone_token = w["participant_token"].as_str().unwrap().to_owned();
+    }
+    let digest = app.results(&s).await["session"]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let resp = app.journal(&s.code, Some(&s.token)).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    assert_eq!(header("content-type"), "application/octet-stream");
+    assert_eq!(
+        header("content-disposition"),
+        format!("attachment; filename=\"handsup-{}.journal\"", s.code)
+    );
+    let bytes = resp.bytes().await.unwrap();
+    let file = dir.join("download.journal");
+    std::fs::write(&file, &bytes).unwrap();
+
+    let limits = handsup::config::Config::defaults().limits();
+    let v = handsup::store::journal::verify(&[file], &limits).unwrap();
+    assert!(
+        v.sound,
+        "{:?} {:?}",
+        v.replay.problems, v.replay.broken_links
+    );
+    let codes: Vec<&String> = v.replay.sessions.keys().collect();
+    assert_eq!(codes, [&s.code], "only this session's records");
+    let restored = &v.replay.sessions[&s.code];
+    assert_eq!(handsup::store::journal::hex(&restored.chain), digest);
+    assert_eq!(restored.session.participants().len(), 3);
+
+    let (status, _, body) = get_text(app.journal(&s.code, None).await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(body.contains("\"unauthorized\""), "{body}");
+    let (status, _, body) = get_text(app.journal(&s.code, Some(&phone_token)).await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _, body) = get_text(app.journal(&s.code, Some(&other.token)).await).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "another session's token: {body}"
+    );
+}
+
+#[tokio::test]
+async fn in_memory_there_is_no_journal_to_download() {
+    let app = spawn_app();
+    let (s, _) = app.session_with_open_question(&["A", "B"]).await;
+    let (status, _, body) = get_text(app.journal(&s.code, Some(&s.token)).await).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["error"]["code"], "not_found");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("in memory"),
+        "{body}"
+    );
+    // Still the moderator's route: without the token, 401 first.
+    let (status, _, _) = get_text(app.journal(&s.code, None).await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

@@ -266,3 +266,52 @@ async fn a_crash_loop_never_loses_an_acked_vote() {
         "{acks:?}"
     );
 }
+
+#[tokio::test]
+async fn a_downloaded_session_journal_verifies_offline_and_a_flipped_byte_fails() {
+    let dir = temp_dir();
+    let app = spawn_durable(&dir, &[]);
+    let (s, qid) = app
+        .session_with_open_question(&["Peer", "Training", "Both"])
+        .await;
+    let (other, other_q) = app.session_with_open_question(&["X", "Y"]).await;
+    for c in [0, 1, 1, 2, 1] {
+        let (mut phone, _) = app.join(&s.code, "audience", None).await;
+        assert_eq!(phone.vote(&qid, json!(c)).await["type"], "ack");
+    }
+    let (mut phone, _) = app.join(&other.code, "audience", None).await;
+    assert_eq!(phone.vote(&other_q, json!(1)).await["type"], "ack");
+    let results = app.results(&s).await;
+    let digest = results["session"]["digest"].as_str().unwrap().to_owned();
+    assert_eq!(counts(&results["questions"][0]["tally"]), vec![1, 3, 1]);
+
+    let resp = app.journal(&s.code, Some(&s.token)).await;
+    assert_eq!(resp.status(), reqwest::StatusCode::OK);
+    let bytes = resp.bytes().await.unwrap().to_vec();
+    let file = dir.join(format!("handsup-{}.journal", s.code));
+    fs::write(&file, &bytes).unwrap();
+
+    // The binary, on the file alone, with the server still running.
+    let (ok, report) = verify(&file);
+    assert!(ok, "{report}");
+    assert!(report.contains("1 sessions"), "{report}");
+    assert!(report.contains(&format!("session {}", s.code)), "{report}");
+    assert!(!report.contains(&other.code), "{report}");
+    assert!(
+        report.contains(&format!("digest {digest}")),
+        "the digest of the results is in the report:\n{report}"
+    );
+    assert!(report.contains("\"counts\":[1,3,1]"), "{report}");
+    assert!(report.contains("journal sound"), "{report}");
+
+    // Any byte flipped, in a header, a hash or a record: the check fails.
+    for at in [0, 5, 20, bytes.len() / 2, bytes.len() - 1] {
+        let mut bad = bytes.clone();
+        bad[at] ^= 0x01;
+        let flipped = dir.join("flipped.journal");
+        fs::write(&flipped, &bad).unwrap();
+        let (ok, report) = verify(&flipped);
+        assert!(!ok, "byte {at} flipped, yet sound:\n{report}");
+        assert!(report.contains("journal DAMAGED"), "{report}");
+    }
+}

@@ -191,6 +191,14 @@ impl TestApp {
         .expect("request")
     }
 
+    /// GET /api/sessions/{code}/journal with `token`.
+    pub async fn journal(&self, code: &str, token: Option<&str>) -> reqwest::Response {
+        self.call(Method::GET, &format!("/api/sessions/{code}/journal"), token)
+            .send()
+            .await
+            .expect("request")
+    }
+
     // --- Questions ------------------------------------------------------
 
     /// Adds a question with the moderator's token.

@@ -11,7 +11,8 @@ pub mod ws;
 
 pub use app::{Reply, Session, TestApp};
 pub use server::{
-    spawn_app, spawn_app_with, spawn_durable, spawn_process, spawn_process_with, temp_dir,
+    spawn_app, spawn_app_durable, spawn_app_with, spawn_durable, spawn_process, spawn_process_with,
+    temp_dir,
 };
 pub use ws::{close_code, Event, Ws, WAIT};
 

@@ -65,8 +65,16 @@ pub fn spawn_app() -> TestApp {
 
 /// Starts the server in this process, in memory, with the given extra flags.
 pub fn spawn_app_with(args: &[&str]) -> TestApp {
+    spawn_config(serve_config(&[&["--in-memory"], args].concat()))
+}
+
+/// Starts the server in this process with its journal in `dir`.
+pub fn spawn_app_durable(dir: &std::path::Path) -> TestApp {
+    spawn_config(serve_config(&["--data-dir", dir.to_str().unwrap()]))
+}
+
+fn spawn_config(config: Config) -> TestApp {
     init_log();
-    let config = serve_config(&[&["--in-memory"], args].concat());
     let (started, addr) = std::sync::mpsc::channel();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     std::thread::Builder::new()

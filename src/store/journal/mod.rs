@@ -7,7 +7,8 @@
 //! - `writer`: appends with group commit (a vote is acked once its record
 //!   is synced) and rotates segments;
 //! - `replay`: rebuilds the sessions from the records at start;
-//! - `verify`: the offline check behind `handsup verify`.
+//! - `verify`: the offline check behind `handsup verify`;
+//! - `export`: one session's records as a file of their own, for download.
 //!
 //! What a record holds is `store::records`.
 //!
@@ -17,14 +18,16 @@
 //! the older segments are deleted. Replay reads every segment in order, so a
 //! compaction cut short by a crash loses nothing.
 
+mod export;
 mod replay;
 mod segments;
 mod verify;
 mod writer;
 
+pub use export::session_journal;
 pub use replay::{replay, replay_limits, session_from_snapshot, Replay, Restored};
 pub use segments::{chain, encode, hex, read_segment, segments, Damage, Frame, Hash};
-pub use verify::{verify, Verification};
+pub use verify::{segment_paths, verify, Verification};
 pub use writer::{Ack, Durable, Journal};
 
 #[cfg(test)]

@@ -186,6 +186,7 @@ pub fn app(hub: Arc<Hub>) -> Router {
         .route("/sessions/{code}/qr.svg", get(results::qr))
         .route("/sessions/{code}/export.csv", get(results::export_csv))
         .route("/sessions/{code}/report.html", get(results::report))
+        .route("/sessions/{code}/journal", get(results::session_journal))
         .merge(decks::routes())
         .fallback(not_found);
     let router = Router::new()

@@ -1,5 +1,5 @@
 //! What a session produced: the results, the CSV export, the printable
-//! report, and the QR code of the join link.
+//! report, the session's journal records, and the QR code of the join link.
 
 use std::sync::Arc;
 
@@ -10,9 +10,10 @@ use axum::Json;
 
 use super::auth::Moderator;
 use super::{attachment, host};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::live::registry::Hub;
 use crate::protocol::Results;
+use crate::store::{journal, Storage};
 
 /// `GET /api/sessions/{code}/results`.
 pub(super) async fn results(Moderator(s): Moderator) -> Result<Json<Results>> {
@@ -62,6 +63,51 @@ pub(super) async fn report(Moderator(s): Moderator) -> Result<Response> {
                 HeaderValue::from_static(
                     "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
                 ),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// `GET /api/sessions/{code}/journal`: the session's records as the journal
+/// holds them, one file framed as a segment, for `handsup verify FILE`.
+/// Only a server with a journal has them: in memory or in cluster mode the
+/// answer is `not_found`.
+pub(super) async fn session_journal(
+    State(hub): State<Arc<Hub>>,
+    Moderator(s): Moderator,
+) -> Result<Response> {
+    match &hub.shared.storage {
+        Storage::Journal(_) => {}
+        Storage::Memory => {
+            return Err(Error::not_found(
+                "this server runs in memory and keeps no journal to download",
+            ))
+        }
+        Storage::Redis(_) => {
+            return Err(Error::not_found(
+                "in cluster mode the records are in Redis, not in a journal to download; \
+                 check them with handsup verify --redis",
+            ))
+        }
+    }
+    let dir = hub.shared.config.data_dir.clone();
+    let code = s.code.clone();
+    let body = tokio::task::spawn_blocking(move || journal::session_journal(&dir, &code))
+        .await
+        .map_err(|e| Error::internal(format!("reading the journal stopped: {e}")))?
+        .map_err(|e| Error::internal(format!("could not read the journal: {e}")))?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                attachment(format!("handsup-{}.journal", s.code)),
             ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],
