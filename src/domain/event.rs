@@ -31,9 +31,11 @@ pub enum Event {
         code: String,
         title: String,
     },
+    /// Settings changed; a setting that is None stays as it was.
     Settings {
         code: String,
-        qa_moderation: bool,
+        qa_moderation: Option<bool>,
+        show_digest: Option<bool>,
     },
     Added {
         code: String,
@@ -206,8 +208,17 @@ impl Session {
                 self.set_title(title.clone(), limits)?;
                 Changed
             }
-            Settings { qa_moderation, .. } => {
-                self.settings.qa_moderation = *qa_moderation;
+            Settings {
+                qa_moderation,
+                show_digest,
+                ..
+            } => {
+                if let Some(on) = qa_moderation {
+                    self.settings.qa_moderation = *on;
+                }
+                if let Some(on) = show_digest {
+                    self.settings.show_digest = *on;
+                }
                 Changed
             }
             Added { q, spec, .. } => {
@@ -356,6 +367,15 @@ impl Session {
             qa_moderation: self.settings.qa_moderation,
             at: self.created_at,
         }];
+        // Settings that came after the creation record, written only when
+        // set, so a session without them snapshots as before.
+        if self.settings.show_digest {
+            out.push(Event::Settings {
+                code: code(),
+                qa_moderation: None,
+                show_digest: Some(true),
+            });
+        }
         for p in self.participants() {
             out.push(Event::Joined {
                 code: code(),

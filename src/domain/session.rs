@@ -34,6 +34,8 @@ impl QuestionState {
 pub struct Settings {
     /// Q&A items wait for the moderator's approval before they are published.
     pub qa_moderation: bool,
+    /// The projector shows the session's digest under revealed results.
+    pub show_digest: bool,
 }
 
 /// One phone.

@@ -157,6 +157,8 @@ pub enum ClientMsg {
     Settings {
         #[serde(default)]
         qa_moderation: Option<bool>,
+        #[serde(default)]
+        show_digest: Option<bool>,
     },
     HideEntry {
         question_id: Uuid,

@@ -6,6 +6,7 @@
 //! ```toml
 //! title = "Capacity building for the Global Compact"
 //! qa_moderation = false        # optional
+//! show_digest = false          # optional: the projector shows the digest
 //!
 //! [[question]]
 //! kind = "single"
@@ -54,6 +55,8 @@ struct DeckIn {
     title: Option<String>,
     #[serde(default)]
     qa_moderation: Option<bool>,
+    #[serde(default)]
+    show_digest: Option<bool>,
 }
 
 impl Deck {
@@ -122,7 +125,7 @@ pub fn parse_with(text: &str, limits: &Limits) -> Result<Deck> {
             ""
         };
         return Err(Error::bad_request(format!(
-            "unknown field {key:?} at the top of the deck{hint}; a deck has title, qa_moderation and [[question]] tables"
+            "unknown field {key:?} at the top of the deck{hint}; a deck has title, qa_moderation, show_digest and [[question]] tables"
         )));
     }
     let deck = read.map_err(|e| {
@@ -130,6 +133,7 @@ pub fn parse_with(text: &str, limits: &Limits) -> Result<Deck> {
         match field.as_deref() {
             Some("title") => Error::bad_request("title must be a text"),
             Some("qa_moderation") => Error::bad_request("qa_moderation must be true or false"),
+            Some("show_digest") => Error::bad_request("show_digest must be true or false"),
             _ => shape_error(e),
         }
     })?;
@@ -160,6 +164,7 @@ pub fn parse_with(text: &str, limits: &Limits) -> Result<Deck> {
         title,
         settings: Settings {
             qa_moderation: deck.qa_moderation.unwrap_or(false),
+            show_digest: deck.show_digest.unwrap_or(false),
         },
         questions,
     })
@@ -319,6 +324,7 @@ pub fn to_toml(session: &Session) -> String {
     out.push_str("# or with \"Create from a deck file\" on the start page.\n\n");
     let _ = writeln!(out, "title = {}", toml_str(&session.title));
     let _ = writeln!(out, "qa_moderation = {}", session.settings.qa_moderation);
+    let _ = writeln!(out, "show_digest = {}", session.settings.show_digest);
     for q in session.questions() {
         let mut spec = question_spec_json(&q.spec, true);
         inline_partial_colours(&mut spec);

@@ -189,12 +189,13 @@ mod tests {
                 ServerMsg::Session {
                     title: "Panel",
                     settings: SettingsView {
-                        qa_moderation: true
+                        qa_moderation: true,
+                        show_digest: false,
                     }
                 }
                 .frame()
             ),
-            json!({"type": "session", "title": "Panel", "settings": {"qa_moderation": true}})
+            json!({"type": "session", "title": "Panel", "settings": {"qa_moderation": true, "show_digest": false}})
         );
     }
 }

@@ -198,12 +198,14 @@ impl QaPage {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct SettingsView {
     pub qa_moderation: bool,
+    pub show_digest: bool,
 }
 
 impl From<&crate::domain::Settings> for SettingsView {
     fn from(s: &crate::domain::Settings) -> SettingsView {
         SettingsView {
             qa_moderation: s.qa_moderation,
+            show_digest: s.show_digest,
         }
     }
 }
@@ -229,6 +231,10 @@ pub struct SessionView {
     /// How many items the board shows this viewer (welcomes only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub qa_total: Option<usize>,
+    /// The session's digest (the journal chain's last link, hex) as it is
+    /// now: only with the setting `show_digest`, for the projector.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 impl SessionView {
@@ -259,7 +265,14 @@ impl SessionView {
             tallies,
             qa: None,
             qa_total: None,
+            digest: None,
         }
+    }
+
+    /// With the session's digest, where its settings show it.
+    pub fn with_digest(mut self, digest: Option<String>) -> SessionView {
+        self.digest = digest;
+        self
     }
 
     /// With the top of the Q&A board, as a welcome carries it.

@@ -21,14 +21,16 @@ const DESKTOP = { viewport: { width: 1440, height: 1000 } };
 
 // Starts `handsup serve --addr 127.0.0.1:0 --in-memory` and waits for its "listening on" line.
 // `options.args` adds command-line arguments; with `--redis URL` among them (cluster mode) the
-// node keeps no journal of its own, so `--in-memory` is left out.
+// node keeps no journal of its own, and with `--data-dir DIR` it keeps its journal there: in
+// both, `--in-memory` is left out.
 function startServer(options = {}) {
   if (!fs.existsSync(BIN)) {
     throw new Error(`server binary not found at ${BIN}: build it (cargo build) or set HANDSUP_BIN`);
   }
   const extra = options.args || [];
   const cluster = extra.some((a) => a === '--redis' || a.startsWith('--redis='));
-  const args = ['serve', '--addr', '127.0.0.1:0'].concat(cluster ? [] : ['--in-memory'], extra);
+  const journal = extra.some((a) => a === '--data-dir' || a.startsWith('--data-dir='));
+  const args = ['serve', '--addr', '127.0.0.1:0'].concat(cluster || journal ? [] : ['--in-memory'], extra);
   const child = spawn(BIN, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: Object.assign({}, process.env, { RUST_LOG: process.env.RUST_LOG || 'warn' })

@@ -124,6 +124,20 @@ test('a view starts afresh from a welcome and renders only on a change', () => {
   assert.equal(view(state, { type: 'ended' }).ended, true);
 });
 
+test('the digest is kept only while the setting shows it', () => {
+  const d = 'ab'.repeat(32);
+  let state = view(initialView(), welcome({ settings: { qa_moderation: false, show_digest: true }, digest: d }));
+  assert.equal(state.showDigest, true);
+  assert.equal(state.digest, d);
+  const off = view(state, { type: 'session', title: 'T', settings: { qa_moderation: false, show_digest: false } });
+  assert.equal(off.showDigest, false);
+  assert.equal(off.digest, '', 'turned off, the digest goes');
+  const on = view(off, { type: 'session', title: 'T', settings: { qa_moderation: false, show_digest: true } });
+  assert.equal(on.showDigest, true);
+  assert.equal(view(initialView(), welcome({ settings: { show_digest: true }, digest: '<b>' })).digest, '', 'not hex: not taken');
+  assert.equal(view(initialView(), welcome({ digest: d })).digest, '', 'without the setting: not kept');
+});
+
 test('a join link that is not http(s) is not taken', () => {
   const state = view(initialView(), welcome({ join_url: 'javascript:alert(1)' }));
   assert.equal(state.joinUrl, '');

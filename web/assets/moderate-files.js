@@ -1,5 +1,6 @@
-// The console's files: the deck and the results CSV as downloads, and the
-// printable report in a new tab. The moderator token travels in the
+// The console's files: the deck, the results CSV and the session's records
+// (its journal, for `handsup verify FILE`) as downloads, and the printable
+// report in a new tab. The moderator token travels in the
 // Authorization header, never in a URL.
 
 import { $, $$, el, on } from './dom.js';
@@ -63,6 +64,12 @@ export function fileButtons(code, token, errorText) {
   fileButton($('#download-csv'), function () {
     return fetchFile('/api/sessions/' + code + '/export.csv').then(function (blob) {
       saveBlob(blob, 'handsup-' + code + '-results.csv');
+    });
+  });
+
+  fileButton($('#download-journal'), function () {
+    return fetchFile('/api/sessions/' + code + '/journal').then(function (blob) {
+      saveBlob(blob, 'handsup-' + code + '.journal');
     });
   });
 

@@ -192,12 +192,31 @@ function start() {
   i18n.onChange(renderRemember);
   renderRemember();
 
+  /* ------------------------------------------------------------ the digest on the projector */
+
+  // The setting show_digest: the projector shows the session's digest under revealed results.
+  const showDigest = $('#show-digest');
+  on(showDigest, 'change', function () {
+    const wanted = showDigest.checked;
+    showDigest.disabled = true;
+    showDigest.dataset.busy = '1';
+    act({ type: 'settings', show_digest: wanted }, null, function () {
+      delete showDigest.dataset.busy;
+      showDigest.disabled = !state.loaded;
+      showDigest.checked = state.showDigest;
+    });
+  });
+
   /* ------------------------------------------------------------ rendering */
 
   const items = {};   // question id -> QuestionItem
 
   function render() {
     setText(ui.title, state.title || 'handsup');
+    if (!showDigest.dataset.busy) {
+      showDigest.checked = state.showDigest;
+      showDigest.disabled = !state.loaded;
+    }
     document.title = (state.title ? state.title + ' · ' : '') + 'moderator · handsup';
     setText(ui.people, state.audience);
     setText(ui.peopleLabel, state.audience === 1 ? t('person connected') : t('people connected'));

@@ -159,8 +159,25 @@ export function initialView(opts) {
     presentation: { current: null, qa: false },
     tallies: {},
     // Connected phones, from `presence`.
-    audience: 0
+    audience: 0,
+    // The setting `show_digest`: the projector shows the session's digest under revealed results.
+    showDigest: false,
+    // The session's digest as the last session view carried it ('' when not shown).
+    digest: ''
   };
+}
+
+function showDigest(state, msg) {
+  const session = sessionOf(msg);
+  const settings = session ? session.settings : msg.type === 'session' ? msg.settings : null;
+  return settings && typeof settings.show_digest === 'boolean' ? settings.show_digest : state;
+}
+
+function digest(state, msg, shown) {
+  if (!shown) return '';
+  const session = sessionOf(msg);
+  if (!session) return state;
+  return typeof session.digest === 'string' && /^[0-9a-f]{64}$/.test(session.digest) ? session.digest : '';
 }
 
 function title(state, msg) {
@@ -188,8 +205,10 @@ export function view(state, msg) {
     questions: questions(state.questions, msg, state.drafts),
     presentation: presentation(state.presentation, msg),
     tallies: tallies(state.tallies, msg),
-    audience: audience(state.audience, msg)
+    audience: audience(state.audience, msg),
+    showDigest: showDigest(state.showDigest, msg)
   };
+  next.digest = digest(state.digest, msg, next.showDigest);
   // A welcome always counts as a change: the page starts afresh from it.
   if (sessionOf(msg)) return next;
   for (const key in next) if (next[key] !== state[key]) return next;

@@ -4,6 +4,7 @@ import { letter, optionLabel, codeFromPath, definitionKey, formatRemaining, spac
 import { optionColour, paint } from './colour.js';
 import { i18n, startI18n, t } from './i18n.js';
 import { Socket, watchNetwork } from './socket.js';
+import { api } from './http.js';
 import { connectionBadge } from './ui.js';
 import { Results } from './results.js';
 import { clock, onTick } from './time.js';
@@ -30,6 +31,10 @@ function start() {
     qTranslations: $('#q-translations'),
     qOptions: $('#q-options'),
     qResults: $('#q-results'),
+    qDigest: $('#q-digest'),
+    qDigestShort: $('#q-digest-short'),
+    qDigestFull: $('#q-digest-full'),
+    qDigestToggle: $('#q-digest-toggle'),
     qa: $('#qa'),
     ended: $('#ended'),
     joinUrl: $('#join-url'),
@@ -113,6 +118,73 @@ function start() {
     renderQuestion(q);
   }
 
+  /* ------------------------------------------------------------ the digest */
+
+  // The session's digest under revealed results, when the session's setting asks for it:
+  // the welcome brings it, and while it is shown it is fetched again (GET /api/sessions/{code},
+  // at most once in DIGEST_EVERY ms) after each change the projector hears of, so it stays current.
+  const DIGEST_EVERY = 2000;
+  let digest = '';
+  let digestFrom = '';
+  let digestFetching = false;
+  let digestAgain = false;
+  let digestLast = 0;
+  let digestTimer = null;
+  let digestFull = false;
+
+  // 'ab12cd34…' as 'ab12 cd34 …'.
+  function groups(hex) {
+    return (hex.match(/.{1,4}/g) || []).join(' ');
+  }
+
+  function fetchDigest() {
+    digestTimer = null;
+    if (digestFetching) { digestAgain = true; return; }
+    digestFetching = true;
+    digestLast = Date.now();
+    api('GET', '/api/sessions/' + code).then(function (res) {
+      digestFetching = false;
+      if (res.ok && res.body) {
+        const d = res.body.digest;
+        digest = typeof d === 'string' && /^[0-9a-f]{64}$/.test(d) ? d : '';
+        renderDigest(current());
+      }
+      if (digestAgain) { digestAgain = false; refreshDigest(); }
+    }, function () {
+      digestFetching = false;
+    });
+  }
+
+  function refreshDigest() {
+    if (digestTimer) return;
+    const wait = Math.max(0, digestLast + DIGEST_EVERY - Date.now());
+    digestTimer = setTimeout(fetchDigest, wait);
+  }
+
+  function renderDigest(q) {
+    if (state.digest !== digestFrom) {
+      // A new welcome or setting: start from what it carries.
+      digestFrom = state.digest;
+      digest = state.digest;
+    }
+    const shown = !!(q && q.results_visible && state.showDigest && digest);
+    ui.qDigest.hidden = !shown;
+    if (!shown) return;
+    setText(ui.qDigestShort, groups(digest.slice(0, 16)));
+    setText(ui.qDigestFull, groups(digest));
+    ui.qDigest.title = digest;
+    ui.qDigestShort.hidden = digestFull;
+    ui.qDigestFull.hidden = !digestFull;
+    ui.qDigestToggle.setAttribute('aria-expanded', digestFull ? 'true' : 'false');
+    setText(ui.qDigestToggle, t(digestFull ? 'Show less (D)' : 'Show all (D)'));
+  }
+
+  function toggleDigest() {
+    digestFull = !digestFull;
+    renderDigest(current());
+  }
+  on(ui.qDigestToggle, 'click', toggleDigest);
+
   function stateText(q) {
     if (q.state === 'open') return t('Voting open');
     if (q.state === 'closed') return t('Voting closed');
@@ -148,6 +220,8 @@ function start() {
       }
       results.update(q, null, tally, { showCorrect: q.state === 'closed' && Array.isArray(q.correct) });
     }
+    renderDigest(q);
+    if (visible && state.showDigest) refreshDigest();
     tick();
   }
 
@@ -240,6 +314,7 @@ function start() {
   on(document, 'keydown', function (ev) {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
     if (ev.key === 'f' || ev.key === 'F') { ev.preventDefault(); toggleFullscreen(); }
+    if ((ev.key === 'd' || ev.key === 'D') && !ui.qDigest.hidden) { ev.preventDefault(); toggleDigest(); }
   });
 
   let idleTimer = null;

@@ -103,6 +103,10 @@ impl Hub {
             for spec in questions {
                 live.add_question(spec).await?;
             }
+            // The creation event carries only `qa_moderation`.
+            if session.settings.show_digest {
+                live.update(None, None, Some(true)).await?;
+            }
             live.catch_up(None).await?;
             tracing::info!(code = %live.code, id = %live.id, "session created in Redis");
             return Ok(live);
@@ -160,7 +164,10 @@ impl Hub {
                 code.to_owned(),
                 title,
                 token,
-                Settings { qa_moderation },
+                Settings {
+                    qa_moderation,
+                    ..Settings::default()
+                },
                 at,
                 limits,
             )?;

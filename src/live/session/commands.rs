@@ -136,22 +136,25 @@ impl LiveSession {
         .await
     }
 
-    /// Changes the title and settings; every view gets them.
+    /// Changes the title and settings (a setting that is None stays as it
+    /// is); every view gets them.
     pub async fn update(
         self: &Arc<Self>,
         title: Option<String>,
         qa_moderation: Option<bool>,
+        show_digest: Option<bool>,
     ) -> Result<()> {
         if let Some(title) = title {
             crate::domain::check_text("title", &title, self.shared.limits.max_title_chars)?;
             let code = self.code.clone();
             self.commit(Event::Title { code, title }).await?;
         }
-        if let Some(qa_moderation) = qa_moderation {
+        if qa_moderation.is_some() || show_digest.is_some() {
             let code = self.code.clone();
             self.commit(Event::Settings {
                 code,
                 qa_moderation,
+                show_digest,
             })
             .await?;
         }

@@ -103,7 +103,8 @@ impl LiveSession {
             join_url,
             welcome_tallies,
         )
-        .with_qa(qa);
+        .with_qa(qa)
+        .with_digest(self.shown_digest(&st));
         let mut welcome = Welcome {
             role,
             session,

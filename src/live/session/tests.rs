@@ -33,7 +33,14 @@ async fn session(qa_moderation: bool) -> (Hub, Arc<LiveSession>, Uuid) {
     }))
     .unwrap();
     let live = hub
-        .create_session("Standup".into(), Settings { qa_moderation }, vec![spec])
+        .create_session(
+            "Standup".into(),
+            Settings {
+                qa_moderation,
+                ..Settings::default()
+            },
+            vec![spec],
+        )
         .await
         .unwrap();
     let q = live.read(|s, _| s.questions()[0].id);

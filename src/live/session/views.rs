@@ -23,6 +23,13 @@ impl LiveSession {
         f(&st.session, &journal::hex(&st.chain))
     }
 
+    /// The digest the session views carry with the setting `show_digest`;
+    /// none in memory, where no record is written and nothing is chained.
+    pub(super) fn shown_digest(&self, st: &State) -> Option<String> {
+        let chained = !matches!(self.shared.storage, crate::store::Storage::Memory);
+        (st.session.settings.show_digest && chained).then(|| journal::hex(&st.chain))
+    }
+
     pub fn now_ms(&self) -> i64 {
         self.now()
     }
@@ -51,6 +58,7 @@ impl LiveSession {
             join_url,
             Self::visible_tallies(&st, role),
         )
+        .with_digest(self.shown_digest(&st))
     }
 
     /// Every question with its exact current tally, for the moderator.

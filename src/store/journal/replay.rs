@@ -134,7 +134,10 @@ impl Replay {
                     code.clone(),
                     title,
                     token,
-                    Settings { qa_moderation },
+                    Settings {
+                        qa_moderation,
+                        ..Settings::default()
+                    },
                     at,
                     limits,
                 )?;

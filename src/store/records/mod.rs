@@ -79,9 +79,14 @@ pub(crate) enum V1 {
         code: String,
         title: String,
     },
+    /// Older records always carry `qa_moderation`; a setting left unchanged
+    /// is not written.
     Settings {
         code: String,
-        qa_moderation: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        qa_moderation: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        show_digest: Option<bool>,
     },
     Added {
         code: String,
@@ -284,9 +289,11 @@ impl V1 {
             R::Settings {
                 code,
                 qa_moderation,
+                show_digest,
             } => Event::Settings {
                 code,
                 qa_moderation,
+                show_digest,
             },
             R::Added { code, q, spec } => Event::Added {
                 code,
@@ -422,9 +429,11 @@ impl From<&Event> for V1 {
             E::Settings {
                 code,
                 qa_moderation,
+                show_digest,
             } => V1::Settings {
                 code,
                 qa_moderation,
+                show_digest,
             },
             E::Added { code, q, spec } => V1::Added {
                 code,
@@ -527,3 +536,6 @@ impl Record {
 pub fn event_json(ev: &Event) -> String {
     serde_json::to_string(&V1::from(ev)).expect("an event serialises")
 }
+
+#[cfg(test)]
+mod settings_tests;

@@ -48,17 +48,19 @@ pub(super) async fn create_session(
     };
     let settings = match o.get("settings") {
         None | Some(Value::Null) => Settings::default(),
-        Some(Value::Object(s)) => Settings {
-            qa_moderation: match s.get("qa_moderation") {
-                None | Some(Value::Null) => false,
-                Some(Value::Bool(b)) => *b,
-                Some(_) => {
-                    return Err(Error::bad_request(
-                        "settings.qa_moderation must be true or false",
-                    ))
-                }
-            },
-        },
+        Some(Value::Object(s)) => {
+            let flag = |name: &str| match s.get(name) {
+                None | Some(Value::Null) => Ok(false),
+                Some(Value::Bool(b)) => Ok(*b),
+                Some(_) => Err(Error::bad_request(format!(
+                    "settings.{name} must be true or false"
+                ))),
+            };
+            Settings {
+                qa_moderation: flag("qa_moderation")?,
+                show_digest: flag("show_digest")?,
+            }
+        }
         Some(_) => return Err(Error::bad_request("settings must be an object")),
     };
     let live = hub.create_session(title, settings, questions).await?;
@@ -114,6 +116,8 @@ pub(super) struct Patch {
 struct PatchSettings {
     #[serde(default)]
     qa_moderation: Option<bool>,
+    #[serde(default)]
+    show_digest: Option<bool>,
 }
 
 /// `PATCH /api/sessions/{code}`.
@@ -124,7 +128,11 @@ pub(super) async fn patch_session(
     headers: HeaderMap,
     Body(p): Body<Patch>,
 ) -> Result<Json<SessionView>> {
-    s.update(p.title, p.settings.and_then(|s| s.qa_moderation))
+    let settings = p.settings.unwrap_or(PatchSettings {
+        qa_moderation: None,
+        show_digest: None,
+    });
+    s.update(p.title, settings.qa_moderation, settings.show_digest)
         .await?;
     let join = format!("{}/{}", hub.base_url(host(&headers)), code);
     Ok(Json(s.view(false, &join)))

@@ -423,7 +423,10 @@ async fn apply(conn: &Conn<'_>, msg: ClientMsg) -> Result<()> {
         ClientMsg::Present { question_id, qa } => {
             s.present(Presentation::of(question_id, qa)).await
         }
-        ClientMsg::Settings { qa_moderation } => s.update(None, qa_moderation).await,
+        ClientMsg::Settings {
+            qa_moderation,
+            show_digest,
+        } => s.update(None, qa_moderation, show_digest).await,
         ClientMsg::HideEntry {
             question_id,
             entry_id,
