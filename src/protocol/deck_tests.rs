@@ -124,6 +124,7 @@ fn a_session_round_trips_through_its_deck() {
         .unwrap(),
     );
     deck.settings.qa_moderation = true;
+    deck.settings.show_digest = true;
     let session = session_of(&deck);
     let text = to_toml(&session);
     let back = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
@@ -237,6 +238,10 @@ fn the_title_is_required_and_checked() {
         err("title = \"P\"\nqa_moderation = \"yes\"").message,
         "qa_moderation must be true or false"
     );
+    assert_eq!(
+        err("title = \"P\"\nshow_digest = 1").message,
+        "show_digest must be true or false"
+    );
 }
 
 #[test]
@@ -284,6 +289,10 @@ fn a_byte_order_mark_and_no_questions_are_fine() {
     let deck = parse("\u{feff}title = \"Just a Q&A\"\nqa_moderation = true\n").unwrap();
     assert!(deck.questions.is_empty());
     assert!(deck.settings.qa_moderation);
+    assert!(!deck.settings.show_digest, "off unless the deck says so");
+    let deck = parse("title = \"Audit\"\nshow_digest = true\n").unwrap();
+    assert!(deck.settings.show_digest);
+    assert!(!deck.settings.qa_moderation);
 }
 
 #[test]

@@ -175,3 +175,68 @@ async fn specs_are_validated_with_precise_errors() {
         assert_eq!(error_code(&e), code, "{spec}: {e}");
     }
 }
+
+#[tokio::test]
+async fn show_digest_puts_the_current_digest_in_the_session_view() {
+    let dir = temp_dir();
+    let app = spawn_app_durable(&dir);
+    let (s, qid) = app.session_with_open_question(&["A", "B"]).await;
+    let (status, view) = app.session_view(&s.code, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(view["settings"]["show_digest"], false);
+    assert!(view.get("digest").is_none(), "off: no digest: {view}");
+
+    let (status, view) = app
+        .patch_session(
+            &s.code,
+            Some(&s.token),
+            json!({"settings": {"show_digest": true}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["settings"]["show_digest"], true);
+    assert_eq!(view["settings"]["qa_moderation"], false, "left as it was");
+    let (mut phone, w) = app.join(&s.code, "audience", None).await;
+    assert_eq!(
+        w["session"]["digest"],
+        app.results(&s).await["session"]["digest"],
+        "the welcome carries the digest"
+    );
+    assert_eq!(phone.vote(&qid, json!(1)).await["type"], "ack");
+    let digest = app.results(&s).await["session"]["digest"].clone();
+    assert_ne!(w["session"]["digest"], digest, "a vote moves it");
+    let (_, view) = app.session_view(&s.code, None).await;
+    assert_eq!(
+        view["digest"], digest,
+        "the public view has the current one"
+    );
+
+    let (status, body) = app
+        .patch_session(
+            &s.code,
+            Some(&s.token),
+            json!({"settings": {"show_digest": "yes"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _) = app
+        .patch_session(&s.code, None, json!({"settings": {"show_digest": false}}))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn in_memory_show_digest_shows_no_digest() {
+    let app = spawn_app();
+    let s = app
+        .create_session(json!({"title": "T", "settings": {"show_digest": true}}))
+        .await;
+    let (_, view) = app.session_view(&s.code, None).await;
+    assert_eq!(view["settings"]["show_digest"], true);
+    assert!(view.get("digest").is_none(), "nothing is chained: {view}");
+    let (status, body) = app
+        .try_create_session(json!({"title": "T", "settings": {"show_digest": 1}}), None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.to_string().contains("settings.show_digest"), "{body}");
+}

@@ -281,6 +281,14 @@ async fn a_downloaded_session_journal_verifies_offline_and_a_flipped_byte_fails(
     }
     let (mut phone, _) = app.join(&other.code, "audience", None).await;
     assert_eq!(phone.vote(&other_q, json!(1)).await["type"], "ack");
+    let (status, _) = app
+        .patch_session(
+            &s.code,
+            Some(&s.token),
+            json!({"settings": {"show_digest": true}}),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK);
     let results = app.results(&s).await;
     let digest = results["session"]["digest"].as_str().unwrap().to_owned();
     assert_eq!(counts(&results["questions"][0]["tally"]), vec![1, 3, 1]);
@@ -303,6 +311,31 @@ async fn a_downloaded_session_journal_verifies_offline_and_a_flipped_byte_fails(
     );
     assert!(report.contains("\"counts\":[1,3,1]"), "{report}");
     assert!(report.contains("journal sound"), "{report}");
+
+    // After a restart (which may compact the session into a snapshot) the
+    // setting is back, and a new download verifies to the digest shown now.
+    let mut app = app;
+    assert!(app.terminate().success());
+    let app = spawn_durable(&dir, &[]);
+    let (_, view) = app.session_view(&s.code, None).await;
+    assert_eq!(view["settings"]["show_digest"], true);
+    let now = app.results(&s).await["session"]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(view["digest"], now.as_str());
+    let again = app
+        .journal(&s.code, Some(&s.token))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let file_again = dir.join("again.journal");
+    fs::write(&file_again, &again).unwrap();
+    let (ok, report) = verify(&file_again);
+    assert!(ok, "{report}");
+    assert!(report.contains(&format!("digest {now}")), "{report}");
+    assert!(report.contains("\"counts\":[1,3,1]"), "{report}");
 
     // Any byte flipped, in a header, a hash or a record: the check fails.
     for at in [0, 5, 20, bytes.len() / 2, bytes.len() - 1] {

@@ -191,6 +191,17 @@ impl TestApp {
         .expect("request")
     }
 
+    /// PATCH /api/sessions/{code} with `token`.
+    pub async fn patch_session(&self, code: &str, token: Option<&str>, body: Value) -> Reply {
+        self.json(
+            Method::PATCH,
+            &format!("/api/sessions/{code}"),
+            token,
+            Some(body),
+        )
+        .await
+    }
+
     /// GET /api/sessions/{code}/journal with `token`.
     pub async fn journal(&self, code: &str, token: Option<&str>) -> reqwest::Response {
         self.call(Method::GET, &format!("/api/sessions/{code}/journal"), token)

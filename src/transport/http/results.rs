@@ -88,8 +88,7 @@ pub(super) async fn session_journal(
         }
         Storage::Redis(_) => {
             return Err(Error::not_found(
-                "in cluster mode the records are in Redis, not in a journal to download; \
-                 check them with handsup verify --redis",
+                "in cluster mode the records are in Redis, not in a journal to download",
             ))
         }
     }
