@@ -174,7 +174,7 @@ mod tests {
             tampered.extend_from_slice(&encode(&f.hash, &json));
         }
         fs::write(&file, &tampered).unwrap();
-        let v = verify(&[file.clone()], &Limits::default()).unwrap();
+        let v = verify(std::slice::from_ref(&file), &Limits::default()).unwrap();
         assert!(!v.sound);
         assert_eq!(
             v.replay.broken_links.len(),
