@@ -8,7 +8,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { DESKTOP, PROJECTOR, startServer, launchBrowser, openPage, assertNoProblems, api, eventually, waitLive } = require('./lib');
+const { DESKTOP, PROJECTOR, startServer, launchBrowser, openPage, assertNoProblems, api, eventually, screenshot, waitLive } = require('./lib');
 
 let server;
 let browser;
@@ -95,6 +95,8 @@ test('the projector shows the digest under revealed results only with the settin
   await eventually(async () => {
     assert.equal(await screen.locator('#q-digest-short').textContent(), groups(expected.slice(0, 16)));
   });
+
+  await screenshot(screen, 'projector-digest');
 
   // The whole of it, on request.
   assert.equal(await screen.locator('#q-digest-full').isVisible(), false);
