@@ -1,19 +1,18 @@
-//! `handsup verify DIR`: checks a journal offline and prints the report.
+//! `handsup verify PATH`: checks a journal offline (a data directory, or a
+//! session's records as downloaded) and prints the report.
 
 use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use crate::config::Config;
-use crate::domain::Limits;
 use crate::store::journal;
 
-pub fn verify(dir: &Path) -> std::process::ExitCode {
-    if !dir.is_dir() {
-        eprintln!("handsup verify: {} is not a directory", dir.display());
+pub fn verify(path: &Path) -> std::process::ExitCode {
+    if !path.exists() {
+        eprintln!("handsup verify: {} does not exist", path.display());
         return std::process::ExitCode::from(2);
     }
-    match report(dir, &Config::defaults().limits()) {
+    match report(path) {
         Ok((report, sound)) => {
             print!("{report}");
             if sound {
@@ -29,11 +28,11 @@ pub fn verify(dir: &Path) -> std::process::ExitCode {
     }
 }
 
-/// The report on the journal in `dir`: each session's digest and recounted
-/// tallies, the problems found; and whether the journal is sound.
-pub fn report(dir: &Path, limits: &Limits) -> std::io::Result<(String, bool)> {
+/// The report on the journal at `path`: each session's digest and
+/// recounted tallies, the problems found; and whether the journal is sound.
+pub fn report(path: &Path) -> std::io::Result<(String, bool)> {
     use std::fmt::Write as _;
-    let v = journal::verify(dir, limits)?;
+    let v = journal::verify(path)?;
     let r = &v.replay;
     let mut out = String::new();
     let _ = writeln!(out, "{} records, {} sessions", r.records, r.sessions.len());
@@ -72,6 +71,9 @@ pub fn report(dir: &Path, limits: &Limits) -> std::io::Result<(String, bool)> {
                 }
             );
         }
+    }
+    for n in &r.notes {
+        let _ = writeln!(out, "\nnote: {n}");
     }
     for p in r.problems.iter().chain(&r.broken_links) {
         let _ = writeln!(out, "\nPROBLEM: {p}");

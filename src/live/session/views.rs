@@ -20,7 +20,7 @@ impl LiveSession {
     /// Reads the domain state and the digest together, for the exports.
     pub fn read<R>(&self, f: impl FnOnce(&Session, &str) -> R) -> R {
         let st = self.state.lock();
-        f(&st.session, &journal::hex(&st.chain))
+        f(&st.session, &journal::hex(&st.place.chain))
     }
 
     pub fn now_ms(&self) -> i64 {

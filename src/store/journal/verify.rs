@@ -4,10 +4,11 @@
 
 use std::collections::BTreeMap;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::replay::{replay, Replay};
-use crate::domain::{Limits, Tally};
+use super::replay::{replay_files, Replay};
+use super::segments::segments;
+use crate::domain::Tally;
 
 /// What the check found.
 pub struct Verification {
@@ -20,10 +21,16 @@ pub struct Verification {
     pub sound: bool,
 }
 
-/// Reads the journal without changing it, recomputes every session's chain
-/// and every tally from its ballots.
-pub fn verify(dir: &Path, limits: &Limits) -> io::Result<Verification> {
-    let replay = replay(dir, limits, false, true)?;
+/// Reads a journal without changing it (a data directory, or one file: a
+/// session's records as downloaded), recomputes every session's chain and
+/// every tally from its ballots.
+pub fn verify(path: &Path) -> io::Result<Verification> {
+    let paths: Vec<PathBuf> = if path.is_dir() {
+        segments(path)?.into_iter().map(|(_, p)| p).collect()
+    } else {
+        vec![path.to_owned()]
+    };
+    let replay = replay_files(&paths, None, true)?;
     let mut sound = replay.problems.is_empty() && replay.broken_links.is_empty();
     let mut recounts = BTreeMap::new();
     for (code, restored) in &replay.sessions {
