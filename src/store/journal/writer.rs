@@ -175,12 +175,31 @@ impl Journal {
                 session.code
             )));
         }
+        let head = self.snapshot_if_due(at, session, active);
+        Ok(Turn(Some(head)))
+    }
+
+    /// Queues the session's snapshot if it has none in the current segment,
+    /// and returns the head held for reading. The snapshot is made before
+    /// the head is taken (the caller holds the session's lock, so it stays
+    /// true): a rotation never waits for a big session's snapshot.
+    fn snapshot_if_due(
+        &self,
+        at: &mut Place,
+        session: &Session,
+        active: i64,
+    ) -> RwLockReadGuard<'_, u64> {
+        let due = at.base < self.segment();
+        let mut parts = due.then(|| self.snapshot_frames(at, session, active));
         let head = self.head.read();
         if at.base < *head {
-            self.queue_snapshot(at, session, active, None);
+            let bytes = parts
+                .take()
+                .unwrap_or_else(|| self.snapshot_frames(at, session, active));
+            self.send(Cmd::Append(bytes, None));
             at.base = *head;
         }
-        Ok(Turn(Some(head)))
+        head
     }
 
     /// The turn of a session being created: its records from the first are
@@ -196,15 +215,16 @@ impl Journal {
     /// unless it has one there already.
     pub fn snapshot(&self, at: &mut Place, session: &Session, active: i64) -> Result<()> {
         self.refuse()?;
-        let head = self.head.read();
-        if at.base < *head && !at.ended {
-            self.queue_snapshot(at, session, active, None);
-            at.base = *head;
+        if !at.ended {
+            drop(self.snapshot_if_due(at, session, active));
         }
         Ok(())
     }
 
-    fn queue_snapshot(&self, at: &Place, session: &Session, active: i64, ack: Option<Ack>) {
+    /// The frames of a session's snapshot: its parts, chained from the head
+    /// they cover, so none can be lost or moved unseen; the session's chain
+    /// stays where it was.
+    fn snapshot_frames(&self, at: &Place, session: &Session, active: i64) -> Vec<u8> {
         let parts = records::encode_snapshot(
             &session.code,
             &hex(&at.chain),
@@ -212,15 +232,13 @@ impl Journal {
             active,
             &|p| session.participant(p).id,
         );
-        // The parts chain from the head they cover, so none can be lost or
-        // moved unseen; the session's chain stays where it was.
         let mut link = at.chain;
         let mut bytes = Vec::new();
         for json in &parts {
             link = chain(&link, json);
             bytes.extend_from_slice(&encode(&link, json));
         }
-        self.send(Cmd::Append(bytes, ack));
+        bytes
     }
 
     /// Queues the record of a change of `session` (during its turn), and
