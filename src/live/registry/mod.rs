@@ -236,6 +236,13 @@ impl Hub {
             tracing::info!(code = %code, "session deleted");
             return Ok(());
         }
+        if let Some(why) = self.shared.storage.failure() {
+            // The end could not be written: the session stays as it is.
+            return Err(Error::new(
+                crate::error::ErrorCode::Unavailable,
+                format!("the journal stopped after a failed write ({why}); this server takes no more changes"),
+            ));
+        }
         let (_, live) = self
             .sessions
             .remove(code)
@@ -406,6 +413,12 @@ mod tests {
             .err()
             .expect("refused");
         assert_eq!(e.code, crate::error::ErrorCode::Unavailable);
+        let e = hub.delete(&live.code).await.unwrap_err();
+        assert_eq!(e.code, crate::error::ErrorCode::Unavailable);
+        assert!(
+            hub.loaded(&live.code).is_some(),
+            "not deleted in memory only"
+        );
 
         let app = crate::transport::http::app(hub.clone());
         let res = app
