@@ -5,21 +5,21 @@
 use std::io::Write;
 use std::time::Instant;
 
-use handsup::domain::{Event, Limits, RawChoice};
+use handsup::domain::{Event, RawChoice};
 use handsup::store::journal::{self, chain, encode};
-use handsup::store::records::{self, Record};
+use handsup::store::records;
 use serde_json::json;
 use uuid::Uuid;
 
 const PHONES: u32 = 20_000;
 const BALLOTS: u32 = 1_000_000;
 
-fn write_segment(path: &std::path::Path, events: impl Iterator<Item = Record>) -> u64 {
+/// Writes records (their JSON) as one session's chain.
+fn write_segment(path: &std::path::Path, records: impl Iterator<Item = Vec<u8>>) -> u64 {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     let mut link = [0u8; 32];
     let mut n = 0;
-    for ev in events {
-        let json = records::encode(&ev);
+    for json in records {
         link = chain(&link, &json);
         f.write_all(&encode(&link, &json)).unwrap();
         n += 1;
@@ -59,9 +59,11 @@ fn main() {
             duration_ms: None,
         },
     ];
+    let ids: Vec<Uuid> = (0..PHONES).map(|_| Uuid::new_v4()).collect();
+    let id = |p: u32| ids[p as usize];
     let joins = (0..PHONES).map(|p| Event::Joined {
         code: code(),
-        p: Uuid::new_v4(),
+        p: id(p),
         token: format!("token-{p:08}-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
         at: p as i64,
     });
@@ -75,16 +77,15 @@ fn main() {
     let path = dir.join("journal-00000001.log");
     let records = write_segment(
         &path,
-        head.into_iter().chain(joins).chain(votes).map(Record::from),
+        head.into_iter()
+            .chain(joins)
+            .chain(votes)
+            .map(|ev| records::encode_event(&ev, &id)),
     );
     let size = std::fs::metadata(&path).unwrap().len();
-    let limits = Limits {
-        max_participants: PHONES as usize,
-        ..Limits::default()
-    };
 
     let t = Instant::now();
-    let r = journal::replay(&dir, &limits, false, false).unwrap();
+    let r = journal::replay(&dir, false, false).unwrap();
     let full = t.elapsed();
     assert!(r.problems.is_empty(), "{:?}", r.problems);
     assert_eq!(
@@ -92,18 +93,20 @@ fn main() {
         PHONES as u64
     );
 
-    // The same state after compaction: one snapshot record.
-    let snap = Record::Snapshot {
-        code: code(),
-        prev: journal::hex(&r.sessions["424242"].chain),
-        events: r.sessions["424242"].session.snapshot_events(),
-        active: None,
-    };
+    // The same state after compaction: one snapshot, in parts.
+    let restored = &r.sessions["424242"];
+    let parts = records::encode_snapshot(
+        &code(),
+        &journal::hex(&restored.chain),
+        &restored.session.snapshot_events(),
+        0,
+        &|p| restored.session.participant(p).id,
+    );
     std::fs::remove_file(&path).unwrap();
-    write_segment(&path, std::iter::once(snap));
+    write_segment(&path, parts.into_iter());
     let compact_size = std::fs::metadata(&path).unwrap().len();
     let t = Instant::now();
-    let r2 = journal::replay(&dir, &limits, false, false).unwrap();
+    let r2 = journal::replay(&dir, false, false).unwrap();
     let compacted = t.elapsed();
     assert_eq!(
         r2.sessions["424242"].session.questions()[0].tally(),

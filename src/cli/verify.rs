@@ -1,24 +1,18 @@
-//! `handsup verify PATH`: checks a journal offline and prints the report.
-//! PATH is a data directory (all its segments) or one file read as a
-//! segment (a session's records downloaded from the server).
+//! `handsup verify PATH`: checks a journal offline (a data directory, or a
+//! session's records as downloaded) and prints the report.
 
 use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use crate::config::Config;
-use crate::domain::Limits;
 use crate::store::journal;
 
 pub fn verify(path: &Path) -> std::process::ExitCode {
-    if !path.is_dir() && !path.is_file() {
-        eprintln!(
-            "handsup verify: {} is neither a directory nor a file",
-            path.display()
-        );
+    if !path.exists() {
+        eprintln!("handsup verify: {} does not exist", path.display());
         return std::process::ExitCode::from(2);
     }
-    match report(path, &Config::defaults().limits()) {
+    match report(path) {
         Ok((report, sound)) => {
             print!("{report}");
             if sound {
@@ -34,12 +28,11 @@ pub fn verify(path: &Path) -> std::process::ExitCode {
     }
 }
 
-/// The report on the journal at `path` (a data directory, or one file read
-/// as a segment): each session's digest and recounted tallies, the problems
-/// found; and whether the journal is sound.
-pub fn report(path: &Path, limits: &Limits) -> std::io::Result<(String, bool)> {
+/// The report on the journal at `path`: each session's digest and
+/// recounted tallies, the problems found; and whether the journal is sound.
+pub fn report(path: &Path) -> std::io::Result<(String, bool)> {
     use std::fmt::Write as _;
-    let v = journal::verify(&journal::segment_paths(path)?, limits)?;
+    let v = journal::verify(path)?;
     let r = &v.replay;
     let mut out = String::new();
     let _ = writeln!(out, "{} records, {} sessions", r.records, r.sessions.len());
@@ -78,6 +71,9 @@ pub fn report(path: &Path, limits: &Limits) -> std::io::Result<(String, bool)> {
                 }
             );
         }
+    }
+    for n in &r.notes {
+        let _ = writeln!(out, "\nnote: {n}");
     }
     for p in r.problems.iter().chain(&r.broken_links) {
         let _ = writeln!(out, "\nPROBLEM: {p}");

@@ -43,6 +43,24 @@ pub struct Limits {
     pub max_qa_per_participant: usize,
 }
 
+impl Limits {
+    /// No limit at all: what replay applies, since limits guard new input
+    /// and what was accepted once stays, whatever the limits are now.
+    pub fn none() -> Limits {
+        Limits {
+            max_title_chars: usize::MAX,
+            max_prompt_chars: usize::MAX,
+            max_options: usize::MAX,
+            max_option_chars: usize::MAX,
+            max_translations: usize::MAX,
+            max_questions: usize::MAX,
+            max_participants: usize::MAX,
+            max_qa_items: usize::MAX,
+            max_qa_per_participant: usize::MAX,
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {

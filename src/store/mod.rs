@@ -14,9 +14,10 @@ pub mod redis;
 
 use std::sync::Arc;
 
-use self::journal::{Durable, Hash, Journal};
-use self::records::Record;
+use self::journal::{Durable, Journal, Place, Turn};
 use self::redis::Redis;
+use crate::domain::{Event, Session};
+use crate::error::Result;
 
 /// Where this server's sessions are kept.
 pub enum Storage {
@@ -31,14 +32,41 @@ pub enum Storage {
 }
 
 impl Storage {
-    /// Writes a change made on this node, under the session's lock (so its
-    /// records keep the order of the changes), and moves the session's chain
-    /// when the record is written here. In cluster mode changes go through
+    /// Takes a session's turn to write, under its lock and before its
+    /// change is applied (see `Journal::turn`); refused once the journal
+    /// has stopped after a failed write. In cluster mode changes go through
     /// the shared log instead (see `LiveSession::commit`): nothing to write.
-    pub fn log(&self, rec: &Record, chain: &mut Hash) -> Durable {
+    pub fn turn(&self, at: &mut Place, session: &Session, active: i64) -> Result<Turn<'_>> {
         match self {
-            Storage::Journal(j) => j.append(rec, chain),
+            Storage::Journal(j) => j.turn(at, session, active),
+            Storage::Memory | Storage::Redis(_) => Ok(Turn::none()),
+        }
+    }
+
+    /// The turn of a session being created (see `Journal::turn_new`).
+    pub fn turn_new(&self, at: &mut Place) -> Result<Turn<'_>> {
+        match self {
+            Storage::Journal(j) => j.turn_new(at),
+            Storage::Memory | Storage::Redis(_) => Ok(Turn::none()),
+        }
+    }
+
+    /// Writes a change made on this node during the session's turn (so its
+    /// records keep the order of the changes), and moves the session's
+    /// chain when the record is written here.
+    pub fn log(&self, turn: &Turn, at: &mut Place, session: &Session, ev: &Event) -> Durable {
+        match self {
+            Storage::Journal(j) => j.append(turn, at, session, ev),
             Storage::Memory | Storage::Redis(_) => Durable::done(),
+        }
+    }
+
+    /// Why the storage stopped taking changes (a journal write failed), if
+    /// it did: the health check reports it.
+    pub fn failure(&self) -> Option<String> {
+        match self {
+            Storage::Journal(j) => j.failure(),
+            Storage::Memory | Storage::Redis(_) => None,
         }
     }
 

@@ -221,8 +221,7 @@ async fn the_moderator_downloads_the_session_journal_and_it_verifies_alone() {
     let file = dir.join("download.journal");
     std::fs::write(&file, &bytes).unwrap();
 
-    let limits = handsup::config::Config::defaults().limits();
-    let v = handsup::store::journal::verify(&[file], &limits).unwrap();
+    let v = handsup::store::journal::verify(&file).unwrap();
     assert!(
         v.sound,
         "{:?} {:?}",

@@ -123,7 +123,7 @@ impl Hub {
         // then the snapshot it wrote is read.
         for _ in 0..3 {
             if let Some((at, json)) = c.snapshot(code).await? {
-                let (session, chain) = journal::session_from_snapshot(&json, limits)?;
+                let (session, chain) = journal::session_from_snapshot(&json)?;
                 let timers: Vec<(Uuid, i64)> = session
                     .questions()
                     .iter()

@@ -80,7 +80,7 @@ impl Hub {
     }
 
     /// A hub with nothing in it yet, keeping its sessions in `storage`.
-    pub(super) fn with_storage(config: Config, storage: Storage) -> Hub {
+    pub(crate) fn with_storage(config: Config, storage: Storage) -> Hub {
         let lan_addr = lan_address();
         let ip_connections = PerIp::new(config.ip_connections_per_sec, config.ip_connections_burst);
         let ip_participants =
@@ -236,6 +236,13 @@ impl Hub {
             tracing::info!(code = %code, "session deleted");
             return Ok(());
         }
+        if let Some(why) = self.shared.storage.failure() {
+            // The end could not be written: the session stays as it is.
+            return Err(Error::new(
+                crate::error::ErrorCode::Unavailable,
+                format!("the journal stopped after a failed write ({why}); this server takes no more changes"),
+            ));
+        }
         let (_, live) = self
             .sessions
             .remove(code)
@@ -342,5 +349,106 @@ mod tests {
             assert!(is_code(&s.code));
             assert!(codes.insert(s.code.clone()));
         }
+    }
+
+    /// After a journal write failed, every change is refused, `/healthz`
+    /// says 503 and why, and the journal on disk holds exactly what was
+    /// acknowledged before.
+    #[tokio::test]
+    async fn after_a_failed_write_changes_are_refused_and_health_says_so() {
+        use tower::ServiceExt;
+
+        use crate::store::journal::{self, Journal};
+
+        let dir = std::env::temp_dir().join(format!("handsup-failed-{}", uuid::Uuid::new_v4()));
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let j = Journal::start(&dir, 0, u64::MAX, tx).unwrap();
+        let mut config = Config::defaults();
+        config.data_dir = dir.clone();
+        let hub = Arc::new(Hub::with_storage(config, Storage::Journal(j)));
+        let spec = crate::protocol::parse_question_spec(&serde_json::json!({
+            "kind": "single", "prompt": "Tea or coffee?", "options": ["Tea", "Coffee"],
+        }))
+        .unwrap();
+        let live = hub
+            .create_session("Standup".into(), Settings::default(), vec![spec])
+            .await
+            .unwrap();
+        let q = live.read(|s, _| s.questions()[0].id);
+        live.act(
+            q,
+            crate::protocol::QuestionAction::Open { duration_s: None },
+        )
+        .await
+        .unwrap();
+        let (_, first) = live.join().await.unwrap();
+        let first = live.participant_by_token(&first).unwrap();
+        live.vote(first, q, crate::domain::RawChoice::Int(0))
+            .await
+            .unwrap();
+
+        // The disk fills up: the next segment is /dev/full.
+        let Storage::Journal(j) = &hub.shared.storage else {
+            unreachable!()
+        };
+        std::os::unix::fs::symlink("/dev/full", dir.join("journal-00000002.log")).unwrap();
+        assert_eq!(j.rotate(), 2);
+        let e = live
+            .vote(first, q, crate::domain::RawChoice::Int(1))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.code,
+            crate::error::ErrorCode::Unavailable,
+            "{}",
+            e.message
+        );
+        // From now on nothing is taken, not even what needs no new segment.
+        let e = live.join().await.unwrap_err();
+        assert_eq!(e.code, crate::error::ErrorCode::Unavailable);
+        assert!(e.message.contains("no more changes"), "{}", e.message);
+        let e = hub
+            .create_session("Another".into(), Settings::default(), vec![])
+            .await
+            .err()
+            .expect("refused");
+        assert_eq!(e.code, crate::error::ErrorCode::Unavailable);
+        let e = hub.delete(&live.code).await.unwrap_err();
+        assert_eq!(e.code, crate::error::ErrorCode::Unavailable);
+        assert!(
+            hub.loaded(&live.code).is_some(),
+            "not deleted in memory only"
+        );
+
+        let app = crate::transport::http::app(hub.clone());
+        let res = app
+            .oneshot(
+                axum::http::Request::get("/healthz")
+                    .header("host", "127.0.0.1")
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 503);
+        let body = axum::body::to_bytes(res.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["status"], "failed");
+        assert!(body["journal"].as_str().unwrap().len() > 3, "{body}");
+
+        // What is on disk is what was acknowledged: the first vote.
+        hub.shared.storage.close();
+        std::fs::remove_file(dir.join("journal-00000002.log")).unwrap();
+        let r = journal::replay(&dir, false, true).unwrap();
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        let s = &r.sessions[&live.code].session;
+        assert_eq!(s.participants().len(), 1);
+        assert_eq!(
+            s.questions()[0].ballot(0),
+            Some(&crate::domain::Choice::Index(0))
+        );
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -60,12 +60,11 @@ impl Hub {
     /// questions whose timer ran out while the server was down, and
     /// compacts what was read into a fresh segment.
     async fn open_journal(config: Config) -> std::io::Result<Arc<Hub>> {
-        let limits = config.limits();
         let dir = config.data_dir.clone();
         let started = std::time::Instant::now();
         let replay = {
-            let (dir, limits) = (dir.clone(), limits.clone());
-            tokio::task::spawn_blocking(move || journal::replay(&dir, &limits, true, false))
+            let dir = dir.clone();
+            tokio::task::spawn_blocking(move || journal::replay(&dir, true, false))
                 .await
                 .map_err(std::io::Error::other)??
         };
@@ -107,28 +106,44 @@ impl Hub {
         Hub::sweep_every_minute(Arc::downgrade(&hub));
         let weak = Arc::downgrade(&hub);
         tokio::spawn(async move {
-            while let Some(segment) = compact_rx.recv().await {
+            // The writer asks once the journal has grown enough.
+            while compact_rx.recv().await.is_some() {
                 let Some(hub) = weak.upgrade() else { return };
-                hub.compact(segment).await;
+                let shared = hub.shared.clone();
+                let rotated = tokio::task::spawn_blocking(move || match &shared.storage {
+                    Storage::Journal(j) => Some(j.rotate()),
+                    Storage::Memory | Storage::Redis(_) => None,
+                })
+                .await;
+                if let Ok(Some(segment)) = rotated {
+                    hub.compact(segment).await;
+                }
             }
         });
         Ok(hub)
     }
 
-    /// Writes a snapshot of every session into `segment`; once all are
-    /// durable, the segments before it are deleted.
+    /// Writes a snapshot of every session into `segment` (the current one),
+    /// each unless it has one there already; once all are durable, the
+    /// segments before it are deleted.
     pub async fn compact(&self, segment: u64) {
         let Storage::Journal(j) = &self.shared.storage else {
             return;
         };
         let started = std::time::Instant::now();
-        let pending: Vec<_> = self.sessions.iter().map(|s| s.snapshot()).collect();
-        let n = pending.len();
-        for d in pending {
-            if let Err(e) = d.wait().await {
+        let sessions = self.sessions();
+        let n = sessions.len();
+        for s in sessions {
+            if let Err(e) = s.snapshot() {
                 tracing::error!(error = %e.message, "journal: compaction failed; older segments kept");
                 return;
             }
+            // Let the sessions' changes through between snapshots.
+            tokio::task::yield_now().await;
+        }
+        if let Err(e) = j.sync().wait().await {
+            tracing::error!(error = %e.message, "journal: compaction failed; older segments kept");
+            return;
         }
         j.compacted(segment);
         tracing::info!(

@@ -22,11 +22,13 @@ impl LiveSession {
     pub(super) fn new_participant(&self, st: &mut State) -> Result<(u32, Durable)> {
         let (id, token) = (Uuid::new_v4(), new_token());
         let at = self.now();
+        let turn = self.turn(st)?;
         let index = st
             .session
             .join(id, token.clone(), at, &self.shared.limits)?;
         let durable = self.log(
             st,
+            &turn,
             Event::Joined {
                 code: self.code.clone(),
                 p: id,
@@ -113,8 +115,9 @@ impl LiveSession {
             let result = self.vote_shared(c, participant, id, Some(choice)).await;
             return self.counted(result.map(|_| None)).await;
         }
-        let result = {
+        let result = (|| {
             let mut st = self.state.lock();
+            let turn = self.turn(&mut st)?;
             // A timed question takes no ballot past its end, even before its
             // timer has closed it.
             let now = self.now();
@@ -134,10 +137,10 @@ impl LiveSession {
                 // The deadline is checked: the event applies as replay does.
                 st.session.apply(&ev, &self.shared.limits)
             }) {
-                Ok(_) => Ok(self.log(&mut st, ev)),
+                Ok(_) => Ok(self.log(&mut st, &turn, ev)),
                 Err(e) => Err(e),
             }
-        };
+        })();
         self.counted(result.map(Some)).await
     }
 
@@ -146,8 +149,9 @@ impl LiveSession {
             let result = self.vote_shared(c, participant, id, None).await;
             return self.counted(result.map(|_| None)).await;
         }
-        let result = {
+        let result = (|| {
             let mut st = self.state.lock();
+            let turn = self.turn(&mut st)?;
             let now = self.now();
             let ev = Event::Retract {
                 code: self.code.clone(),
@@ -160,10 +164,10 @@ impl LiveSession {
                 .and_then(|()| st.session.apply(&ev, &self.shared.limits))
             {
                 Ok(Applied::Nothing) => Ok(Durable::done()),
-                Ok(_) => Ok(self.log(&mut st, ev)),
+                Ok(_) => Ok(self.log(&mut st, &turn, ev)),
                 Err(e) => Err(e),
             }
-        };
+        })();
         self.counted(result.map(Some)).await
     }
 

@@ -10,7 +10,7 @@ use crate::domain::qa::QaStatus;
 use crate::domain::{Applied, Event, Session};
 use crate::error::{Error, Result};
 use crate::protocol::{Role, ServerMsg};
-use crate::store::journal::{self, Durable};
+use crate::store::journal::{self, Durable, Turn};
 use crate::store::records::{self, Record};
 use crate::store::redis::Redis;
 use crate::store::Storage;
@@ -20,39 +20,50 @@ use super::*;
 impl LiveSession {
     // ---- the journal ---------------------------------------------------------
 
-    /// Appends an event of this session to the journal (under the lock, so
+    /// Takes the session's turn to write (see `Journal::turn`): under the
+    /// lock, before a change is applied. Refused once the journal stopped.
+    pub(super) fn turn<'a>(&'a self, st: &mut State) -> Result<Turn<'a>> {
+        let active = self.last_active();
+        self.shared.storage.turn(&mut st.place, &st.session, active)
+    }
+
+    /// Appends an event of this session to the journal (during its turn, so
     /// records keep the order of the changes) and moves the session's chain.
-    pub(super) fn log(&self, st: &mut State, rec: impl Into<Record>) -> Durable {
-        let rec = rec.into();
-        if !matches!(rec, Record::Snapshot { .. }) {
-            self.touch();
-        }
-        self.shared.storage.log(&rec, &mut st.chain)
+    pub(super) fn log(&self, st: &mut State, turn: &Turn, ev: Event) -> Durable {
+        self.touch();
+        self.shared
+            .storage
+            .log(turn, &mut st.place, &st.session, &ev)
     }
 
     /// The digest of the session's history so far: the last link of its chain.
     pub fn digest(&self) -> String {
-        journal::hex(&self.state.lock().chain)
+        journal::hex(&self.state.lock().place.chain)
     }
 
-    /// Appends the whole session as one snapshot record (compaction).
-    pub fn snapshot(&self) -> Durable {
-        let mut st = self.state.lock();
-        let rec = Record::Snapshot {
-            code: self.code.clone(),
-            prev: journal::hex(&st.chain),
-            events: st.session.snapshot_events(),
-            active: Some(self.last_active()),
+    /// Compaction: writes the session's snapshot into the journal's current
+    /// segment, unless it has one there already.
+    pub fn snapshot(&self) -> Result<()> {
+        let Storage::Journal(j) = &self.shared.storage else {
+            return Ok(());
         };
-        self.log(&mut st, rec)
+        let active = self.last_active();
+        let mut st = self.state.lock();
+        let st = &mut *st;
+        j.snapshot(&mut st.place, &st.session, active)
     }
 
     /// Journals the creation of a new session: its first records.
     pub fn log_creation(&self) -> Durable {
         let mut st = self.state.lock();
+        let st = &mut *st;
+        let turn = match self.shared.storage.turn_new(&mut st.place) {
+            Ok(turn) => turn,
+            Err(e) => return Durable::failed(e),
+        };
         let mut last = Durable::done();
         for ev in st.session.snapshot_events() {
-            last = self.log(&mut st, ev);
+            last = self.log(st, &turn, ev);
         }
         last
     }
@@ -228,10 +239,11 @@ impl LiveSession {
         }
         let durable = {
             let mut st = self.state.lock();
+            let turn = self.turn(&mut st)?;
             if !self.apply_live(&mut st, &ev)? {
                 return Ok(());
             }
-            self.log(&mut st, ev)
+            self.log(&mut st, &turn, ev)
         };
         durable.wait().await
     }
@@ -285,7 +297,7 @@ impl LiveSession {
             let st = self.state.lock();
             let rec = Record::Snapshot {
                 code: self.code.clone(),
-                prev: journal::hex(&st.chain),
+                prev: journal::hex(&st.place.chain),
                 events: st.session.snapshot_events(),
                 active: None,
             };

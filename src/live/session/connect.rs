@@ -1,6 +1,7 @@
 //! Connections: attaching one after its hello (with its welcome), detaching,
 //! closing them all, and the broadcasts that reach every attached one.
 
+use crate::store::journal::Durable;
 use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
@@ -202,12 +203,16 @@ impl LiveSession {
         }
         let durable = {
             let mut st = self.state.lock();
-            self.log(
-                &mut st,
-                Event::Ended {
-                    code: self.code.clone(),
-                },
-            )
+            match self.turn(&mut st) {
+                Ok(turn) => self.log(
+                    &mut st,
+                    &turn,
+                    Event::Ended {
+                        code: self.code.clone(),
+                    },
+                ),
+                Err(e) => Durable::failed(e),
+            }
         };
         self.close_all(Some(ServerMsg::Ended.frame()), CLOSE_NORMAL);
         self.ended.cancel();

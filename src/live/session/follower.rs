@@ -162,7 +162,7 @@ impl LiveSession {
             // The copy was made from it.
             Event::Created { .. } => {
                 let mut st = self.state.lock();
-                st.chain = journal::chain(&st.chain, json.as_bytes());
+                st.place.chain = journal::chain(&st.place.chain, json.as_bytes());
                 Ok(())
             }
             Event::Ended { .. } => {
@@ -172,7 +172,7 @@ impl LiveSession {
             }
             ev => {
                 let mut st = self.state.lock();
-                st.chain = journal::chain(&st.chain, json.as_bytes());
+                st.place.chain = journal::chain(&st.place.chain, json.as_bytes());
                 self.apply_live(&mut st, &ev).map(|_| ())
             }
         }
@@ -376,7 +376,7 @@ impl LiveSession {
     pub(super) async fn whole(self: &Arc<Self>) -> Result<(Session, String)> {
         let Storage::Redis(c) = &self.shared.storage else {
             let st = self.state.lock();
-            return Ok((st.session.clone(), journal::hex(&st.chain)));
+            return Ok((st.session.clone(), journal::hex(&st.place.chain)));
         };
         self.catch_up(None).await?;
         let qs: Vec<Uuid> = {
@@ -389,7 +389,7 @@ impl LiveSession {
         self.catch_up(None).await?;
         let (mut s, digest) = {
             let st = self.state.lock();
-            (st.session.clone(), journal::hex(&st.chain))
+            (st.session.clone(), journal::hex(&st.place.chain))
         };
         for (q, ballots) in qs.into_iter().zip(all) {
             // A question deleted meanwhile has nothing to show.

@@ -30,7 +30,7 @@ use crate::live::outbox::Outbox;
 use crate::live::shared::Shared;
 use crate::protocol::{Role, TallyView};
 use crate::rate::Bucket;
-use crate::store::journal::Hash;
+use crate::store::journal::{Hash, Place};
 use crate::store::Storage;
 
 mod ballots;
@@ -97,8 +97,10 @@ struct State {
     published: HashMap<Uuid, Published>,
     /// The session's tally sequence; every published tally takes the next.
     seq: u64,
-    /// The last link of the session's journal chain.
-    chain: Hash,
+    /// Where the session stands in the journal: the last link of its chain
+    /// (in cluster mode, of its shared log's chain) and the segment of its
+    /// latest snapshot.
+    place: Place,
     /// Q&A items whose upvotes moved since the last staff / audience board.
     qa_dirty: [std::collections::HashSet<Uuid>; 2],
     /// Cluster mode: questions whose counts to read again besides the open ones.
@@ -180,7 +182,10 @@ impl LiveSession {
                 audience_elsewhere: 0,
                 published: HashMap::new(),
                 seq: 0,
-                chain,
+                place: Place {
+                    chain,
+                    ..Place::default()
+                },
                 qa_dirty: Default::default(),
                 recount: Default::default(),
                 unloaded: false,

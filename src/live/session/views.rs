@@ -20,14 +20,14 @@ impl LiveSession {
     /// Reads the domain state and the digest together, for the exports.
     pub fn read<R>(&self, f: impl FnOnce(&Session, &str) -> R) -> R {
         let st = self.state.lock();
-        f(&st.session, &journal::hex(&st.chain))
+        f(&st.session, &journal::hex(&st.place.chain))
     }
 
     /// The digest the session views carry with the setting `show_digest`;
     /// none in memory, where no record is written and nothing is chained.
     pub(super) fn shown_digest(&self, st: &State) -> Option<String> {
         let chained = !matches!(self.shared.storage, crate::store::Storage::Memory);
-        (st.session.settings.show_digest && chained).then(|| journal::hex(&st.chain))
+        (st.session.settings.show_digest && chained).then(|| journal::hex(&st.place.chain))
     }
 
     pub fn now_ms(&self) -> i64 {

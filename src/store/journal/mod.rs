@@ -12,11 +12,19 @@
 //!
 //! What a record holds is `store::records`.
 //!
-//! Compaction: when a segment grows past its limit, the writer starts the
-//! next segment and asks for a snapshot of every session; each snapshot is a
-//! record that replaces its session on replay. Once every snapshot is durable
-//! the older segments are deleted. Replay reads every segment in order, so a
-//! compaction cut short by a crash loses nothing.
+//! Compaction: when the current segment has grown by more than the limit
+//! (and more than the live state it started with) since the last
+//! compaction, the next segment is started and every session writes its
+//! snapshot there, before any other record of it: a snapshot (in parts of
+//! bounded size) replaces its session on replay and carries the chain head
+//! it covers, from which the session's later records chain on. Once every
+//! snapshot is durable the older segments are deleted. Replay reads every
+//! segment in order, so a compaction cut short by a crash loses nothing.
+//!
+//! Nothing is deleted for being unreadable: replay cuts only a torn tail
+//! (the incomplete last record a crash leaves); a segment damaged in any
+//! other way is copied to `damaged/` in the data directory, and replay
+//! goes on with its sound records.
 
 mod export;
 mod replay;
@@ -25,10 +33,10 @@ mod verify;
 mod writer;
 
 pub use export::session_journal;
-pub use replay::{replay, replay_limits, session_from_snapshot, Replay, Restored};
-pub use segments::{chain, encode, hex, read_segment, segments, Damage, Frame, Hash};
-pub use verify::{segment_paths, verify, Verification};
-pub use writer::{Ack, Durable, Journal};
+pub use replay::{replay, replay_files, session_from_snapshot, Replay, Restored};
+pub use segments::{chain, encode, hex, read_segment, segments, Damage, Frame, Hash, MAX_RECORD};
+pub use verify::{verify, Verification};
+pub use writer::{Ack, Durable, Journal, Place, Turn};
 
 #[cfg(test)]
 mod tests;

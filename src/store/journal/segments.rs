@@ -37,8 +37,9 @@ pub fn chain(prev: &Hash, json: &[u8]) -> Hash {
 }
 
 const HEADER: usize = 4 + 4 + 32;
-/// A record larger than this is taken for corruption.
-const MAX_RECORD: u32 = 64 * 1024 * 1024;
+/// A record larger than this is taken for corruption; the writer never
+/// writes one (snapshots are written in parts far smaller).
+pub const MAX_RECORD: u32 = 64 * 1024 * 1024;
 
 /// Frames one record's JSON.
 pub fn encode(hash: &Hash, json: &[u8]) -> Vec<u8> {
@@ -66,6 +67,11 @@ pub struct Frame {
 pub struct Damage {
     pub offset: u64,
     pub what: String,
+    /// An incomplete last record (or zeros to the end), as a crash in the
+    /// middle of a write leaves: never acknowledged, safe to cut. Anything
+    /// else (a complete record whose checksum fails, an impossible length
+    /// followed by data) is damage, kept for a person to look at.
+    pub torn: bool,
 }
 
 /// Reads every sound record of a segment; stops at the first damaged one.
@@ -75,25 +81,31 @@ pub fn read_segment(path: &Path) -> io::Result<(Vec<Frame>, Option<Damage>)> {
     let mut out = Vec::new();
     let mut at = 0usize;
     while at < bytes.len() {
-        let damage = |what: &str| Damage {
+        // Zeros to the end: a file extended by a write that never landed.
+        let zeros = bytes[at..].iter().all(|b| *b == 0);
+        let damage = |what: &str, torn: bool| Damage {
             offset: at as u64,
             what: what.to_owned(),
+            torn: torn || zeros,
         };
         if bytes.len() - at < HEADER {
-            return Ok((out, Some(damage("a torn record header"))));
+            return Ok((out, Some(damage("a torn record header", true))));
         }
         let len = u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
         let crc = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().expect("4 bytes"));
         if !(32..=MAX_RECORD).contains(&len) {
-            return Ok((out, Some(damage("an impossible record length"))));
+            return Ok((out, Some(damage("an impossible record length", false))));
         }
         let end = at + 8 + len as usize;
         if end > bytes.len() {
-            return Ok((out, Some(damage("a torn record"))));
+            return Ok((out, Some(damage("a torn record", true))));
         }
         let body = &bytes[at + 8..end];
         if crc32fast::hash(body) != crc {
-            return Ok((out, Some(damage("a record whose checksum does not match"))));
+            return Ok((
+                out,
+                Some(damage("a record whose checksum does not match", false)),
+            ));
         }
         out.push(Frame {
             offset: at as u64,

@@ -11,6 +11,16 @@
 //! each record by it. Records of version 1 are written byte for byte
 //! as before (a question's fields in alphabetical order), so digests and
 //! stored logs stay comparable.
+//!
+//! Two additions read alongside, each told apart by its shape, so old
+//! journals replay as they always did:
+//! - a participant (`"p"`) is named in the journal by id (a uuid string);
+//!   the first journals, and the shared log in Redis, name them by their
+//!   position in the session (a number). By id, a record lost before a
+//!   vote cannot move that vote onto someone else.
+//! - a snapshot is written in parts (`"parts"` in its first record, then
+//!   `snapshot_part` records), each bounded in size, so that no record is
+//!   larger than replay accepts however big the session.
 
 mod spec;
 
@@ -51,7 +61,93 @@ impl From<Event> for Record {
     }
 }
 
-/// The JSON of a record.
+/// How a record names a participant: by id (journals since the records
+/// went by id) or by position in the session (the first journals, and the
+/// shared log in Redis, where the log's order fixes the positions).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Who {
+    Index(u32),
+    Id(Uuid),
+}
+
+/// Finds a participant's position in a session (by code) from what a
+/// record names.
+pub(crate) type Resolve<'a> = dyn FnMut(&str, &Who) -> Result<u32> + 'a;
+
+/// The most bytes of events one snapshot record holds (one event more when
+/// a single event is larger): far under the largest record replay reads.
+pub const SNAPSHOT_PART_BYTES: usize = 4 * 1024 * 1024;
+
+/// The JSON of an event as the journal writes it: participants by id
+/// (`id` gives the id of the participant at a position).
+pub fn encode_event(ev: &Event, id: &dyn Fn(u32) -> Uuid) -> Vec<u8> {
+    let v1 = V1::of_event(ev, &|p| Who::Id(id(p)));
+    serde_json::to_vec(&v1).expect("a record serialises")
+}
+
+/// A whole session as the records of a snapshot in parts: the events that
+/// rebuild it, with the chain head they cover (`prev`, hex) and when the
+/// session was last active. Each record holds at most about
+/// `SNAPSHOT_PART_BYTES` of events.
+pub fn encode_snapshot(
+    code: &str,
+    prev: &str,
+    events: &[Event],
+    active: i64,
+    id: &dyn Fn(u32) -> Uuid,
+) -> Vec<Vec<u8>> {
+    let mut groups: Vec<Vec<u8>> = vec![Vec::new()];
+    for ev in events {
+        let json = encode_event(ev, id);
+        let last = groups.last_mut().expect("one group at least");
+        if !last.is_empty() && last.len() + json.len() > SNAPSHOT_PART_BYTES {
+            groups.push(json);
+        } else {
+            if !last.is_empty() {
+                last.push(b',');
+            }
+            last.extend_from_slice(&json);
+        }
+    }
+    let parts = groups.len();
+    let text = |s: &str| serde_json::to_string(s).expect("a string serialises");
+    groups
+        .into_iter()
+        .enumerate()
+        .map(|(i, events)| {
+            let mut out = Vec::with_capacity(events.len() + 200);
+            if i == 0 {
+                out.extend_from_slice(
+                    format!(
+                        r#"{{"e":"snapshot","code":{},"prev":{},"events":["#,
+                        text(code),
+                        text(prev)
+                    )
+                    .as_bytes(),
+                );
+                out.extend_from_slice(&events);
+                out.extend_from_slice(
+                    format!(r#"],"active":{active},"parts":{parts}}}"#).as_bytes(),
+                );
+            } else {
+                out.extend_from_slice(
+                    format!(
+                        r#"{{"e":"snapshot_part","code":{},"part":{},"events":["#,
+                        text(code),
+                        i + 1
+                    )
+                    .as_bytes(),
+                );
+                out.extend_from_slice(&events);
+                out.extend_from_slice(b"]}");
+            }
+            out
+        })
+        .collect()
+}
+
+/// The JSON of a record, participants by position.
 pub fn encode(rec: &Record) -> Vec<u8> {
     serde_json::to_vec(&V1::from(rec)).expect("a record serialises")
 }
@@ -147,7 +243,7 @@ pub(crate) enum V1 {
     },
     Vote {
         code: String,
-        p: u32,
+        p: Who,
         q: Uuid,
         c: ChoiceV1,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -155,7 +251,7 @@ pub(crate) enum V1 {
     },
     Retract {
         code: String,
-        p: u32,
+        p: Who,
         q: Uuid,
     },
     HideEntry {
@@ -163,7 +259,7 @@ pub(crate) enum V1 {
         q: Uuid,
         entry: Uuid,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        p: Option<u32>,
+        p: Option<Who>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         text: Option<String>,
     },
@@ -173,7 +269,7 @@ pub(crate) enum V1 {
     Asked {
         code: String,
         item: Uuid,
-        p: u32,
+        p: Who,
         text: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         name: Option<String>,
@@ -183,7 +279,7 @@ pub(crate) enum V1 {
     Upvoted {
         code: String,
         item: Uuid,
-        p: u32,
+        p: Who,
         up: bool,
     },
     QaSet {
@@ -195,12 +291,24 @@ pub(crate) enum V1 {
         code: String,
         item: Uuid,
     },
+    /// A whole session. Without `parts` (the first form): one record whose
+    /// chain link moves the session's chain. With `parts`: the first of
+    /// that many records (the others are `SnapshotPart`s), which together
+    /// hold the session and leave its chain where it was (`prev`).
     Snapshot {
         code: String,
         prev: String,
         events: Vec<V1>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         active: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parts: Option<u32>,
+    },
+    /// Part `part` (from 2) of a snapshot in parts.
+    SnapshotPart {
+        code: String,
+        part: u32,
+        events: Vec<V1>,
     },
     Compacted {
         segment: u64,
@@ -239,7 +347,8 @@ impl V1 {
             | Upvoted { code, .. }
             | QaSet { code, .. }
             | QaHideAuthor { code, .. }
-            | Snapshot { code, .. } => Some(code),
+            | Snapshot { code, .. }
+            | SnapshotPart { code, .. } => Some(code),
             Compacted { .. } => None,
         }
     }
@@ -251,6 +360,7 @@ impl V1 {
                 prev,
                 events,
                 active,
+                parts: None,
             } => Record::Snapshot {
                 code,
                 prev,
@@ -261,13 +371,29 @@ impl V1 {
                 active,
             },
             V1::Compacted { segment } => Record::Compacted { segment },
+            V1::Snapshot { .. } | V1::SnapshotPart { .. } => {
+                return Err(Error::internal(
+                    "a snapshot in parts is read by replay only",
+                ))
+            }
             ev => Record::Event(ev.into_event()?),
         })
     }
 
-    /// The event a record holds; an error for a snapshot or a compaction,
-    /// or a field that does not read.
+    /// The event a record holds, its participants given by position; an
+    /// error for a snapshot or a compaction, or a field that does not read.
     pub(crate) fn into_event(self) -> Result<Event> {
+        self.into_event_with(&mut |_, who| match who {
+            Who::Index(i) => Ok(*i),
+            Who::Id(id) => Err(Error::internal(format!(
+                "participant {id} given by id where only positions are known"
+            ))),
+        })
+    }
+
+    /// The event a record holds; `who` finds a participant's position in
+    /// the session (by code) from what the record names.
+    pub(crate) fn into_event_with(self, who: &mut Resolve) -> Result<Event> {
         use V1 as R;
         Ok(match self {
             R::Created {
@@ -332,13 +458,17 @@ impl V1 {
                 c,
                 entry,
             } => Event::Vote {
+                p: who(&code, &p)?,
                 code,
-                p,
                 q,
                 choice: c.into(),
                 entry,
             },
-            R::Retract { code, p, q } => Event::Retract { code, p, q },
+            R::Retract { code, p, q } => Event::Retract {
+                p: who(&code, &p)?,
+                code,
+                q,
+            },
             R::HideEntry {
                 code,
                 q,
@@ -346,10 +476,10 @@ impl V1 {
                 p,
                 text,
             } => Event::HideEntry {
+                p: p.map(|p| who(&code, &p)).transpose()?,
                 code,
                 q,
                 entry,
-                p,
                 text,
             },
             R::Ended { code } => Event::Ended { code },
@@ -362,15 +492,20 @@ impl V1 {
                 at,
                 pending,
             } => Event::Asked {
+                p: who(&code, &p)?,
                 code,
                 item,
-                p,
                 text,
                 name,
                 at,
                 pending,
             },
-            R::Upvoted { code, item, p, up } => Event::Upvoted { code, item, p, up },
+            R::Upvoted { code, item, p, up } => Event::Upvoted {
+                p: who(&code, &p)?,
+                code,
+                item,
+                up,
+            },
             R::QaSet { code, item, status } => Event::QaSet {
                 code,
                 item,
@@ -378,7 +513,7 @@ impl V1 {
                     .ok_or_else(|| Error::bad_request(format!("unknown Q&A status {status:?}")))?,
             },
             R::QaHideAuthor { code, item } => Event::QaHideAuthor { code, item },
-            R::Snapshot { .. } | R::Compacted { .. } => {
+            R::Snapshot { .. } | R::SnapshotPart { .. } | R::Compacted { .. } => {
                 return Err(Error::internal("a snapshot inside a snapshot"))
             }
         })
@@ -399,6 +534,7 @@ impl From<&Record> for V1 {
                 prev: prev.clone(),
                 events: events.iter().map(V1::from).collect(),
                 active: *active,
+                parts: None,
             },
             Record::Compacted { segment } => V1::Compacted { segment: *segment },
         }
@@ -406,7 +542,15 @@ impl From<&Record> for V1 {
 }
 
 impl From<&Event> for V1 {
+    /// With participants by position, as the shared log in Redis has them.
     fn from(ev: &Event) -> V1 {
+        V1::of_event(ev, &Who::Index)
+    }
+}
+
+impl V1 {
+    /// The record of an event; `who` names a participant by position.
+    pub(crate) fn of_event(ev: &Event, who: &dyn Fn(u32) -> Who) -> V1 {
         use Event as E;
         let ev = ev.clone();
         match ev {
@@ -473,12 +617,12 @@ impl From<&Event> for V1 {
                 entry,
             } => V1::Vote {
                 code,
-                p,
+                p: who(p),
                 q,
                 c: choice.into(),
                 entry,
             },
-            E::Retract { code, p, q } => V1::Retract { code, p, q },
+            E::Retract { code, p, q } => V1::Retract { code, p: who(p), q },
             E::HideEntry {
                 code,
                 q,
@@ -489,7 +633,7 @@ impl From<&Event> for V1 {
                 code,
                 q,
                 entry,
-                p,
+                p: p.map(who),
                 text,
             },
             E::Ended { code } => V1::Ended { code },
@@ -504,13 +648,18 @@ impl From<&Event> for V1 {
             } => V1::Asked {
                 code,
                 item,
-                p,
+                p: who(p),
                 text,
                 name,
                 at,
                 pending,
             },
-            E::Upvoted { code, item, p, up } => V1::Upvoted { code, item, p, up },
+            E::Upvoted { code, item, p, up } => V1::Upvoted {
+                code,
+                item,
+                p: who(p),
+                up,
+            },
             E::QaSet { code, item, status } => V1::QaSet {
                 code,
                 item,
