@@ -5,8 +5,11 @@
 //!   which the vote script (`vote.lua`) adds and takes back;
 //! - `e`: an `open` answer's id and time (`[id, "ms"]`);
 //! - `h`: the answer is hidden (its author's text was hidden before).
+//!
+//! The append script's `hide` rewrites a ballot with Lua's JSON encoder,
+//! which writes an empty list as `{}`: `d` reads either way.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
 use crate::domain::{Choice, Kind, RawChoice};
@@ -30,7 +33,7 @@ pub struct Ballot {
 #[derive(Serialize, Deserialize)]
 struct Stored {
     c: ChoiceV1,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "list_or_empty_table")]
     d: Vec<Contribution>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     e: Option<(Uuid, String)>,
@@ -44,6 +47,23 @@ struct Stored {
 enum Contribution {
     Amount(i64),
     Name(String),
+}
+
+/// `d` as a list, or as the empty table Lua writes for an empty list.
+fn list_or_empty_table<'de, D: Deserializer<'de>>(
+    de: D,
+) -> std::result::Result<Vec<Contribution>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        List(Vec<Contribution>),
+        Table(serde_json::Map<String, serde_json::Value>),
+    }
+    match Either::deserialize(de)? {
+        Either::List(l) => Ok(l),
+        Either::Table(t) if t.is_empty() => Ok(Vec::new()),
+        Either::Table(_) => Err(serde::de::Error::custom("contributions as a table")),
+    }
 }
 
 impl Ballot {
@@ -152,6 +172,12 @@ mod tests {
         // As the scripts and older nodes wrote it.
         let old = r#"{"c":1,"d":["1",1]}"#;
         assert_eq!(Ballot::decode(old).unwrap().choice, RawChoice::Int(1));
+        // As the append script's `hide` rewrites it: Lua's encoder writes an
+        // empty list as an empty table.
+        let hidden =
+            r#"{"c":"hi","d":{},"e":["00000000-0000-0000-0000-000000000000","5"],"h":true}"#;
+        assert_eq!(Ballot::decode(hidden), Some(open));
+        assert_eq!(Ballot::decode(r#"{"c":"hi","d":{"a":1}}"#), None);
     }
 
     #[test]
