@@ -28,11 +28,16 @@ pub enum Command {
     Demo(Config),
     /// Check a data directory, or one session's downloaded journal file:
     /// recompute every session's hash chain and every tally from its
-    /// ballots, and print each session's digest.
+    /// ballots, and print each session's digest. With `--redis URL CODE`:
+    /// the same for one session held in Redis.
     Verify {
         /// The data directory to check, or a file read as one segment
-        /// (`GET /api/sessions/{code}/journal`).
+        /// (`GET /api/sessions/{code}/journal`); with `--redis`, the
+        /// session's code.
         data_dir: PathBuf,
+        /// Check the session CODE held in this Redis (cluster mode) instead.
+        #[arg(long, value_name = "URL")]
+        redis: Option<String>,
     },
 }
 

@@ -1,11 +1,13 @@
-//! The command line: `serve`, `demo` and `verify`, the links printed at
-//! start and the deck read at start.
+//! The command line: `serve`, `demo` and `verify` (of a journal, or with
+//! `verify_redis` of a session in Redis), the links printed at start and
+//! the deck read at start.
 
 pub mod deck;
 pub mod demo;
 pub mod links;
 pub mod serve;
 pub mod verify;
+pub mod verify_redis;
 
 use crate::config::{Cli, Command};
 use tracing_subscriber::EnvFilter;
@@ -28,7 +30,11 @@ pub async fn main(cli: Cli) -> std::process::ExitCode {
     let (config, demo) = match cli.command {
         Command::Serve(c) => (c, false),
         Command::Demo(c) => (c, true),
-        Command::Verify { data_dir } => return verify::verify(&data_dir),
+        Command::Verify {
+            data_dir,
+            redis: Some(url),
+        } => return verify_redis::verify(&url, &data_dir.to_string_lossy()).await,
+        Command::Verify { data_dir, .. } => return verify::verify(&data_dir),
     };
     init_tracing(config.log_json);
     match serve::serve(config, demo).await {

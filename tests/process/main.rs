@@ -1,7 +1,7 @@
 //! What needs the real binary as a process: kill -9 and restarts
 //! (durability), SIGTERM, the cluster with real Redis, the start-up output
-//! of `serve --deck` and `demo`, the `verify` command and the load smoke
-//! test. Everything else is in `tests/api`, in process.
+//! of `serve --deck` and `demo`, the `verify` command (of a journal, and of
+//! a session in Redis) and the load smoke test. Everything else is in `tests/api`, in process.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -15,3 +15,4 @@ mod qa;
 mod shutdown;
 mod startup;
 mod ttl;
+mod verify_redis;

@@ -86,6 +86,40 @@ impl Redis {
         self.stop();
         self.run();
     }
+
+    /// Kills Redis with SIGKILL: no chance to write anything more.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts Redis again on the same port with the same files (after
+    /// `kill9`), and waits until it has loaded them and answers PING.
+    pub fn start_again(&mut self) {
+        self.run();
+        for _ in 0..400 {
+            if self.cli(&["PING"]).trim() == "PONG" {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("redis-server did not load its files on port {}", self.port);
+    }
+
+    /// Runs one command with `redis-cli` (each argument as is, no shell);
+    /// its output, trimmed of the last newline.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let cli = std::env::var("REDIS_CLI").unwrap_or_else(|_| "redis-cli".into());
+        let out = Command::new(&cli)
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {cli} ({e})"));
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.strip_suffix('\n').unwrap_or(&text).to_owned()
+    }
 }
 
 impl Drop for Redis {

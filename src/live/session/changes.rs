@@ -87,15 +87,8 @@ impl LiveSession {
             _ => false,
         };
         let applied = match ev {
-            E::HideEntry { q, p, text, .. } if cluster => {
-                // The answer is hidden in Redis; the counts show it. This
-                // copy remembers the text, to hide it if sent again.
-                st.session.question(*q)?;
-                if let (Some(p), Some(text)) = (p, text) {
-                    st.session.hide_text(*q, *p, text)?;
-                }
-                Applied::Changed
-            }
+            // As `handsup verify --redis` applies the log.
+            _ if cluster => crate::store::redis::verify::apply_entry(&mut st.session, ev, limits)?,
             _ => st.session.apply(ev, limits)?,
         };
         if applied == Applied::Nothing {

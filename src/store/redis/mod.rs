@@ -17,7 +17,7 @@
 //! view, it never leaves it wrong.
 //!
 //! The scripts are in `scripts` (their Lua in `.lua` files), the ballot
-//! format in `ballot`.
+//! format in `ballot`, the offline check of a session in `verify`.
 //!
 //! Every key of a session carries the hash tag `{CODE}`, so Redis Cluster
 //! keeps a session on one shard and its scripts stay atomic.
@@ -31,6 +31,7 @@
 
 pub mod ballot;
 mod scripts;
+pub mod verify;
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
