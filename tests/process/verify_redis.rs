@@ -1,11 +1,8 @@
 //! Cluster mode keeps the journal's guarantees: `handsup verify --redis`
 //! checks a session held in a real `redis-server` with no node running,
-//! and finds tampering; and Redis with the compose file's durability
-//! settings keeps every acknowledged vote across a `kill -9`.
+//! finds the digest the nodes report, and finds tampering.
 
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::redis::{spawn_node, Redis};
@@ -141,6 +138,46 @@ async fn a_session_on_two_nodes_verifies_sound_with_the_digest_the_nodes_report(
         }
     }
     eprintln!("verify of a session of 6 phones: {took:?}\n{report}");
+}
+
+#[tokio::test]
+async fn a_compacted_log_verifies_from_its_snapshot_with_the_nodes_digest() {
+    let redis = Redis::start();
+    // A snapshot each time the log grows by 4 entries.
+    let flags = ["--redis-compact-every", "4"];
+    let a = spawn_node(&redis, &flags);
+    let (s, qid) = a.session_with_open_question(&["Yes", "No"]).await;
+    let mut phones = Vec::new();
+    for i in 0..12 {
+        let (mut phone, _) = a.join(&s.code, "audience", None).await;
+        let ack = phone.vote(&qid, json!(i % 2)).await;
+        assert_eq!(ack["type"], "ack", "{ack}");
+        phones.push(phone);
+    }
+    let base = format!("{{{}}}:base", s.code);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while redis.cli(&["GET", &base]).parse::<u64>().unwrap_or(0) < 8 {
+        assert!(Instant::now() < deadline, "the log was never compacted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let r = a
+        .results_until(&s, |r| r["session"]["participants"] == 12)
+        .await;
+    // A node that loads the session now starts from the snapshot.
+    let b = spawn_node(&redis, &flags);
+    let rb = b.results(&s).await;
+    assert_eq!(rb["session"]["digest"], r["session"]["digest"]);
+    drop((a, b));
+
+    let (code, report) = verify(&redis.url(), &s.code);
+    assert_eq!(code, 0, "{report}");
+    assert!(report.contains(", snapshot at entry "), "{report}");
+    assert_eq!(
+        digest_of(&report),
+        r["session"]["digest"].as_str().unwrap(),
+        "{report}"
+    );
+    assert!(report.contains("\"counts\":[6,6]"), "{report}");
 }
 
 /// The log's entries, in order.
