@@ -218,6 +218,7 @@ say "up in $(since "$t") s: nodes at ${nodes[*]}, nginx on 127.0.0.1:$port"
 aof=$(docker exec "$redis" redis-cli config get appendonly | tail -1)
 fsync=$(docker exec "$redis" redis-cli config get appendfsync | tail -1)
 [ "$aof" = yes ] || fail "Redis runs without its append-only file"
+[ "$fsync" = always ] || fail "Redis does not fsync each write (appendfsync $fsync): acks would not mean durable"
 say "Redis persistence: appendonly $aof, appendfsync $fsync"
 if ! node --experimental-websocket tests/docker/phones.mjs \
   --lb "http://127.0.0.1:$port" \
