@@ -85,6 +85,10 @@ impl Verification {
     }
 }
 
+/// A question's ballots (participant, ballot JSON) and counts (name,
+/// amount), as Redis holds them.
+type Votes = (Vec<(String, String)>, Vec<(String, String)>);
+
 /// What Redis holds of a session's log, read at one moment.
 struct LogState {
     base: u64,
@@ -414,10 +418,7 @@ fn replay(session: &mut Session, chain: &mut Hash, entries: &[(Option<u64>, &str
 }
 
 /// Recounts each question's counts from its ballots and compares.
-fn check_ballots(
-    v: &mut Verification,
-    votes: &BTreeMap<Uuid, (Vec<(String, String)>, Vec<(String, String)>)>,
-) {
+fn check_ballots(v: &mut Verification, votes: &BTreeMap<Uuid, Votes>) {
     let Some(session) = &v.session else { return };
     let code = v.code.clone();
     let joined = session.participants().len() as u64;
