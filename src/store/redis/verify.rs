@@ -203,7 +203,7 @@ fn check_log(code: &str, log: &LogState, limits: &Limits) -> Verification {
                 format!("the snapshot covers entry {at}, past the log's last entry {last}"),
             );
         }
-        let (session, prev) = match journal::session_from_snapshot(json, limits) {
+        let (session, prev) = match journal::session_from_snapshot(json) {
             Ok(s) => s,
             Err(e) => {
                 problem(&mut v, format!("the snapshot does not read: {}", e.message));
