@@ -324,7 +324,10 @@ async fn a_downloaded_session_journal_verifies_offline_and_a_flipped_byte_fails(
         .unwrap()
         .to_owned();
     assert_eq!(view["digest"], now.as_str());
-    assert_eq!(now, digest, "what the room wrote down stays true after a restart");
+    assert_eq!(
+        now, digest,
+        "what the room wrote down stays true after a restart"
+    );
     let again = app
         .journal(&s.code, Some(&s.token))
         .await

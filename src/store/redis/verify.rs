@@ -358,7 +358,11 @@ fn from_creation(
             qa_moderation,
             at,
         })) if c == code => {
-            Session::new(id, c, title, token, Settings { qa_moderation }, at, limits).ok()
+            let settings = Settings {
+                qa_moderation,
+                ..Settings::default()
+            };
+            Session::new(id, c, title, token, settings, at, limits).ok()
         }
         _ => None,
     });
