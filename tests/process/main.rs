@@ -12,6 +12,7 @@ mod cluster;
 mod durability;
 mod load_smoke;
 mod qa;
+mod records;
 mod shutdown;
 mod startup;
 mod ttl;
