@@ -768,6 +768,16 @@ struct Figures {
     compactions: usize,
 }
 
+/// What a phone's message changes once acked.
+enum Op {
+    /// The ballot on a question: a choice, or `Null` for a retract.
+    Ballot(String, Value),
+    /// An item asked, by its text.
+    Ask(String),
+    /// An item upvoted, by its id.
+    Upvote(String),
+}
+
 /// One phone acting until the server dies: votes, re-votes, retracts,
 /// asks, upvotes, each after the ack of the one before.
 async fn phone_round(
@@ -784,12 +794,6 @@ async fn phone_round(
         let r = format!("x{n}");
         let roll = rng.gen_range(0..100);
         let fresh: Vec<&String> = items.iter().filter(|i| !phone.tried.contains(*i)).collect();
-        // (message, question and ballot it leads to) or an ask or upvote.
-        enum Op {
-            Ballot(String, Value),
-            Ask(String),
-            Upvote(String),
-        }
         let (msg, op) = if roll < 45 {
             let c = json!(rng.gen_range(0..4));
             let m = json!({"type": "vote", "question_id": qids[0], "choice": c});
@@ -886,6 +890,18 @@ async fn crash_loop(rounds: usize, seed: u64) -> Figures {
     let mut figures = Figures::default();
     let mut app = spawn_logged(&dir, &log, &args);
     let mut starts = 1;
+    let started = Instant::now();
+    // Sessions of 45 KB, no one in them, until the journal holds 880 KB:
+    // every segment starts nearly full with the snapshots of a compaction,
+    // so the next compaction comes after a few hundred changes, while the
+    // phones act.
+    let mut ballast = 0;
+    while journal_bytes(&dir) < 880_000 {
+        let questions: Vec<Value> = (0..15).map(long_single).collect();
+        app.create_session(json!({"title": format!("Ballast {ballast}"), "questions": questions}))
+            .await;
+        ballast += 1;
+    }
     let mut rooms = Vec::new();
     let mut phones = Vec::new();
     for r in 0..3 {
@@ -921,7 +937,12 @@ async fn crash_loop(rounds: usize, seed: u64) -> Figures {
     let mut created: Vec<(String, String)> = Vec::new();
     let mut items: Vec<Arc<Vec<String>>> = vec![Arc::new(Vec::new()); rooms.len()];
 
+    println!(
+        "crash loop: {ballast} ballast sessions, 3 rooms of 8 phones, set up in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     for round in 1..=rounds {
+        let round_started = Instant::now();
         // Phones act, and sessions are created, until the kill.
         let mut tasks = Vec::new();
         for (i, phone) in phones.drain(..).enumerate() {
@@ -1086,10 +1107,11 @@ async fn crash_loop(rounds: usize, seed: u64) -> Figures {
             ));
         }
         println!(
-            "round {round}: killed after {wait} ms; {} acks so far, {} lost this round, verify {}",
+            "round {round}: killed after {wait} ms; {} acks so far, {} lost this round, verify {} ({:.1} s)",
             figures.acks,
             figures.lost - lost_before,
-            if sound { "sound" } else { "DAMAGED" }
+            if sound { "sound" } else { "DAMAGED" },
+            round_started.elapsed().as_secs_f64()
         );
         figures.rounds = round;
         app = spawn_logged(&dir, &log, &args);
