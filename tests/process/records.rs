@@ -616,7 +616,7 @@ fn seven_choices(i: usize) -> [Value; 7] {
         json!(i % 4),
         json!(i % 3),
         json!(i % 2),
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             json!([i % 5])
         } else {
             json!([i % 5, (i + 1) % 5])
@@ -935,7 +935,7 @@ async fn crash_loop(rounds: usize, seed: u64) -> Figures {
     }
     // Sessions whose creation was acked: (code, moderator token).
     let mut created: Vec<(String, String)> = Vec::new();
-    let mut items: Vec<Arc<Vec<String>>> = vec![Arc::new(Vec::new()); rooms.len()];
+    let mut items: Vec<Arc<Vec<String>>> = (0..rooms.len()).map(|_| Arc::new(Vec::new())).collect();
 
     println!(
         "crash loop: {ballast} ballast sessions, 3 rooms of 8 phones, set up in {:.1} s",
