@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-filter=${1:-survives_two_restarts}
+filter=${1:-a_session_}
 case $filter in
 100000 | participants) filter=a_session_of_100000_participants ;;
 questions | 64) filter=a_session_over_64_mib ;;

@@ -784,6 +784,17 @@ struct Figures {
     verify_failures: Vec<String>,
     /// Compactions (besides the one at each start).
     compactions: usize,
+    /// Kills that left a torn last record (cut off at the restart).
+    torn_tails: usize,
+}
+
+/// A copy of the journal's segments in a fresh folder.
+fn copy_segments(dir: &Path) -> PathBuf {
+    let copy = temp_dir();
+    for seg in segment_files(dir) {
+        fs::copy(&seg, copy.join(seg.file_name().unwrap())).unwrap();
+    }
+    copy
 }
 
 /// What a phone's message changes once acked.
@@ -898,8 +909,9 @@ async fn board(app: &TestApp, room: &Room) -> HashMap<String, Value> {
 }
 
 /// Runs `rounds` rounds of: phones acting and sessions being created, a
-/// `kill -9` at a random moment, a restart that must hold every acked
-/// change, a clean stop and `handsup verify`.
+/// `kill -9` at a random moment, `handsup verify` on the journal as the
+/// kill left it, a restart that must hold every acked change, a clean stop
+/// and `handsup verify` again.
 async fn crash_loop(rounds: usize, seed: u64) -> Figures {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let dir = temp_dir();
@@ -1007,6 +1019,27 @@ async fn crash_loop(rounds: usize, seed: u64) -> Figures {
         let wait = rng.gen_range(200..1500);
         tokio::time::sleep(Duration::from_millis(wait)).await;
         app.kill9();
+        // The journal as the kill left it verifies too, on a copy (the
+        // restart cuts a torn last record off; verify only reads).
+        let crashed = copy_segments(&dir);
+        let (exit, report) = verify(&crashed);
+        let as_left = exit == Some(0) && report.contains("journal sound");
+        let found = problems(&report);
+        if !as_left && found.iter().all(|p| p.contains("torn")) && found.len() == 1 {
+            figures.torn_tails += 1;
+        } else if !as_left {
+            figures.verify_failures.push(format!(
+                "round {round}, as the kill left it: verify exited {exit:?}, {} problems: {}",
+                found.len(),
+                found
+                    .iter()
+                    .take(3)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            ));
+        }
+        let _ = fs::remove_dir_all(&crashed);
         let made = creator.await.unwrap();
         figures.acks += made.len();
         created.extend(made);
@@ -1120,14 +1153,16 @@ async fn crash_loop(rounds: usize, seed: u64) -> Figures {
         let sound = exit == Some(0) && report.contains("journal sound");
         if !sound {
             figures.verify_failures.push(format!(
-                "round {round}: verify exited {exit:?}: {}",
+                "round {round}, after a clean stop: verify exited {exit:?}: {}",
                 problems(&report).join(" | ")
             ));
         }
         println!(
-            "round {round}: killed after {wait} ms; {} acks so far, {} lost this round, verify {} ({:.1} s)",
+            "round {round}: killed after {wait} ms; {} acks so far, {} lost this round, \
+             verify as the kill left it {}, after a clean stop {} ({:.1} s)",
             figures.acks,
             figures.lost - lost_before,
+            if as_left { "sound" } else { "DAMAGED" },
             if sound { "sound" } else { "DAMAGED" },
             round_started.elapsed().as_secs_f64()
         );
@@ -1144,12 +1179,14 @@ async fn crash_loop(rounds: usize, seed: u64) -> Figures {
 
 fn report_figures(f: &Figures, seed: u64) {
     println!(
-        "crash loop (seed {seed}): {} rounds, {} acks, {} lost, {} verify failures, {} compactions under load",
+        "crash loop (seed {seed}): {} rounds, {} acks, {} lost, {} verify failures, \
+         {} compactions under load, {} torn tails",
         f.rounds,
         f.acks,
         f.lost,
         f.verify_failures.len(),
-        f.compactions
+        f.compactions,
+        f.torn_tails
     );
     for line in f.failures.iter().chain(&f.verify_failures) {
         println!("  {line}");
