@@ -13,6 +13,7 @@ mod cluster;
 mod durability;
 mod load_smoke;
 mod qa;
+mod records;
 mod redis_crash;
 mod shutdown;
 mod startup;
