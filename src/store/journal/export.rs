@@ -143,7 +143,7 @@ mod tests {
         fs::write(&file, &bytes).unwrap();
 
         let (frames, damage) = read_segment(&file).unwrap();
-        assert!(damage.is_none());
+        assert!(damage.is_empty());
         assert_eq!(frames.len(), 3, "the creation and two joins");
         let v = verify(&file).unwrap();
         assert!(

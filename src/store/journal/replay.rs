@@ -367,7 +367,7 @@ pub fn replay_files(paths: &[PathBuf], repair: Option<&Path>, check: bool) -> io
     let mut out = Replay::default();
     let mut torn_tail = false;
     for (i, path) in paths.iter().enumerate() {
-        let (records, damage) = read_segment(path)?;
+        let (records, damages) = read_segment(path)?;
         // Unknown: now, which never makes a session look older than it is.
         let written = fs::metadata(path)?
             .modified()
@@ -379,13 +379,21 @@ pub fn replay_files(paths: &[PathBuf], repair: Option<&Path>, check: bool) -> io
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        // Records and skipped damage, in the order of the file.
+        let mut damage = damages.iter().peekable();
         for rec in &records {
+            while let Some(d) = damage.next_if(|d| d.offset < rec.offset) {
+                out.note_damage(d);
+            }
             out.apply_record(rec, check);
         }
-        if let Some(d) = damage {
-            let last = i + 1 == paths.len();
-            torn_tail = last && d.torn;
-            out.damaged(path, &d, last, repair)?;
+        for d in damage {
+            out.note_damage(d);
+        }
+        let last = i + 1 == paths.len();
+        torn_tail = last && damages.last().is_some_and(|d| d.torn);
+        if !damages.is_empty() {
+            out.damaged(path, &damages, last, repair)?;
         }
     }
     out.end(torn_tail);
@@ -393,25 +401,50 @@ pub fn replay_files(paths: &[PathBuf], repair: Option<&Path>, check: bool) -> io
 }
 
 impl Replay {
-    /// What to do with a segment that stopped before its end.
+    /// A damaged record met while reading: a problem, naming its session
+    /// when its text still tells. (A torn last record is a note: see
+    /// `damaged`.)
+    fn note_damage(&mut self, d: &Damage) {
+        if d.torn {
+            return;
+        }
+        let at = self.at(d.offset);
+        let rest = if d.stopped {
+            "; the rest of the segment is not read"
+        } else {
+            "; it is skipped"
+        };
+        self.problems.push(match &d.code {
+            Some(code) => format!("session {code}: {} at {at}{rest}", d.what),
+            None => format!("{} at {at}{rest}", d.what),
+        });
+    }
+
+    /// What to do with a segment found damaged: a torn last record is cut
+    /// off (with `repair`); any other damage keeps the segment whole in
+    /// `damaged/` (with `repair`), and loud.
     fn damaged(
         &mut self,
         path: &Path,
-        d: &Damage,
+        damages: &[Damage],
         last: bool,
         repair: Option<&Path>,
     ) -> io::Result<()> {
-        let size = fs::metadata(path)?.len();
-        let msg = format!(
-            "{}: {} at byte {}; the {} bytes from there are not read",
-            path.display(),
-            d.what,
-            d.offset,
-            size - d.offset
-        );
-        if d.torn && last {
+        for d in damages.iter().filter(|d| d.torn) {
+            let size = fs::metadata(path)?.len();
+            let msg = format!(
+                "{}: {} at byte {}; the {} bytes from there are not read",
+                path.display(),
+                d.what,
+                d.offset,
+                size - d.offset
+            );
+            if !last {
+                self.problems.push(msg);
+                continue;
+            }
             // A write a crash cut short: it was never acknowledged.
-            if repair.is_some() {
+            if repair.is_some() && damages.iter().all(|d| d.torn) {
                 tracing::warn!("journal: cutting off a torn last record: {msg}");
                 OpenOptions::new()
                     .write(true)
@@ -419,6 +452,8 @@ impl Replay {
                     .set_len(d.offset)?;
             }
             self.notes.push(format!("a torn last record: {msg}"));
+        }
+        if damages.iter().all(|d| d.torn && last) {
             return Ok(());
         }
         if let Some(dir) = repair {
@@ -433,16 +468,15 @@ impl Replay {
             }
             fs::copy(path, &to)?;
             fs::File::open(&to)?.sync_all()?;
-            OpenOptions::new()
-                .write(true)
-                .open(path)?
-                .set_len(d.offset)?;
             tracing::error!(
-                "journal: DAMAGED SEGMENT: {msg}. It is kept whole in {}; the server goes on from its sound records",
+                "journal: DAMAGED SEGMENT {}: {} damaged record(s), the first at byte {}. It is kept whole in {}; \
+                 the server goes on from its sound records, and the next compaction leaves it out of the journal",
+                path.display(),
+                damages.iter().filter(|d| !d.torn).count(),
+                damages[0].offset,
                 to.display()
             );
         }
-        self.problems.push(msg);
         Ok(())
     }
 }

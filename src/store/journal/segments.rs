@@ -62,50 +62,86 @@ pub struct Frame {
     pub json: Vec<u8>,
 }
 
-/// Why reading a segment stopped before its end.
+/// What was wrong in a segment.
 #[derive(Debug)]
 pub struct Damage {
     pub offset: u64,
     pub what: String,
     /// An incomplete last record (or zeros to the end), as a crash in the
     /// middle of a write leaves: never acknowledged, safe to cut. Anything
-    /// else (a complete record whose checksum fails, an impossible length
-    /// followed by data) is damage, kept for a person to look at.
+    /// else (a complete record whose checksum fails, an impossible length)
+    /// is damage, kept for a person to look at.
     pub torn: bool,
+    /// The session the damaged record seems to belong to, when its text
+    /// still tells.
+    pub code: Option<String>,
+    /// Whether reading stopped there (the rest of the segment is not read);
+    /// else only this record was skipped.
+    pub stopped: bool,
 }
 
-/// Reads every sound record of a segment; stops at the first damaged one.
-pub fn read_segment(path: &Path) -> io::Result<(Vec<Frame>, Option<Damage>)> {
+/// The session code a record's JSON names, read loosely: it may be
+/// damaged.
+fn code_in(json: &[u8]) -> Option<String> {
+    let key = br#""code":""#;
+    let at = json.windows(key.len()).position(|w| w == key)? + key.len();
+    let code: Vec<u8> = json[at..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .copied()
+        .collect();
+    (code.len() == 6).then(|| String::from_utf8_lossy(&code).into_owned())
+}
+
+/// Reads every sound record of a segment. A record whose checksum fails is
+/// skipped (its length still says where the next one starts); an
+/// impossible length or a record cut short ends the reading.
+pub fn read_segment(path: &Path) -> io::Result<(Vec<Frame>, Vec<Damage>)> {
     let mut bytes = Vec::new();
     File::open(path)?.read_to_end(&mut bytes)?;
     let mut out = Vec::new();
+    let mut damages = Vec::new();
     let mut at = 0usize;
     while at < bytes.len() {
         // Zeros to the end: a file extended by a write that never landed.
         let zeros = bytes[at..].iter().all(|b| *b == 0);
-        let damage = |what: &str, torn: bool| Damage {
+        let stop = |what: &str, torn: bool| Damage {
             offset: at as u64,
             what: what.to_owned(),
             torn: torn || zeros,
+            code: None,
+            stopped: true,
         };
         if bytes.len() - at < HEADER {
-            return Ok((out, Some(damage("a torn record header", true))));
+            damages.push(stop("a torn record header", true));
+            break;
         }
         let len = u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
         let crc = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().expect("4 bytes"));
         if !(32..=MAX_RECORD).contains(&len) {
-            return Ok((out, Some(damage("an impossible record length", false))));
+            damages.push(stop("an impossible record length", false));
+            break;
         }
         let end = at + 8 + len as usize;
         if end > bytes.len() {
-            return Ok((out, Some(damage("a torn record", true))));
+            damages.push(stop("a torn record", true));
+            break;
         }
         let body = &bytes[at + 8..end];
         if crc32fast::hash(body) != crc {
-            return Ok((
-                out,
-                Some(damage("a record whose checksum does not match", false)),
-            ));
+            if zeros {
+                damages.push(stop("a torn record", true));
+                break;
+            }
+            damages.push(Damage {
+                offset: at as u64,
+                what: "a record whose checksum does not match".to_owned(),
+                torn: false,
+                code: code_in(&body[32..]),
+                stopped: false,
+            });
+            at = end;
+            continue;
         }
         out.push(Frame {
             offset: at as u64,
@@ -114,7 +150,7 @@ pub fn read_segment(path: &Path) -> io::Result<(Vec<Frame>, Option<Damage>)> {
         });
         at = end;
     }
-    Ok((out, None))
+    Ok((out, damages))
 }
 
 pub(crate) fn segment_path(dir: &Path, n: u64) -> PathBuf {
