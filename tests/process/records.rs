@@ -737,6 +737,12 @@ async fn a_session_of_100000_participants_survives_two_restarts() {
 const LOOP: &[&str] = &[
     "--journal-segment-mb",
     "1",
+    // Sessions made and deleted by the hundred, then looked up (a deleted
+    // one is a miss) from the one address of the test.
+    "--ip-misses-per-sec",
+    "1000000",
+    "--ip-misses-burst",
+    "1000000",
     "--max-qa-per-participant",
     "1000000",
     "--max-qa-items",
@@ -932,12 +938,12 @@ async fn crash_loop(rounds: usize, seed: u64) -> Figures {
     let mut app = spawn_logged(&dir, &log, &args);
     let mut starts = 1;
     let started = Instant::now();
-    // Sessions of 45 KB, no one in them, until the journal holds 880 KB:
-    // every segment starts nearly full with the snapshots of a compaction,
-    // so the next compaction comes after a few hundred changes, while the
-    // phones act.
+    // Sessions of 45 KB, no one in them, until the journal holds 400 KB:
+    // every compaction writes their snapshots while the phones act. A
+    // compaction comes after 1 MiB of growth: the sessions made and deleted
+    // during each round bring it.
     let mut ballast = 0;
-    while journal_bytes(&dir) < 880_000 {
+    while journal_bytes(&dir) < 400_000 {
         let questions: Vec<Value> = (0..15).map(long_single).collect();
         app.create_session(json!({"title": format!("Ballast {ballast}"), "questions": questions}))
             .await;
@@ -974,8 +980,9 @@ async fn crash_loop(rounds: usize, seed: u64) -> Figures {
             upvotes: HashMap::new(),
         });
     }
-    // Sessions whose creation was acked: (code, moderator token).
-    let mut created: Vec<(String, String)> = Vec::new();
+    // Sessions whose creation was acked: (code, moderator token, and for
+    // those deleted, whether their end was acked).
+    let mut created: Vec<(String, String, Option<bool>)> = Vec::new();
     let mut items: Vec<Arc<Vec<String>>> = (0..rooms.len()).map(|_| Arc::new(Vec::new())).collect();
 
     println!(
@@ -1001,29 +1008,53 @@ async fn crash_loop(rounds: usize, seed: u64) -> Figures {
         }
         let (http, base) = (app.http.clone(), app.base.clone());
         let creator = tokio::spawn(async move {
+            // Sessions made and ended: (code, moderator token, end acked).
+            // Each big one (15 long questions, 45 KB) is deleted at once,
+            // so the journal grows fast (a compaction comes after 1 MiB of
+            // growth) while the live state stays small; the small ones stay.
             let mut made = Vec::new();
+            let create = |body: Value| {
+                let (http, base) = (http.clone(), base.clone());
+                async move {
+                    let resp = http
+                        .post(format!("{base}/api/sessions"))
+                        .json(&body)
+                        .send()
+                        .await
+                        .ok()?;
+                    if resp.status() != StatusCode::CREATED {
+                        return None;
+                    }
+                    let v = resp.json::<Value>().await.ok()?;
+                    Some((
+                        v["code"].as_str()?.to_owned(),
+                        v["moderator_token"].as_str()?.to_owned(),
+                    ))
+                }
+            };
             for n in 0.. {
-                let body = json!({"title": format!("Made in round {round}, {n}"),
-                                  "questions": [single("Yes?", &["Yes", "No"])]});
-                let Ok(resp) = http
-                    .post(format!("{base}/api/sessions"))
-                    .json(&body)
+                let questions: Vec<Value> = (0..15).map(long_single).collect();
+                let body = json!({"title": format!("Made in round {round}, {n}, big"), "questions": questions});
+                let Some((code, token)) = create(body).await else {
+                    break;
+                };
+                let ended = http
+                    .delete(format!("{base}/api/sessions/{code}"))
+                    .bearer_auth(&token)
                     .send()
                     .await
-                else {
-                    break;
-                };
-                if resp.status() != StatusCode::CREATED {
+                    .is_ok_and(|r| r.status() == StatusCode::NO_CONTENT);
+                made.push((code, token, Some(ended)));
+                if !ended {
                     break;
                 }
-                let Ok(v) = resp.json::<Value>().await else {
+                let body = json!({"title": format!("Made in round {round}, {n}"),
+                                  "questions": [single("Yes?", &["Yes", "No"])]});
+                let Some((code, token)) = create(body).await else {
                     break;
                 };
-                made.push((
-                    v["code"].as_str().unwrap().to_owned(),
-                    v["moderator_token"].as_str().unwrap().to_owned(),
-                ));
-                tokio::time::sleep(Duration::from_millis(20)).await;
+                made.push((code, token, None));
+                tokio::time::sleep(Duration::from_millis(5)).await;
             }
             made
         });
@@ -1052,7 +1083,10 @@ async fn crash_loop(rounds: usize, seed: u64) -> Figures {
         }
         let _ = fs::remove_dir_all(&crashed);
         let made = creator.await.unwrap();
-        figures.acks += made.len();
+        figures.acks += made
+            .iter()
+            .map(|(_, _, ended)| 1 + usize::from(*ended == Some(true)))
+            .sum::<usize>();
         created.extend(made);
         let mut upvoted = Vec::new();
         for t in tasks {
@@ -1083,15 +1117,24 @@ async fn crash_loop(rounds: usize, seed: u64) -> Figures {
         app = spawn_logged(&dir, &log, &args);
         starts += 1;
         let lost_before = figures.lost;
-        for (code, token) in &created {
+        for (code, token, ended) in &created {
             let (status, _) = app.session_view(code, Some(token)).await;
-            if status != StatusCode::OK {
+            // A session whose end was acked is gone; one whose end was in
+            // flight may be either; any other is there.
+            let wrong = match ended {
+                Some(true) => status != StatusCode::NOT_FOUND,
+                Some(false) => status != StatusCode::OK && status != StatusCode::NOT_FOUND,
+                None => status != StatusCode::OK,
+            };
+            if wrong {
                 figures.lost += 1;
-                figures
-                    .failures
-                    .push(format!("round {round}: created session {code}: {status}"));
+                figures.failures.push(format!(
+                    "round {round}: session {code} (end acked: {ended:?}): {status}"
+                ));
             }
         }
+        // Deleted ones are checked once.
+        created.retain(|(_, _, ended)| ended.is_none());
         for (i, phone) in phones.iter_mut().enumerate() {
             let room = &rooms[phone.session];
             let (_, w) = app.join(&room.code, "audience", Some(&phone.token)).await;

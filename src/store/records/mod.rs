@@ -64,11 +64,34 @@ impl From<Event> for Record {
 /// How a record names a participant: by id (journals since the records
 /// went by id) or by position in the session (the first journals, and the
 /// shared log in Redis, where the log's order fixes the positions).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub(crate) enum Who {
     Index(u32),
     Id(Uuid),
+}
+
+/// Read by the JSON type (a number or a string) without buffering, as an
+/// untagged enum would: replay reads one per vote.
+impl<'de> Deserialize<'de> for Who {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Who, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = Who;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a participant's position (a number) or id (a uuid)")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<Who, E> {
+                u32::try_from(v)
+                    .map(Who::Index)
+                    .map_err(|_| E::custom("a participant's position out of range"))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Who, E> {
+                Uuid::parse_str(v).map(Who::Id).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(Visit)
+    }
 }
 
 /// Finds a participant's position in a session (by code) from what a
