@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::store::journal;
 
@@ -46,24 +46,13 @@ pub fn report(path: &Path) -> std::io::Result<(String, bool)> {
         );
         let recounts = v.recounts.get(code).map(Vec::as_slice).unwrap_or_default();
         for (q, (fresh, agrees)) in s.questions().iter().zip(recounts) {
-            let body = serde_json::to_value(crate::protocol::TallyOut::new(q.id, 0, fresh))
-                .unwrap_or_default();
-            let shown: Map<String, Value> = body
-                .as_object()
-                .map(|o| {
-                    o.iter()
-                        .filter(|(k, _)| !matches!(k.as_str(), "question_id" | "seq"))
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect()
-                })
-                .unwrap_or_default();
             let _ = writeln!(
                 out,
                 "  [{}] {} ({}): {}{}",
                 q.state.as_str(),
                 q.spec.prompt,
                 q.spec.kind.name().as_str(),
-                Value::Object(shown),
+                recounted(q, fresh),
                 if *agrees {
                     ""
                 } else {
@@ -88,4 +77,16 @@ pub fn report(path: &Path) -> std::io::Result<(String, bool)> {
         }
     );
     Ok((out, v.sound))
+}
+
+/// A question's recounted tally as the reports print it: the tally's JSON
+/// without its question id and sequence number.
+pub(super) fn recounted(q: &crate::domain::Question, fresh: &crate::domain::Tally) -> Value {
+    let mut body =
+        serde_json::to_value(crate::protocol::TallyOut::new(q.id, 0, fresh)).unwrap_or_default();
+    if let Some(o) = body.as_object_mut() {
+        o.remove("question_id");
+        o.remove("seq");
+    }
+    body
 }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use serde_json::{Map, Value};
+use super::verify::recounted;
 
 use crate::domain::Limits;
 use crate::store::journal;
@@ -68,24 +68,13 @@ pub fn report(v: &Verification, ms: u128) -> String {
             journal::hex(&v.chain)
         );
         for (q, (fresh, ballots, agrees)) in s.questions().iter().zip(&v.recounts) {
-            let body = serde_json::to_value(crate::protocol::TallyOut::new(q.id, 0, fresh))
-                .unwrap_or_default();
-            let shown: Map<String, Value> = body
-                .as_object()
-                .map(|o| {
-                    o.iter()
-                        .filter(|(k, _)| !matches!(k.as_str(), "question_id" | "seq"))
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect()
-                })
-                .unwrap_or_default();
             let _ = writeln!(
                 out,
                 "  [{}] {} ({}, {ballots} ballots): {}{}",
                 q.state.as_str(),
                 q.spec.prompt,
                 q.spec.kind.name().as_str(),
-                Value::Object(shown),
+                recounted(q, fresh),
                 if *agrees {
                     ""
                 } else {
