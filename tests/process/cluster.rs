@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use crate::redis::{spawn_node, Redis};
 use crate::support::{
-    assert_five_kind_tallies, counts, entry_texts, five_kind_ballots, question_ids, Session,
-    TestApp, Ws,
+    assert_five_kind_tallies, counts, entry_texts, five_kind_ballots, five_kind_questions,
+    question_ids, Session, TestApp, Ws,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -323,13 +323,7 @@ async fn every_kind_counts_the_same_across_nodes_and_a_hidden_answer_leaves_ever
     let redis = Redis::start();
     let nodes = three_nodes(&redis);
     let s = nodes[0]
-        .create_session(json!({"title": "Kinds", "questions": [
-            {"kind": "multiple", "prompt": "Which?", "options": ["a", "b", "c"], "max_choices": 2},
-            {"kind": "scale", "prompt": "How much?", "min": 0, "max": 4},
-            {"kind": "wordcloud", "prompt": "Words?", "max_words": 2},
-            {"kind": "open", "prompt": "Say it"},
-            {"kind": "ranking", "prompt": "Rank", "options": ["x", "y", "z"]}
-        ]}))
+        .create_session(json!({"title": "Kinds", "questions": five_kind_questions()}))
         .await;
     let (mut moderator, w) = nodes[2].join(&s.code, "moderator", Some(&s.token)).await;
     let ids = question_ids(&w);

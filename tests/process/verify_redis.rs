@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::redis::{spawn_node, Redis};
-use crate::support::{five_kind_ballots, question_ids, Session, TestApp};
+use crate::support::{five_kind_ballots, five_kind_questions, question_ids, Session, TestApp};
 use serde_json::{json, Value};
 
 /// Runs `handsup verify --redis URL CODE`: exit code and report (stdout,
@@ -40,13 +40,7 @@ fn digest_of(report: &str) -> &str {
 /// question ids.
 async fn voted_session(nodes: &[TestApp]) -> (Session, Vec<String>) {
     let s = nodes[0]
-        .create_session(json!({"title": "Audit", "questions": [
-            {"kind": "multiple", "prompt": "Which?", "options": ["a", "b", "c"], "max_choices": 2},
-            {"kind": "scale", "prompt": "How much?", "min": 0, "max": 4},
-            {"kind": "wordcloud", "prompt": "Words?", "max_words": 2},
-            {"kind": "open", "prompt": "Say it"},
-            {"kind": "ranking", "prompt": "Rank", "options": ["x", "y", "z"]}
-        ]}))
+        .create_session(json!({"title": "Audit", "questions": five_kind_questions()}))
         .await;
     let (mut moderator, w) = nodes[1].join(&s.code, "moderator", Some(&s.token)).await;
     let ids = question_ids(&w);

@@ -72,6 +72,17 @@ pub fn entry_texts(t: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The five kinds of `five_kind_ballots`, as a session's `questions`.
+pub fn five_kind_questions() -> Value {
+    serde_json::json!([
+        {"kind": "multiple", "prompt": "Which?", "options": ["a", "b", "c"], "max_choices": 2},
+        {"kind": "scale", "prompt": "How much?", "min": 0, "max": 4},
+        {"kind": "wordcloud", "prompt": "Words?", "max_words": 2},
+        {"kind": "open", "prompt": "Say it"},
+        {"kind": "ranking", "prompt": "Rank", "options": ["x", "y", "z"]}
+    ])
+}
+
 /// Three phones' ballots for the five kinds of `assert_five_kind_tallies`
 /// (multiple of a, b, c with 2 choices; scale 0–4; wordcloud of 2 words;
 /// open; ranking of x, y, z), one array per phone, in question order.
