@@ -105,8 +105,8 @@ pub struct Journal {
 impl Journal {
     /// Starts writing to a new segment after `last`; `compact` is told each
     /// time the journal has grown enough since the last compaction to want
-    /// another (see `rotate`). The caller compacts into the new segment
-    /// first (`rotated_at` is that segment).
+    /// another (see `rotate`). The caller compacts into that first segment
+    /// (`last + 1`) at start.
     pub fn start(
         dir: &Path,
         last: u64,
