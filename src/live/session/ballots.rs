@@ -112,7 +112,9 @@ impl LiveSession {
         choice: RawChoice,
     ) -> Result<()> {
         if let Storage::Redis(c) = &self.shared.storage {
-            let result = self.vote_shared(c, participant, id, Some(choice)).await;
+            // Boxed: the Redis call's future would otherwise size every
+            // socket's task, in every mode.
+            let result = Box::pin(self.vote_shared(c, participant, id, Some(choice))).await;
             return self.counted(result.map(|_| None)).await;
         }
         let result = (|| {
@@ -146,7 +148,7 @@ impl LiveSession {
 
     pub async fn retract(self: &Arc<Self>, participant: u32, id: Uuid) -> Result<()> {
         if let Storage::Redis(c) = &self.shared.storage {
-            let result = self.vote_shared(c, participant, id, None).await;
+            let result = Box::pin(self.vote_shared(c, participant, id, None)).await;
             return self.counted(result.map(|_| None)).await;
         }
         let result = (|| {

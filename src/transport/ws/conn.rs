@@ -106,15 +106,25 @@ where
     };
     let (mut sink, mut stream) = (sink, stream);
     let mut bucket = Bucket::new(hub.shared.config.rate_per_sec, hub.shared.config.rate_burst);
-    let Some(hello) =
-        read_hello(&hub, &session, &mut sink, &mut stream, &writes, &mut bucket).await
+    // The hello, the attach and the close on a refusal run once: boxed, their
+    // state is freed when they end instead of sizing the connection's task
+    // for its whole life.
+    let Some(hello) = Box::pin(read_hello(
+        &hub,
+        &session,
+        &mut sink,
+        &mut stream,
+        &writes,
+        &mut bucket,
+    ))
+    .await
     else {
         return;
     };
     // A phone that brings no known token becomes a new participant: that is
     // what the per-address limit counts, not a phone coming back.
     let known = match hello.token.as_deref() {
-        Some(t) if hello.role == Role::Audience => session.find_participant(t).await,
+        Some(t) if hello.role == Role::Audience => Box::pin(session.find_participant(t)).await,
         _ => Ok(None),
     };
     let joins = hello.role == Role::Audience && matches!(known, Ok(None));
@@ -124,9 +134,7 @@ where
             "too many new participants from this address; retry shortly",
         ))
     } else {
-        session
-            .attach(hello.role, hello.token.as_deref(), &join_url)
-            .await
+        Box::pin(session.attach(hello.role, hello.token.as_deref(), &join_url)).await
     };
     let attached = match attached {
         Ok(a) => a,
@@ -139,7 +147,7 @@ where
             } else {
                 CLOSE_UNAVAILABLE
             };
-            close_now(&mut sink, &mut stream, &close, &writes).await;
+            Box::pin(close_now(&mut sink, &mut stream, &close, &writes)).await;
             return;
         }
     };
@@ -374,7 +382,20 @@ async fn handle_text(conn: &Conn<'_>, text: &str) -> (Utf8Bytes, bool) {
             "a {} connection may not send this message",
             conn.role.as_str()
         ))),
-        Ok(msg) => apply(conn, msg).await,
+        // Votes, the one message sent by the thousand, run in place; the
+        // others are boxed so that the largest of their futures does not
+        // size every connection's task.
+        Ok(ClientMsg::Vote {
+            question_id,
+            choice,
+        }) => match conn.participant {
+            Some(p) => match choice.get() {
+                Ok(c) => conn.session.vote(p, question_id, c).await,
+                Err(e) => Err(e),
+            },
+            None => Err(Error::forbidden("only the audience votes")),
+        },
+        Ok(msg) => Box::pin(apply(conn, msg)).await,
         Err(e) => Err(e),
     };
     match result {

@@ -75,8 +75,9 @@ pub async fn upgrade(
     let frame_limit = shared.config.max_frame_bytes;
     let watch = watch.map(|Extension(w)| w);
     ws
-        // Phones send small frames: a small read buffer keeps each socket light.
-        .read_buffer_size(4 * 1024)
+        // Phones send small frames (a vote is under 200 bytes): a small read
+        // buffer keeps each idle socket light. It grows for a larger frame.
+        .read_buffer_size(READ_BUFFER_BYTES)
         // Writes leave in pieces of 8 KiB; a larger frame (a big deck's
         // welcome) is written through, never refused: no cap on the write
         // buffer. What waits for a slow socket is bounded by its outbox and
@@ -123,6 +124,10 @@ fn origin_allowed(origin: &str, host: Option<&str>, config: &crate::config::Conf
             o == "*" || (!o.is_empty() && authority(o) == given)
         })
 }
+
+/// What each socket keeps to read into (the transport's default is 128 KiB,
+/// touched on the first read): it holds any vote or hello whole.
+const READ_BUFFER_BYTES: usize = 512;
 
 /// How long a refused client is told to wait before trying again.
 const RETRY_AFTER_S: u64 = 5;
