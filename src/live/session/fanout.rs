@@ -158,6 +158,11 @@ impl LiveSession {
             while self.audience_pending.swap(false, Ordering::AcqRel) {
                 let start = Instant::now();
                 for group in 0..AUDIENCE_GROUPS {
+                    // A group no phone is in has nothing to publish (the
+                    // first carries the upvote counts: it always runs).
+                    if group > 0 && self.audience_boards[group].receiver_count() == 0 {
+                        continue;
+                    }
                     let slot = start + every * group as u32 / AUDIENCE_GROUPS as u32;
                     tokio::select! {
                         _ = self.ended.cancelled() => return,
