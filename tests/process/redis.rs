@@ -120,6 +120,19 @@ impl Redis {
         let text = String::from_utf8_lossy(&out.stdout);
         text.strip_suffix('\n').unwrap_or(&text).to_owned()
     }
+
+    /// The hash tags of a session's ballots and counts: `{CODE}`, or one
+    /// per slot when it was created with `--redis-slots` over 1 (as when
+    /// the tests run with `HANDSUP_REDIS_SLOTS` set).
+    pub fn ballot_tags(&self, code: &str) -> Vec<String> {
+        match self
+            .cli(&["GET", &format!("{{{code}}}:slots")])
+            .parse::<u32>()
+        {
+            Ok(n) if n > 1 => (0..n).map(|s| format!("{{{code}.{s}}}")).collect(),
+            _ => vec![format!("{{{code}}}")],
+        }
+    }
 }
 
 impl Drop for Redis {
