@@ -10,6 +10,10 @@
 #   flock /work/bench.lock benches/redis-shards.sh shards-1 shards-3
 #
 # Scenarios:
+#   script-alone  the vote script alone on one Redis, driven by
+#                 redis-benchmark (no node): 200,000 votes of 100,000
+#                 participants, pipelined 16 deep and one at a time; Redis
+#                 CPU per vote at its best
 #   ceiling-1     one Redis, one node, one session flat out (3,000 phones)
 #   ceiling-3     one Redis, three nodes, the same
 #   shards-S      a 3-shard Redis Cluster, three nodes with --redis-slots S,
@@ -157,8 +161,32 @@ run() {
     } | tee "$OUT/$name.shards.txt"
 }
 
+# The vote script alone: redis-benchmark sends EVALSHA of src/store/redis/vote.lua
+# with random participants, and Redis's CPU is read around each run.
+script_alone() {
+    start_redis 1 no
+    local port=${RPORTS[0]} sha q=00000000-0000-0000-0000-000000000001
+    sha=$(redis-cli -p "$port" script load "$(cat src/store/redis/vote.lua)")
+    redis-cli -p "$port" hset '{S}:open' "$q" 0 >/dev/null
+    for pipeline in 16 1; do
+        redis-cli -p "$port" config resetstat >/dev/null
+        local before after
+        before=$(cpu_ticks "${RPIDS[0]}")
+        redis-benchmark -p "$port" -n 200000 -c 20 -P "$pipeline" -r 100000 -q \
+            evalsha "$sha" 3 '{S}:open' "{S}:b:$q" "{S}:t:$q" "$q" __rand_int__ \
+            '{"c":1,"d":["o1",1]}' | tr '\r' '\n' | tail -1
+        after=$(cpu_ticks "${RPIDS[0]}")
+        echo "script-alone pipeline=$pipeline votes=200000 redis_cpu_s=$(awk -v t="$((after - before))" -v k="$TCK" 'BEGIN{printf "%.2f", t/k}')" \
+            "$(redis-cli -p "$port" info commandstats | tr -d '\r' | grep '^cmdstat_evalsha:' | sed 's/^cmdstat_//')"
+    done | tee "$OUT/script-alone.txt"
+    stop_all
+}
+
 scenario() {
     case $1 in
+    script-alone)
+        script_alone
+        ;;
     ceiling-1 | ceiling-3)
         start_redis 1 no
         start_nodes "${1#ceiling-}" 1
@@ -184,7 +212,7 @@ scenario() {
     esac
 }
 
-ALL="ceiling-1 ceiling-3 shards-1 shards-3 shards-6 shards-flat-1 shards-flat-3"
+ALL="script-alone ceiling-1 ceiling-3 shards-1 shards-3 shards-6 shards-flat-1 shards-flat-3"
 for s in ${@:-$ALL}; do
     scenario "$s"
 done
