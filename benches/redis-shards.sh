@@ -34,8 +34,18 @@ done
 mkdir -p "$OUT"
 TCK=$(getconf CLK_TCK)
 
+# A free port whose cluster bus port (the port + 10000) is free too.
 free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+    python3 -c '
+import random, socket
+while True:
+    p = random.randint(20000, 29999)
+    try:
+        for q in (p, p + 10000):
+            s = socket.socket(); s.bind(("127.0.0.1", q)); s.close()
+        print(p); break
+    except OSError:
+        pass'
 }
 
 PIDS=()
@@ -143,13 +153,18 @@ run() {
     done
     for p in "${NPIDS[@]}"; do nbefore+=("$(cpu_ticks "$p")"); done
     "$BIN/handsup-load" --url "$URLS" --label "$name" --json "$OUT/$name.json" \
-        --quiet --max-seconds 90 "$@" | tee "$OUT/$name.txt" || true
+        --quiet --keep-session --max-seconds 90 "$@" | tee "$OUT/$name.txt" || true
+    local code
+    code=$(sed -n 's/.*(session \([0-9]*\)).*/\1/p' "$OUT/$name.txt" | head -1)
     {
         for i in "${!RPORTS[@]}"; do
-            local cpu stats
+            local cpu stats held
             cpu=$(( $(cpu_ticks "${RPIDS[$i]}") - before[i] ))
             stats=$(redis-cli -p "${RPORTS[$i]}" info commandstats | tr -d '\r')
-            echo "redis $((i + 1)) cpu_s=$(awk -v t="$cpu" -v k="$TCK" 'BEGIN{printf "%.2f", t/k}')" \
+            # Which of the session's keys this server holds: its log, and
+            # how many slots of ballots (the session is kept: --keep-session).
+            held="log=$(redis-cli -p "${RPORTS[$i]}" exists "{$code}:log") ballot_slots=$(redis-cli -p "${RPORTS[$i]}" --scan --pattern "{$code*:b:*" | wc -l)"
+            echo "redis $((i + 1)) $held cpu_s=$(awk -v t="$cpu" -v k="$TCK" 'BEGIN{printf "%.2f", t/k}')" \
                 "$(echo "$stats" | grep '^cmdstat_evalsha:' | sed 's/^cmdstat_//')" \
                 "$(echo "$stats" | grep '^cmdstat_hgetall:' | sed 's/^cmdstat_//;s/,rejected.*//')"
         done

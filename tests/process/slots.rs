@@ -38,7 +38,7 @@ async fn slot_keys_on(url: &str, code: &str) -> Vec<String> {
 async fn one_session_spreads_its_ballots_over_the_shards_and_counts_stay_exact() {
     let redis = RedisShards::start();
     let urls = redis.urls();
-    let args = ["--redis-cluster", "--redis", &urls, "--redis-slots", "4"];
+    let args = ["--redis-cluster", "--redis", &urls, "--redis-slots", "6"];
     let nodes: Vec<TestApp> = (0..3)
         .map(|_| crate::support::spawn_process(&args))
         .collect();
@@ -64,20 +64,19 @@ async fn one_session_spreads_its_ballots_over_the_shards_and_counts_stay_exact()
         .tally_where(&qid, |t| t["voters"] == 24 && counts(t) == want)
         .await;
 
-    // The ballots sit in four slots, on more than one shard.
+    // The ballots sit in six slots, two on each shard (the cluster's shards
+    // hold equal ranges of hash slots).
     let mut slots = std::collections::BTreeSet::new();
-    let mut shards = 0;
     for shard in &redis.shards {
         let keys = slot_keys_on(&shard.url(), &s.code).await;
         let ballots: Vec<&String> = keys
             .iter()
             .filter(|k| k.ends_with(&format!(":b:{qid}")))
             .collect();
-        shards += (!ballots.is_empty()) as u32;
+        assert_eq!(ballots.len(), 2, "on {}: {keys:?}", shard.url());
         slots.extend(ballots.into_iter().cloned());
     }
-    assert_eq!(slots.len(), 4, "{slots:?}");
-    assert!(shards >= 2, "every slot on one shard: {slots:?}");
+    assert_eq!(slots.len(), 6, "{slots:?}");
 
     // A close through node 2 stops every slot: no phone's vote counts after.
     let (status, v) = nodes[1]
@@ -154,7 +153,9 @@ async fn verify_recounts_the_ballots_of_every_slot_and_the_end_expires_them() {
     assert!(report.contains("\"voters\":9"), "{report}");
 
     // A count moved by hand in one slot is found.
-    let key = format!("{{{}.1}}:t:{qid}", s.code);
+    let tags = redis.ballot_tags(&s.code);
+    assert_eq!(tags.len(), 3, "{tags:?}");
+    let key = format!("{}:t:{qid}", tags[1]);
     redis.cli(&["HINCRBY", &key, "o0", "2"]);
     let (rc, report) = verify(&redis.url(), &s.code);
     assert_eq!(rc, 1, "{report}");

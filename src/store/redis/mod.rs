@@ -22,7 +22,7 @@
 //! Every key of a session carries the hash tag `{CODE}`, so Redis Cluster
 //! keeps a session on one shard and its scripts stay atomic; with
 //! `--redis-slots S`, its ballots and counts spread over S more tags,
-//! `{CODE.0}` to `{CODE.S-1}`, by participant (see `slots`).
+//! `{CODE.k}`, by participant (see `slots`).
 //!
 //! The list does not grow without bound: once it holds `compact_every` and
 //! a half entries, the node that appended past that writes a snapshot of its
@@ -247,8 +247,9 @@ pub struct Redis {
     /// The slots a session created by this node spreads its ballots over
     /// (see `slots`).
     slots: u32,
-    /// The slots of each session this node has used: read once, then kept.
-    layouts: parking_lot::Mutex<HashMap<String, u32>>,
+    /// The hash tags of each session's slots this node has used: read
+    /// once, then kept.
+    layouts: parking_lot::Mutex<HashMap<String, Arc<Vec<String>>>>,
 }
 
 impl Redis {
@@ -319,7 +320,7 @@ impl Redis {
         let (op, q, arg) = side.args();
         let slots = match side {
             Side::Create => self.slots,
-            _ => self.slots_of(code).await?,
+            _ => self.tags_of(code).await?.len() as u32,
         };
         // With several slots, the event's side on them comes first (see
         // `slots` for why in this order).
@@ -332,7 +333,7 @@ impl Redis {
                 Event::HideEntry { p, .. } => *p,
                 _ => None,
             };
-            self.slot_side(code, slots, &side, gen, participant).await?;
+            self.slot_side(code, &side, gen, participant).await?;
         }
         let (n, due): (u64, u64) = self
             .append

@@ -3,8 +3,8 @@
 //! With one slot (the default) every key of a session carries the hash tag
 //! `{CODE}`: one shard of a Redis Cluster takes all of its votes. With S
 //! slots, the ballots and counts of participant `p` go to slot `p % S`,
-//! whose keys carry the tag `{CODE.s}` (for s in 0..S): a hot session's
-//! votes divide over up to S shards. The log, the questions, the snapshot
+//! whose keys carry a tag of their own, `{CODE.k}` (see `tags`): a hot
+//! session's votes divide over up to S shards. The log, the questions, the snapshot
 //! and the presence stay on `{CODE}`, so the order of changes is one list as
 //! before; a participant always maps to the same slot, so their ballot is
 //! replaced there and counted once.
@@ -37,6 +37,7 @@
 //! another `--redis-slots` and older sessions keep working.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use futures_util::future::try_join_all;
 use uuid::Uuid;
@@ -44,19 +45,41 @@ use uuid::Uuid;
 use super::{log_key, open_key, unreachable, Redis, Side};
 use crate::error::Result;
 
-/// The hash tag of slot `s` of a session of `slots` slots: `{CODE}` with
-/// one slot, else `{CODE.s}`.
-pub(super) fn tag(code: &str, slot: u32, slots: u32) -> String {
+/// The hash slots of a Redis Cluster.
+const HASH_SLOTS: u32 = 16_384;
+
+/// The hash tags of a session of `slots` slots: `{CODE}` alone with one
+/// slot; else, for each slot s, `{CODE.k}` with the first k whose hash slot
+/// falls in the s-th S-th of the 16,384. A cluster made with equal ranges
+/// of hash slots per shard (as `redis-cli --cluster create` makes it) so
+/// gets S / N of them on each of its N shards when N divides S, where tags
+/// hashed at random would pile up on some shards.
+pub(super) fn tags(code: &str, slots: u32) -> Vec<String> {
     if slots <= 1 {
-        format!("{{{code}}}")
-    } else {
-        format!("{{{code}.{slot}}}")
+        return vec![format!("{{{code}}}")];
     }
+    let mut found: Vec<Option<u32>> = vec![None; slots as usize];
+    let mut left = slots;
+    for k in 0u32.. {
+        let at = crc16::State::<crc16::XMODEM>::calculate(format!("{code}.{k}").as_bytes());
+        let part = (u32::from(at) % HASH_SLOTS) * slots / HASH_SLOTS;
+        if found[part as usize].is_none() {
+            found[part as usize] = Some(k);
+            left -= 1;
+            if left == 0 {
+                break;
+            }
+        }
+    }
+    found
+        .into_iter()
+        .map(|k| format!("{{{code}.{}}}", k.unwrap_or_default()))
+        .collect()
 }
 
-/// The slot of a participant's ballots.
-pub(super) fn slot_of(participant: u32, slots: u32) -> u32 {
-    participant % slots.max(1)
+/// The slot of a participant's ballots, of `slots`.
+pub(super) fn slot_of(participant: u32, slots: usize) -> usize {
+    participant as usize % slots.max(1)
 }
 
 /// The number of slots a session was created with, if more than one.
@@ -107,11 +130,12 @@ fn sum_counts(parts: impl IntoIterator<Item = Vec<(String, i64)>>) -> Vec<(Strin
 }
 
 impl Redis {
-    /// The number of slots of a session: read once from Redis, then
-    /// remembered (it never changes while the session lives).
-    pub(super) async fn slots_of(&self, code: &str) -> Result<u32> {
-        if let Some(&n) = self.layouts.lock().get(code) {
-            return Ok(n);
+    /// The hash tags of a session's slots (see `tags`): the number of
+    /// slots is read once from Redis, then the tags are kept (they never
+    /// change while the session lives).
+    pub(super) async fn tags_of(&self, code: &str) -> Result<Arc<Vec<String>>> {
+        if let Some(t) = self.layouts.lock().get(code) {
+            return Ok(t.clone());
         }
         let (n, exists): (Option<u32>, bool) = redis::pipe()
             .cmd("GET")
@@ -121,17 +145,19 @@ impl Redis {
             .query_async(&mut self.conn.clone())
             .await
             .map_err(unreachable)?;
-        let n = n.unwrap_or(1).max(1);
+        let t = Arc::new(tags(code, n.unwrap_or(1)));
         // A session not created yet may be created with other slots.
         if exists {
-            self.layouts.lock().insert(code.to_owned(), n);
+            self.layouts.lock().insert(code.to_owned(), t.clone());
         }
-        Ok(n)
+        Ok(t)
     }
 
     /// Remembers the slots of a session this node created.
     pub(super) fn created_with(&self, code: &str, slots: u32) {
-        self.layouts.lock().insert(code.to_owned(), slots);
+        self.layouts
+            .lock()
+            .insert(code.to_owned(), Arc::new(tags(code, slots)));
     }
 
     /// Forgets a deleted session's slots (its code may be used again).
@@ -150,14 +176,13 @@ impl Redis {
             .map_err(unreachable)
     }
 
-    /// Does an event's side on the slots of a session of `slots` slots,
+    /// Does an event's side on the slots of a session spread over several,
     /// before the event is appended (see the module's doc). `gen`: the
     /// generation of an open or close; `participant`: whose answer is
     /// hidden, if known (only their slot holds it).
     pub(super) async fn slot_side(
         &self,
         code: &str,
-        slots: u32,
         side: &Side,
         gen: Option<i64>,
         participant: Option<u32>,
@@ -183,12 +208,12 @@ impl Redis {
         } else {
             Vec::new()
         };
-        let which: Vec<u32> = match (side, participant) {
-            (Side::Hide(..), Some(p)) => vec![slot_of(p, slots)],
-            _ => (0..slots).collect(),
+        let tags = self.tags_of(code).await?;
+        let which: Vec<&String> = match (side, participant) {
+            (Side::Hide(..), Some(p)) => vec![&tags[slot_of(p, tags.len())]],
+            _ => tags.iter().collect(),
         };
-        try_join_all(which.into_iter().map(|s| {
-            let tag = tag(code, s, slots);
+        try_join_all(which.into_iter().map(|tag| {
             let mut inv = self.slot.prepare_invoke();
             inv.key(slot_open_key(&tag))
                 .key(slot_gen_key(&tag))
@@ -199,7 +224,7 @@ impl Redis {
                 .arg(&arg)
                 .arg(gen.unwrap_or(0))
                 .arg(super::ENDED_TTL_S)
-                .arg(&tag)
+                .arg(tag)
                 .arg(&questions);
             let mut conn = self.conn.clone();
             async move { inv.invoke_async::<i64>(&mut conn).await }
@@ -212,15 +237,14 @@ impl Redis {
     /// Deletes the ballots, counts and states of every slot of a session
     /// (before its log goes: the questions are read from it).
     pub(super) async fn purge_slots(&self, code: &str) -> Result<()> {
-        let slots = self.slots_of(code).await?;
-        if slots > 1 {
+        let tags = self.tags_of(code).await?;
+        if tags.len() > 1 {
             let questions: Vec<String> = redis::cmd("SMEMBERS")
                 .arg(super::questions_key(code))
                 .query_async(&mut self.conn.clone())
                 .await
                 .map_err(unreachable)?;
-            try_join_all((0..slots).map(|s| {
-                let tag = tag(code, s, slots);
+            try_join_all(tags.iter().map(|tag| {
                 let mut inv = self.slot.prepare_invoke();
                 inv.key(slot_open_key(&tag))
                     .key(slot_gen_key(&tag))
@@ -231,7 +255,7 @@ impl Redis {
                     .arg("")
                     .arg(0)
                     .arg(0)
-                    .arg(&tag)
+                    .arg(tag)
                     .arg(&questions);
                 let mut conn = self.conn.clone();
                 async move { inv.invoke_async::<i64>(&mut conn).await }
@@ -252,18 +276,18 @@ impl Redis {
         participant: u32,
         ballot: Option<String>,
     ) -> Result<bool> {
-        let slots = self.slots_of(code).await?;
-        let tag = tag(code, slot_of(participant, slots), slots);
-        let open = if slots > 1 {
-            slot_open_key(&tag)
+        let tags = self.tags_of(code).await?;
+        let tag = &tags[slot_of(participant, tags.len())];
+        let open = if tags.len() > 1 {
+            slot_open_key(tag)
         } else {
             open_key(code)
         };
         let r: i64 = self
             .vote
             .key(open)
-            .key(slot_ballots_key(&tag, Some(q)))
-            .key(slot_counts_key(&tag, Some(q)))
+            .key(slot_ballots_key(tag, Some(q)))
+            .key(slot_counts_key(tag, Some(q)))
             .arg(q.to_string())
             .arg(participant)
             .arg(ballot.unwrap_or_default())
@@ -278,12 +302,12 @@ impl Redis {
     async fn per_slot<T: redis::FromRedisValue + Send>(
         &self,
         code: &str,
-        slots: u32,
         each: impl Fn(&str, &mut redis::Pipeline),
     ) -> Result<Vec<T>> {
-        try_join_all((0..slots).map(|s| {
+        let tags = self.tags_of(code).await?;
+        try_join_all(tags.iter().map(|tag| {
             let mut pipe = redis::pipe();
-            each(&tag(code, s, slots), &mut pipe);
+            each(tag, &mut pipe);
             let mut conn = self.conn.clone();
             async move { pipe.query_async::<T>(&mut conn).await }
         }))
@@ -297,9 +321,8 @@ impl Redis {
         if qs.is_empty() {
             return Ok(Vec::new());
         }
-        let slots = self.slots_of(code).await?;
         let mut by_slot: Vec<Vec<Vec<(String, i64)>>> = self
-            .per_slot(code, slots, |tag, pipe| {
+            .per_slot(code, |tag, pipe| {
                 for q in qs {
                     pipe.cmd("HGETALL").arg(slot_counts_key(tag, Some(*q)));
                 }
@@ -324,12 +347,12 @@ impl Redis {
         if qs.is_empty() {
             return Ok(Vec::new());
         }
-        let slots = self.slots_of(code).await?;
-        let tag = tag(code, slot_of(participant, slots), slots);
+        let tags = self.tags_of(code).await?;
+        let tag = &tags[slot_of(participant, tags.len())];
         let mut pipe = redis::pipe();
         for q in qs {
             pipe.cmd("HGET")
-                .arg(slot_ballots_key(&tag, Some(*q)))
+                .arg(slot_ballots_key(tag, Some(*q)))
                 .arg(participant);
         }
         pipe.query_async(&mut self.conn.clone())
@@ -343,9 +366,8 @@ impl Redis {
         if qs.is_empty() {
             return Ok(Vec::new());
         }
-        let slots = self.slots_of(code).await?;
         let by_slot: Vec<Vec<Vec<(u32, String)>>> = self
-            .per_slot(code, slots, |tag, pipe| {
+            .per_slot(code, |tag, pipe| {
                 for q in qs {
                     pipe.cmd("HGETALL").arg(slot_ballots_key(tag, Some(*q)));
                 }
@@ -371,9 +393,8 @@ impl Redis {
         if qs.is_empty() {
             return Ok(Vec::new());
         }
-        let slots = self.slots_of(code).await?;
         let by_slot: Vec<Vec<Vec<(String, String)>>> = self
-            .per_slot(code, slots, |tag, pipe| {
+            .per_slot(code, |tag, pipe| {
                 pipe.atomic();
                 for q in qs {
                     pipe.cmd("HGETALL").arg(slot_ballots_key(tag, Some(*q)));
@@ -418,22 +439,48 @@ mod tests {
 
     #[test]
     fn one_slot_keeps_the_session_tag() {
-        assert_eq!(tag("123456", 0, 1), "{123456}");
+        assert_eq!(tags("123456", 1), vec!["{123456}".to_owned()]);
         assert_eq!(
-            slot_counts_key(&tag("123456", 0, 1), Some(Uuid::nil())),
+            slot_counts_key(&tags("123456", 1)[0], Some(Uuid::nil())),
             super::super::counts_key("123456", Some(Uuid::nil()))
         );
-        assert_eq!(tag("123456", 3, 4), "{123456.3}");
+    }
+
+    /// The hash slot of a tag, as Redis Cluster computes it.
+    fn hash_slot(tag: &str) -> u32 {
+        let inner = tag.trim_start_matches('{').trim_end_matches('}');
+        u32::from(crc16::State::<crc16::XMODEM>::calculate(inner.as_bytes())) % HASH_SLOTS
+    }
+
+    #[test]
+    fn the_slots_of_a_session_divide_the_hash_slots_evenly() {
+        for code in ["123456", "000001", "987654"] {
+            for s in [2u32, 3, 6, 64] {
+                let t = tags(code, s);
+                assert_eq!(t.len(), s as usize);
+                for (i, tag) in t.iter().enumerate() {
+                    assert!(tag.starts_with(&format!("{{{code}.")), "{tag}");
+                    assert_eq!(hash_slot(tag) * s / HASH_SLOTS, i as u32, "{tag}");
+                }
+                // The same on every node.
+                assert_eq!(tags(code, s), t);
+            }
+        }
+        // Three shards of equal ranges, six slots: two on each.
+        let per_shard = tags("123456", 6).iter().fold([0; 3], |mut n, tag| {
+            n[(hash_slot(tag) * 3 / HASH_SLOTS) as usize] += 1;
+            n
+        });
+        assert_eq!(per_shard, [2, 2, 2]);
     }
 
     #[test]
     fn a_participant_always_maps_to_one_slot() {
         for p in 0..100 {
-            assert_eq!(slot_of(p, 4), slot_of(p, 4));
             assert!(slot_of(p, 4) < 4);
             assert_eq!(slot_of(p, 1), 0);
         }
-        let used: std::collections::BTreeSet<u32> = (0..8).map(|p| slot_of(p, 4)).collect();
+        let used: std::collections::BTreeSet<usize> = (0..8).map(|p| slot_of(p, 4)).collect();
         assert_eq!(used.len(), 4);
     }
 
