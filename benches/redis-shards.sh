@@ -163,7 +163,8 @@ run() {
             stats=$(redis-cli -p "${RPORTS[$i]}" info commandstats | tr -d '\r')
             # Which of the session's keys this server holds: its log, and
             # how many slots of ballots (the session is kept: --keep-session).
-            held="log=$(redis-cli -p "${RPORTS[$i]}" exists "{$code}:log") ballot_slots=$(redis-cli -p "${RPORTS[$i]}" --scan --pattern "{$code*:b:*" | wc -l)"
+            held="log=$(redis-cli -p "${RPORTS[$i]}" --scan --pattern "{$code}:log" | wc -l) ballot_slots=$(redis-cli -p "${RPORTS[$i]}" --scan --pattern "{$code*:b:*" | wc -l)"
+            held="$held $(redis-cli -p "${RPORTS[$i]}" info stats | tr -d '\r' | grep -E '^total_net_(input|output)_bytes:' | tr '\n' ' ')"
             echo "redis $((i + 1)) $held cpu_s=$(awk -v t="$cpu" -v k="$TCK" 'BEGIN{printf "%.2f", t/k}')" \
                 "$(echo "$stats" | grep '^cmdstat_evalsha:' | sed 's/^cmdstat_//')" \
                 "$(echo "$stats" | grep '^cmdstat_hgetall:' | sed 's/^cmdstat_//;s/,rejected.*//')"
@@ -192,7 +193,8 @@ script_alone() {
             '{"c":1,"d":["o1",1]}' | tr '\r' '\n' | tail -1
         after=$(cpu_ticks "${RPIDS[0]}")
         echo "script-alone pipeline=$pipeline votes=200000 redis_cpu_s=$(awk -v t="$((after - before))" -v k="$TCK" 'BEGIN{printf "%.2f", t/k}')" \
-            "$(redis-cli -p "$port" info commandstats | tr -d '\r' | grep '^cmdstat_evalsha:' | sed 's/^cmdstat_//')"
+            "$(redis-cli -p "$port" info commandstats | tr -d '\r' | grep '^cmdstat_evalsha:' | sed 's/^cmdstat_//')" \
+            "$(redis-cli -p "$port" info stats | tr -d '\r' | grep -E '^total_net_(input|output)_bytes:' | tr '\n' ' ')"
     done | tee "$OUT/script-alone.txt"
     stop_all
 }

@@ -215,10 +215,10 @@ impl Redis {
         };
         try_join_all(which.into_iter().map(|tag| {
             let mut inv = self.slot.prepare_invoke();
-            inv.key(slot_open_key(&tag))
-                .key(slot_gen_key(&tag))
-                .key(slot_ballots_key(&tag, q))
-                .key(slot_counts_key(&tag, q))
+            inv.key(slot_open_key(tag))
+                .key(slot_gen_key(tag))
+                .key(slot_ballots_key(tag, q))
+                .key(slot_counts_key(tag, q))
                 .arg(op)
                 .arg(q.map(|q| q.to_string()).unwrap_or_default())
                 .arg(&arg)
@@ -246,10 +246,10 @@ impl Redis {
                 .map_err(unreachable)?;
             try_join_all(tags.iter().map(|tag| {
                 let mut inv = self.slot.prepare_invoke();
-                inv.key(slot_open_key(&tag))
-                    .key(slot_gen_key(&tag))
-                    .key(slot_ballots_key(&tag, None))
-                    .key(slot_counts_key(&tag, None))
+                inv.key(slot_open_key(tag))
+                    .key(slot_gen_key(tag))
+                    .key(slot_ballots_key(tag, None))
+                    .key(slot_counts_key(tag, None))
                     .arg("purge")
                     .arg("")
                     .arg("")
