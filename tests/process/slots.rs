@@ -136,7 +136,7 @@ fn verify(url: &str, code: &str) -> (i32, String) {
 #[tokio::test]
 async fn verify_recounts_the_ballots_of_every_slot_and_the_end_expires_them() {
     let redis = Redis::start();
-    let nodes = vec![
+    let nodes = [
         spawn_node(&redis, &["--redis-slots", "3"]),
         spawn_node(&redis, &["--redis-slots", "3"]),
     ];
