@@ -180,3 +180,45 @@ async fn verify_recounts_the_ballots_of_every_slot_and_the_end_expires_them() {
         assert!(ttl > 0, "{key} kept for ever");
     }
 }
+
+#[tokio::test]
+async fn opens_and_closes_racing_through_two_nodes_leave_every_slot_as_the_log_says() {
+    let redis = Redis::start();
+    let nodes = [
+        spawn_node(&redis, &["--redis-slots", "3"]),
+        spawn_node(&redis, &["--redis-slots", "3"]),
+    ];
+    let (s, qid) = nodes[0].session_with_open_question(&["Yes", "No"]).await;
+    let tags = redis.ballot_tags(&s.code);
+    assert_eq!(tags.len(), 3, "{tags:?}");
+    for round in 0..12 {
+        // One node closes while the other opens, in either order.
+        let (a, b) = if round % 2 == 0 { (0, 1) } else { (1, 0) };
+        let (closed, opened) = tokio::join!(
+            nodes[a].question_action(&s, &qid, "close"),
+            nodes[b].question_action(&s, &qid, "open"),
+        );
+        for (what, (status, v)) in [("close", closed), ("open", opened)] {
+            // Done, refused as no change, or "retry" when the other came first.
+            assert!(
+                status.is_success() || status.as_u16() == 409 || status.as_u16() == 503,
+                "round {round}: {what}: {status} {v}"
+            );
+        }
+        // The state the log ends with is the state every slot holds.
+        let r = nodes[a].results(&s).await;
+        let open = r["questions"][0]["state"] == "open";
+        for tag in &tags {
+            let held = redis.cli(&["HEXISTS", &format!("{tag}:open"), &qid]) == "1";
+            assert_eq!(
+                held, open,
+                "round {round}: slot {tag}, log says open: {open}"
+            );
+        }
+        // And a phone voting through either node is answered accordingly.
+        let (mut phone, _) = nodes[b].join(&s.code, "audience", None).await;
+        let reply = phone.vote(&qid, json!(round % 2)).await;
+        let want = if open { "ack" } else { "error" };
+        assert_eq!(reply["type"], want, "round {round}: {reply}");
+    }
+}
