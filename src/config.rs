@@ -89,6 +89,19 @@ pub struct Config {
     #[arg(long, env = "HANDSUP_REDIS_COMPACT_EVERY", default_value_t = 10_000)]
     pub redis_compact_every: u64,
 
+    /// Cluster mode: a session created on this node spreads its ballots and
+    /// counts over this many hash slots, by participant, so that with
+    /// `--redis-cluster` one large session's votes divide over the shards
+    /// (1: every key of a session on its code's slot). A session keeps the
+    /// number it was created with.
+    #[arg(
+        long,
+        env = "HANDSUP_REDIS_SLOTS",
+        default_value_t = 1,
+        value_parser = clap::value_parser!(u32).range(1..=1024)
+    )]
+    pub redis_slots: u32,
+
     /// The address phones use to reach this server, for links and QR codes
     /// (e.g. `https://vote.example.org`). Without it, links use the address the
     /// browser used, or the machine's LAN address when that was loopback.

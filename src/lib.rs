@@ -27,7 +27,8 @@
 //!   - `records`: the journal's own versioned record types
 //!   - `journal`: segment files and the hash chain (`segments`), the group
 //!     commit (`writer`), `replay`, `verify`
-//!   - `redis`: cluster mode's shared log, ballots (`ballot`), Lua `scripts`
+//!   - `redis`: cluster mode's shared log, ballots (`ballot`), Lua `scripts`,
+//!     a session's ballots spread over hash slots (`slots`)
 //! - `live`: the sessions being run
 //!   - `registry`: sessions by code: `create`, `open` (load, replay, Redis),
 //!     `sweep` (expiry, unloading)

@@ -23,7 +23,7 @@ pub async fn verify(url: &str, code: &str) -> ExitCode {
     if code.is_empty() || code.len() > 32 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
         return cannot(format!("{code:?} is not a session code"));
     }
-    let redis = match Redis::connect(&[url.to_owned()], false, 2) {
+    let redis = match Redis::connect(&[url.to_owned()], false, 2, 1) {
         Ok(r) => r,
         Err(e) => return cannot(format!("not a Redis URL: {e}")),
     };

@@ -959,13 +959,15 @@ async fn a_vote_after_closes_at_is_refused_before_any_timer_closes_the_question(
         .unwrap()
         .as_millis() as i64;
     let mut conn = redis_conn(&redis).await;
-    let _: () = redis::cmd("HSET")
-        .arg(format!("{{{}}}:open", s.code))
-        .arg(&qid)
-        .arg(now - 1000)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    for tag in redis.ballot_tags(&s.code) {
+        let _: () = redis::cmd("HSET")
+            .arg(format!("{tag}:open"))
+            .arg(&qid)
+            .arg(now - 1000)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
     let late = phone.vote(&qid, json!(1)).await;
     assert_eq!(late["code"], "not_open", "{late}");
     let late = phone.retract(&qid).await;
@@ -990,10 +992,11 @@ async fn a_vote_after_closes_at_is_refused_before_any_timer_closes_the_question(
 
 // ---- sessions do not pile up (--session-ttl-days) ------------------------------
 
-/// The keys Redis holds for a session.
+/// The keys Redis holds for a session (its slots' too, with
+/// `--redis-slots`).
 async fn keys_of(redis: &Redis, code: &str) -> Vec<String> {
     redis::cmd("KEYS")
-        .arg(format!("{{{code}}}*"))
+        .arg(format!("{{{code}[}}.]*"))
         .query_async(&mut redis_conn(redis).await)
         .await
         .unwrap()
@@ -1098,7 +1101,7 @@ async fn idle_sessions_expire_on_every_shard_of_a_redis_cluster() {
                     .await
                     .unwrap();
                 let mut some: Vec<String> = redis::cmd("KEYS")
-                    .arg(format!("{{{code}}}*"))
+                    .arg(format!("{{{code}[}}.]*"))
                     .query_async(&mut c)
                     .await
                     .unwrap();

@@ -16,6 +16,7 @@ mod qa;
 mod records;
 mod redis_crash;
 mod shutdown;
+mod slots;
 mod startup;
 mod ttl;
 mod verify_redis;

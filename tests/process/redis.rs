@@ -120,6 +120,23 @@ impl Redis {
         let text = String::from_utf8_lossy(&out.stdout);
         text.strip_suffix('\n').unwrap_or(&text).to_owned()
     }
+
+    /// The hash tags of a session's ballots and counts: `{CODE}`, or one
+    /// per slot when it was created with `--redis-slots` over 1 (as when
+    /// the tests run with `HANDSUP_REDIS_SLOTS` set), found by the slots'
+    /// states (written once a question has been opened).
+    pub fn ballot_tags(&self, code: &str) -> Vec<String> {
+        let keys = self.cli(&["KEYS", &format!("{{{code}.*}}:gen")]);
+        let mut tags: Vec<String> = keys
+            .lines()
+            .filter_map(|k| k.strip_suffix(":gen"))
+            .map(str::to_owned)
+            .collect();
+        if tags.is_empty() {
+            tags.push(format!("{{{code}}}"));
+        }
+        tags
+    }
 }
 
 impl Drop for Redis {

@@ -211,7 +211,7 @@ async fn tampering_in_redis_is_found_and_named() {
     let sound = digest_of(&report).to_owned();
 
     // A count moved by hand.
-    let counts = format!("{{{code}}}:t:{}", ids[0]);
+    let counts = format!("{}:t:{}", redis.ballot_tags(code)[0], ids[0]);
     redis.cli(&["HINCRBY", &counts, "o1", "5"]);
     let (rc, report) = verify(&url, code);
     assert_eq!(rc, 1, "{report}");

@@ -37,6 +37,7 @@ impl Hub {
             &config.redis_urls,
             config.redis_cluster,
             config.redis_compact_every,
+            config.redis_slots,
         )
         .map_err(|e| std::io::Error::other(format!("cannot use the Redis URL: {e}")))?;
         tracing::info!("cluster mode: sessions live in Redis and are shared with other nodes");

@@ -1,5 +1,6 @@
 local op, q, arg = ARGV[2], ARGV[3], ARGV[4]
 if op ~= 'create' and redis.call('EXISTS', KEYS[1]) == 0 then return {0, 1} end
+if ARGV[9] ~= '' and redis.call('HGET', KEYS[9], q) ~= ARGV[9] then return {0, 2} end
 local function move(d, sign)
   for i = 1, #d, 2 do
     local n = redis.call('HINCRBY', KEYS[5], d[i], sign * d[i + 1])
@@ -8,6 +9,7 @@ local function move(d, sign)
 end
 if op == 'create' then
   if redis.call('EXISTS', KEYS[1], KEYS[6], KEYS[7]) > 0 then return {0, 0} end
+  if tonumber(ARGV[10]) > 1 then redis.call('SET', KEYS[10], ARGV[10]) end
 elseif op == 'add' then
   redis.call('SADD', KEYS[3], q)
 elseif op == 'delete' then
@@ -42,6 +44,8 @@ elseif op == 'end' then
     redis.call('EXPIRE', tag .. ':t:' .. id, ARGV[6])
   end
   redis.call('EXPIRE', KEYS[3], ARGV[6])
+  redis.call('EXPIRE', KEYS[9], ARGV[6])
+  redis.call('EXPIRE', KEYS[10], ARGV[6])
 end
 local base = tonumber(redis.call('GET', KEYS[6]) or '0')
 local n = base + redis.call('LLEN', KEYS[1]) + 1

@@ -20,7 +20,9 @@
 //! format in `ballot`, the offline check of a session in `verify`.
 //!
 //! Every key of a session carries the hash tag `{CODE}`, so Redis Cluster
-//! keeps a session on one shard and its scripts stay atomic.
+//! keeps a session on one shard and its scripts stay atomic; with
+//! `--redis-slots S`, its ballots and counts spread over S more tags,
+//! `{CODE.k}`, by participant (see `slots`).
 //!
 //! The list does not grow without bound: once it holds `compact_every` and
 //! a half entries, the node that appended past that writes a snapshot of its
@@ -31,8 +33,10 @@
 
 pub mod ballot;
 mod scripts;
+mod slots;
 pub mod verify;
 
+use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -237,8 +241,15 @@ pub struct Redis {
     claim_expired: Script,
     purge: Script,
     presence: Script,
+    slot: Script,
     /// The log is compacted every this many entries.
     compact_every: u64,
+    /// The slots a session created by this node spreads its ballots over
+    /// (see `slots`).
+    slots: u32,
+    /// The hash tags of each session's slots this node has used: read
+    /// once, then kept.
+    layouts: parking_lot::Mutex<HashMap<String, Arc<Vec<String>>>>,
 }
 
 impl Redis {
@@ -246,11 +257,13 @@ impl Redis {
     /// every failure, so a node starts, and goes on, while Redis is away.
     /// `urls`: one Redis server, or with `sharded` some nodes of a Redis
     /// Cluster (the others are found from them). The log of a session is
-    /// compacted every `compact_every` entries.
+    /// compacted every `compact_every` entries; the sessions this node
+    /// creates spread their ballots over `slots` hash slots.
     pub fn connect(
         urls: &[String],
         sharded: bool,
         compact_every: u64,
+        slots: u32,
     ) -> std::result::Result<Arc<Redis>, redis::RedisError> {
         let listen_on = urls
             .iter()
@@ -291,7 +304,10 @@ impl Redis {
             claim_expired: Script::new(CLAIM_EXPIRED),
             purge: Script::new(PURGE),
             presence: Script::new(PRESENCE),
+            slot: Script::new(SLOT),
             compact_every: compact_every.max(2),
+            slots: slots.max(1),
+            layouts: Default::default(),
         }))
     }
 
@@ -302,6 +318,23 @@ impl Redis {
     pub async fn append(&self, code: &str, ev: &Event, json: &str) -> Result<Option<(u64, bool)>> {
         let side = Side::of(ev);
         let (op, q, arg) = side.args();
+        let slots = match side {
+            Side::Create => self.slots,
+            _ => self.tags_of(code).await?.len() as u32,
+        };
+        // With several slots, the event's side on them comes first (see
+        // `slots` for why in this order).
+        let mut gen = None;
+        if slots > 1 {
+            if let Side::Open(q, _) | Side::Close(q) = &side {
+                gen = Some(self.next_gen(code, *q).await?);
+            }
+            let participant = match ev {
+                Event::HideEntry { p, .. } => *p,
+                _ => None,
+            };
+            self.slot_side(code, &side, gen, participant).await?;
+        }
         let (n, due): (u64, u64) = self
             .append
             .key(log_key(code))
@@ -312,6 +345,8 @@ impl Redis {
             .key(base_key(code))
             .key(snap_key(code))
             .key(claim_key(code))
+            .key(slots::gen_key(code))
+            .key(slots::slots_key(code))
             .arg(json)
             .arg(op)
             .arg(q.map(|q| q.to_string()).unwrap_or_default())
@@ -320,11 +355,22 @@ impl Redis {
             .arg(ENDED_TTL_S)
             .arg(self.compact_every + self.keep())
             .arg(COMPACT_LEASE_MS)
+            .arg(gen.map(|g| g.to_string()).unwrap_or_default())
+            .arg(slots)
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(unreachable)?;
         if n == 0 && due == 1 {
             return Err(Error::not_found(format!("no session with code {code}")));
+        }
+        if n == 0 && due == 2 {
+            return Err(Error::new(
+                ErrorCode::Unavailable,
+                "another node opened or closed this question at the same moment; retry",
+            ));
+        }
+        if n > 0 && side == Side::Create {
+            self.created_with(code, slots);
         }
         if n > 0 && side != Side::End {
             // The session's time-to-live starts again (a command of its own:
@@ -388,6 +434,7 @@ impl Redis {
 
     /// Deletes every key of a session, then its activity record.
     pub async fn purge(&self, code: &str) -> Result<()> {
+        self.purge_slots(code).await?;
         self.purge
             .key(log_key(code))
             .key(base_key(code))
@@ -396,6 +443,8 @@ impl Redis {
             .key(questions_key(code))
             .key(claim_key(code))
             .key(presence_key(code))
+            .key(slots::gen_key(code))
+            .key(slots::slots_key(code))
             .arg(code)
             .invoke_async::<i64>(&mut self.conn.clone())
             .await
@@ -477,81 +526,6 @@ impl Redis {
             .await
             .map_err(unreachable)?;
         Ok(done == 1)
-    }
-
-    /// Casts or replaces a ballot (`Some`) or retracts it (`None`). Ok(false):
-    /// the question takes no votes.
-    pub async fn vote(
-        &self,
-        code: &str,
-        q: Uuid,
-        participant: u32,
-        ballot: Option<String>,
-    ) -> Result<bool> {
-        let r: i64 = self
-            .vote
-            .key(open_key(code))
-            .key(ballots_key(code, Some(q)))
-            .key(counts_key(code, Some(q)))
-            .arg(q.to_string())
-            .arg(participant)
-            .arg(ballot.unwrap_or_default())
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .map_err(unreachable)?;
-        Ok(r != 0)
-    }
-
-    /// The counts of each question, in order.
-    pub async fn counts(&self, code: &str, qs: &[Uuid]) -> Result<Vec<Vec<(String, i64)>>> {
-        // An empty pipeline is an error to Redis's client: nothing to ask.
-        if qs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut pipe = redis::pipe();
-        for q in qs {
-            pipe.cmd("HGETALL").arg(counts_key(code, Some(*q)));
-        }
-        pipe.query_async(&mut self.conn.clone())
-            .await
-            .map_err(unreachable)
-    }
-
-    /// One participant's ballot on each question, in order.
-    pub async fn ballots_of(
-        &self,
-        code: &str,
-        qs: &[Uuid],
-        participant: u32,
-    ) -> Result<Vec<Option<String>>> {
-        // An empty pipeline is an error to Redis's client: nothing to ask.
-        if qs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut pipe = redis::pipe();
-        for q in qs {
-            pipe.cmd("HGET")
-                .arg(ballots_key(code, Some(*q)))
-                .arg(participant);
-        }
-        pipe.query_async(&mut self.conn.clone())
-            .await
-            .map_err(unreachable)
-    }
-
-    /// Every ballot of each question, by participant.
-    pub async fn ballots(&self, code: &str, qs: &[Uuid]) -> Result<Vec<Vec<(u32, String)>>> {
-        // An empty pipeline is an error to Redis's client: nothing to ask.
-        if qs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut pipe = redis::pipe();
-        for q in qs {
-            pipe.cmd("HGETALL").arg(ballots_key(code, Some(*q)));
-        }
-        pipe.query_async(&mut self.conn.clone())
-            .await
-            .map_err(unreachable)
     }
 
     /// Records how many phones of a session this node holds, and returns how

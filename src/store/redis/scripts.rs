@@ -13,8 +13,9 @@ pub(super) const CLAIM_EXPIRED: &str = include_str!("claim_expired.lua");
 /// KEYS: presence, log. ARGV: node, "count:ms", expiry (ms).
 pub(super) const PRESENCE: &str = include_str!("presence.lua");
 
-/// Deletes every key of a session. KEYS: log, base, snapshot, open,
-/// questions, claim, presence. ARGV: code.
+/// Deletes every key of a session on its log's slot (the other slots'
+/// keys go with `SLOT`'s `purge`). KEYS: log, base, snapshot, open,
+/// questions, claim, presence, generations, slots. ARGV: code.
 pub(super) const PURGE: &str = include_str!("purge.lua");
 
 /// Appends one event to a session's log, with the side effects on the vote
@@ -25,13 +26,15 @@ pub(super) const PURGE: &str = include_str!("purge.lua");
 /// reads the session again.
 ///
 /// KEYS: log, open, questions, ballots of q, counts of q, base, snapshot,
-/// compaction claim.
+/// compaction claim, generations, slots.
 /// ARGV: event JSON, op, question id, argument, code, how long an ended
 /// session's keys are kept (s), the list length at which to compact, the
-/// claim's lease (ms).
+/// claim's lease (ms), the generation of an open or close with several
+/// slots (else ""), the session's slots (kept at `create` when over 1).
 /// Returns {the event's position, 1 if this node is to compact the log},
-/// {0, 0} when `create` finds the code taken, or {0, 1} when any other event
-/// finds no log (the session was deleted).
+/// {0, 0} when `create` finds the code taken, {0, 1} when any other event
+/// finds no log (the session was deleted), or {0, 2} when another open or
+/// close of the question came after this one's generation (see `slots`).
 pub(super) const APPEND: &str = include_str!("append.lua");
 
 /// Reads entries of a log by position, with where the list starts.
@@ -50,9 +53,21 @@ pub(super) const READ: &str = include_str!("read.lua");
 /// shorter than the position (Redis lost writes) or the session ended.
 pub(super) const COMPACT: &str = include_str!("compact.lua");
 
+/// Does an event's side on one slot of a session spread over several
+/// (see `slots`): opens or closes a question if the generation given is
+/// newer than the slot's, closes on the timer, resets, deletes, hides an
+/// answer, or ends or purges the slot's keys.
+///
+/// KEYS: the slot's open, generations, ballots of q, counts of q. ARGV: op,
+/// question id, argument, generation, how long an ended session's keys are
+/// kept (s), the slot's hash tag, then (end, purge) every question id.
+/// Returns 1.
+pub(super) const SLOT: &str = include_str!("slot.lua");
+
 /// Casts, replaces or (with an empty ballot) retracts one ballot.
 ///
-/// KEYS: open, ballots of q, counts of q. ARGV: question id, participant,
+/// KEYS: open, ballots of q, counts of q (of the participant's slot).
+/// ARGV: question id, participant,
 /// ballot JSON (see `ballot`: `{"c", "d": [name, amount, ...], ...}`) or "".
 /// Returns 0 when the question takes no votes, 1 when done, 2 when there
 /// was nothing to retract.

@@ -13,8 +13,9 @@
 //! - The ballots: each question's counts are recounted from its ballots
 //!   (each ballot's choice checked against the question again, its stored
 //!   contributions against the choice's) and compared with the counts the
-//!   vote script moved. Ballots and counts are read in one transaction, so
-//!   votes arriving meanwhile do not make them differ.
+//!   vote script moved, summed over the session's slots. Each slot's
+//!   ballots and counts are read in one transaction, so votes arriving
+//!   meanwhile do not make them differ.
 //!
 //! The log's entries hold no hash of their own: what the chain gives is
 //! the digest, to compare with the one the room was shown. An entry changed
@@ -26,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 use super::ballot::Ballot;
-use super::{ballots_key, base_key, counts_key, entry, log_key, questions_key, snap_key, Redis};
+use super::{base_key, entry, log_key, questions_key, snap_key, Redis};
 use crate::domain::{Applied, Event, Limits, Session, Settings, Tally};
 use crate::error::Result;
 use crate::store::journal::{self, Hash};
@@ -87,7 +88,7 @@ impl Verification {
 
 /// A question's ballots (participant, ballot JSON) and counts (name,
 /// amount), as Redis holds them.
-type Votes = (Vec<(String, String)>, Vec<(String, String)>);
+pub(super) type Votes = (Vec<(String, String)>, Vec<(String, String)>);
 
 /// What Redis holds of a session's log, read at one moment.
 struct LogState {
@@ -107,22 +108,8 @@ pub async fn verify(redis: &Redis, code: &str, limits: &Limits) -> Result<Option
         .await
         .map_err(super::unreachable)?;
     let qs: Vec<Uuid> = qs.iter().filter_map(|q| q.parse().ok()).collect();
-    let mut votes = BTreeMap::new();
-    if !qs.is_empty() {
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        for q in &qs {
-            pipe.cmd("HGETALL").arg(ballots_key(code, Some(*q)));
-            pipe.cmd("HGETALL").arg(counts_key(code, Some(*q)));
-        }
-        let got: Vec<Vec<(String, String)>> = pipe
-            .query_async(&mut redis.conn.clone())
-            .await
-            .map_err(super::unreachable)?;
-        for (q, pair) in qs.iter().zip(got.chunks(2)) {
-            votes.insert(*q, (pair[0].clone(), pair[1].clone()));
-        }
-    }
+    let got = redis.ballots_and_counts(code, &qs).await?;
+    let votes: BTreeMap<Uuid, Votes> = qs.iter().copied().zip(got).collect();
     let (base, snapshot, entries): (Option<u64>, Option<String>, Vec<String>) = redis::pipe()
         .atomic()
         .cmd("GET")
