@@ -40,8 +40,14 @@ pub struct Ctx {
     pub options: u8,
     /// Source addresses the phones' sockets are bound to, in turn.
     pub sources: Vec<IpAddr>,
+    /// The run-wide number of this process's phone 0 (phones are numbered
+    /// across all generator processes; phone `i` here is `first + i`).
+    pub first: usize,
     /// The instant all `*_us` times count from.
     pub epoch: Instant,
+    /// The same instant as microseconds since the Unix epoch: the clock the
+    /// generator processes of one run share.
+    pub epoch_unix_us: u64,
     /// TCP connect and websocket upgrade.
     pub connect_lat: Latencies,
     /// hello sent to welcome read.
@@ -51,6 +57,8 @@ pub struct Ctx {
     /// Error answers and other failures, by code.
     pub errors: Mutex<BTreeMap<String, u64>>,
     pub welcomed: AtomicU64,
+    /// Phones welcomed by each node.
+    pub welcomed_by_node: Vec<AtomicU64>,
     pub connect_failed: AtomicU64,
     pub last_welcome_us: AtomicU64,
     /// Votes sent, or handed to a phone to send.
@@ -82,15 +90,24 @@ impl Ctx {
         question_id: String,
         options: u8,
         sources: Vec<IpAddr>,
-        phones: usize,
+        phones: std::ops::Range<usize>,
     ) -> Ctx {
+        let unix = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_micros() as u64)
+        };
+        let (before, epoch, after) = (unix(), Instant::now(), unix());
         Ctx {
             ws_urls: targets.iter().map(|t| t.ws_url(code)).collect(),
+            welcomed_by_node: targets.iter().map(|_| AtomicU64::new(0)).collect(),
             targets,
             question_id,
             options,
             sources,
-            epoch: Instant::now(),
+            first: phones.start,
+            epoch,
+            epoch_unix_us: before / 2 + after / 2,
             connect_lat: Latencies::new(),
             welcome_lat: Latencies::new(),
             ack_lat: Latencies::new(),
@@ -107,7 +124,7 @@ impl Ctx {
             phone_tallies: AtomicU64::new(0),
             fanout: Mutex::new(HashMap::new()),
             dropped: AtomicU64::new(0),
-            ballots: (0..phones).map(|_| AtomicU8::new(NO_BALLOT)).collect(),
+            ballots: phones.map(|_| AtomicU8::new(NO_BALLOT)).collect(),
             closing: AtomicBool::new(false),
         }
     }
@@ -135,6 +152,28 @@ impl Ctx {
 
     pub fn at_us(&self, us: u64) -> Instant {
         self.epoch + Duration::from_micros(us)
+    }
+
+    /// A time of this process (µs since `epoch`) on the shared clock (µs
+    /// since the Unix epoch).
+    pub fn to_unix_us(&self, us: u64) -> u64 {
+        self.epoch_unix_us + us
+    }
+
+    /// A time on the shared clock as µs since `epoch` (0 if before it).
+    pub fn from_unix_us(&self, unix_us: u64) -> u64 {
+        unix_us.saturating_sub(self.epoch_unix_us)
+    }
+
+    /// The instant a time on the shared clock falls at, in this process.
+    pub fn instant_of_unix_us(&self, unix_us: u64) -> Instant {
+        if unix_us >= self.epoch_unix_us {
+            self.epoch + Duration::from_micros(unix_us - self.epoch_unix_us)
+        } else {
+            self.epoch
+                .checked_sub(Duration::from_micros(self.epoch_unix_us - unix_us))
+                .unwrap_or(self.epoch)
+        }
     }
 }
 
@@ -254,9 +293,10 @@ pub async fn hello(ws: &mut Ws, hello: String) -> Result<(), (&'static str, Stri
 
 /// Connects phone `i`: socket, upgrade, hello, welcome, each timed.
 pub async fn connect_phone(ctx: &Ctx, i: usize) -> Result<Ws, (&'static str, String)> {
-    let source = (!ctx.sources.is_empty()).then(|| ctx.sources[i % ctx.sources.len()]);
+    let global = ctx.first + i;
+    let source = (!ctx.sources.is_empty()).then(|| ctx.sources[global % ctx.sources.len()]);
     let t0 = Instant::now();
-    let node = i % ctx.targets.len();
+    let node = global % ctx.targets.len();
     let mut ws = open_socket(&ctx.targets[node], source, &ctx.ws_urls[node]).await?;
     let t1 = Instant::now();
     ctx.connect_lat.record(t1 - t0);
@@ -264,6 +304,7 @@ pub async fn connect_phone(ctx: &Ctx, i: usize) -> Result<Ws, (&'static str, Str
     let t2 = Instant::now();
     ctx.welcome_lat.record(t2 - t1);
     ctx.welcomed.fetch_add(1, Ordering::Relaxed);
+    ctx.welcomed_by_node[node].fetch_add(1, Ordering::Relaxed);
     ctx.last_welcome_us
         .fetch_max(ctx.since_epoch_us(t2), Ordering::Relaxed);
     Ok(ws)
@@ -338,7 +379,9 @@ pub async fn run_phone(
         pending: VecDeque::new(),
         next_ref: 0,
         choice: NO_BALLOT,
-        rng: SmallRng::seed_from_u64(seed ^ (i as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93)),
+        rng: SmallRng::seed_from_u64(
+            seed ^ ((ctx.first + i) as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93),
+        ),
     };
     let mut then: Option<u8> = None;
     let mut flat: Option<(Instant, Duration)> = None;
