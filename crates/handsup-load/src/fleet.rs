@@ -139,6 +139,7 @@ impl Fleet {
                 welcomed: w.connected.welcomed,
                 sent: m.sent,
                 acked: m.acked,
+                retried: m.retried,
                 ack: ack.summary(),
                 cpu_s: m.cpu_s,
                 errors: m.errors.values().sum(),

@@ -64,6 +64,8 @@ pub struct Ctx {
     /// Votes sent, or handed to a phone to send.
     pub sent: AtomicU64,
     pub acked: AtomicU64,
+    /// Votes sent again after an `unavailable` answer.
+    pub retried: AtomicU64,
     /// Acked, refused, or lost with a dropped connection.
     pub answered: AtomicU64,
     pub first_send_us: AtomicU64,
@@ -117,6 +119,7 @@ impl Ctx {
             last_welcome_us: AtomicU64::new(0),
             sent: AtomicU64::new(0),
             acked: AtomicU64::new(0),
+            retried: AtomicU64::new(0),
             answered: AtomicU64::new(0),
             first_send_us: AtomicU64::new(u64::MAX),
             last_ack_us: AtomicU64::new(0),
@@ -312,9 +315,19 @@ pub async fn connect_phone(ctx: &Ctx, i: usize) -> Result<Ws, (&'static str, Str
 
 struct Pending {
     n: u32,
+    /// When the vote was first sent (its retries keep it).
     at: Instant,
     choice: u8,
+    /// Times it was sent again after an `unavailable` answer.
+    tries: u8,
 }
+
+/// Times a vote answered `unavailable` is sent again before the answer
+/// counts as an error.
+const MAX_RETRIES: u8 = 3;
+
+/// A vote to send again: when, its choice, its first sending, its tries.
+type Retry = (Instant, u8, Instant, u8);
 
 struct Phone<'a> {
     ctx: &'a Ctx,
@@ -329,10 +342,20 @@ struct Phone<'a> {
 impl Phone<'_> {
     /// A vote to send; `issued` when the run already counted it in `sent`.
     fn vote_frame(&mut self, choice: u8, issued: bool) -> Message {
+        self.frame_of(choice, issued, Instant::now(), 0)
+    }
+
+    /// A vote's frame, first sent at `at` and sent again `tries` times.
+    fn frame_of(&mut self, choice: u8, issued: bool, at: Instant, tries: u8) -> Message {
         let n = self.next_ref;
         self.next_ref += 1;
         let now = Instant::now();
-        self.pending.push_back(Pending { n, at: now, choice });
+        self.pending.push_back(Pending {
+            n,
+            at,
+            choice,
+            tries,
+        });
         self.choice = choice;
         let ctx = self.ctx;
         if !issued {
@@ -386,6 +409,7 @@ pub async fn run_phone(
     let mut then: Option<u8> = None;
     let mut flat: Option<(Instant, Duration)> = None;
     let mut next_at: Option<Instant> = None;
+    let mut retry: Option<Retry> = None;
     let mut last_sent = Instant::now();
     let far = Instant::now() + Duration::from_secs(86_400);
     let told_to_close = loop {
@@ -424,6 +448,14 @@ pub async fn run_phone(
                         "error" => {
                             let code = m.code.as_deref().unwrap_or("unknown");
                             match phone.answer(m.reference.as_deref()) {
+                                // As the phone page does: the server's store
+                                // is away for a moment, try again shortly.
+                                Some(p) if code == "unavailable" && p.tries < MAX_RETRIES => {
+                                    ctx.retried.fetch_add(1, Ordering::Relaxed);
+                                    let wait = Duration::from_millis(1500 + phone.rng.gen_range(0..1000));
+                                    retry = Some((Instant::now() + wait, p.choice, p.at, p.tries + 1));
+                                    false
+                                }
                                 Some(_) => {
                                     ctx.error(code);
                                     true
@@ -462,6 +494,10 @@ pub async fn run_phone(
             cmd = commands.recv() => match cmd {
                 Some(Cmd::Vote { choice, then: after }) => {
                     then = after;
+                    if retry.take().is_some() {
+                        // A newer vote replaces the one waiting to be sent again.
+                        ctx.answered.fetch_add(1, Ordering::Relaxed);
+                    }
                     out = Some(phone.vote_frame(choice, true));
                 }
                 Some(Cmd::FlatOut { first, until, gap }) => {
@@ -470,6 +506,11 @@ pub async fn run_phone(
                 }
                 Some(Cmd::Close) | None => break true,
             },
+            _ = sleep_until(retry.map_or(far, |r| r.0)), if retry.is_some() => {
+                if let Some((_, choice, at, tries)) = retry.take() {
+                    out = Some(phone.frame_of(choice, true, at, tries));
+                }
+            }
             _ = sleep_until(next_at.unwrap_or(far)), if next_at.is_some() => {
                 next_at = None;
                 if flat.is_some_and(|(until, _)| Instant::now() < until) {
@@ -487,7 +528,7 @@ pub async fn run_phone(
     };
     // Whatever is still unanswered will not be, nor will votes not yet sent.
     commands.close();
-    let mut lost = phone.pending.len() as u64;
+    let mut lost = phone.pending.len() as u64 + u64::from(retry.is_some());
     while let Ok(cmd) = commands.try_recv() {
         if matches!(cmd, Cmd::Vote { .. }) {
             lost += 1;

@@ -43,6 +43,10 @@ pub struct RssReport {
 pub struct VoteReport {
     pub sent: u64,
     pub acked: u64,
+    /// Votes sent again after an `unavailable` answer (as the phone page
+    /// does, 1.5 to 2.5 s later, at most 3 times); a vote's ack latency runs
+    /// from its first sending.
+    pub retried: u64,
     /// From the first vote sent to the last ack.
     pub elapsed_s: f64,
     /// Acked votes per second over `elapsed_s`.
@@ -64,6 +68,7 @@ pub struct ProcessReport {
     pub welcomed: u64,
     pub sent: u64,
     pub acked: u64,
+    pub retried: u64,
     pub ack: Summary,
     /// Its CPU seconds from the go to its last answer.
     pub cpu_s: Option<f64>,
@@ -298,6 +303,7 @@ impl Report {
         self.votes = Some(VoteReport {
             sent: ctx.sent.load(Ordering::Relaxed),
             acked,
+            retried: ctx.retried.load(Ordering::Relaxed),
             elapsed_s,
             acked_per_s: if elapsed_s > 0.0 {
                 acked as f64 / elapsed_s
@@ -469,9 +475,14 @@ impl Report {
         if let Some(v) = &self.votes {
             let _ = writeln!(
                 s,
-                "votes           {} sent, {} acked in {:.2} s: {:.0} acked/s{}",
+                "votes           {} sent, {} acked{} in {:.2} s: {:.0} acked/s{}",
                 v.sent,
                 v.acked,
+                if v.retried > 0 {
+                    format!(" ({} sent again after `unavailable`)", v.retried)
+                } else {
+                    String::new()
+                },
                 v.elapsed_s,
                 v.acked_per_s,
                 v.requested_rate

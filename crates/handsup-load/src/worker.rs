@@ -46,6 +46,7 @@ pub struct Connected {
 pub struct Measured {
     pub sent: u64,
     pub acked: u64,
+    pub retried: u64,
     pub answered: u64,
     pub first_send_unix_us: Option<u64>,
     pub last_ack_unix_us: Option<u64>,
@@ -106,6 +107,7 @@ impl Measured {
         Measured {
             sent: ctx.sent.load(Ordering::Relaxed),
             acked: ctx.acked.load(Ordering::Relaxed),
+            retried: ctx.retried.load(Ordering::Relaxed),
             answered: ctx.answered.load(Ordering::Relaxed),
             first_send_unix_us: (first != u64::MAX).then(|| ctx.to_unix_us(first)),
             last_ack_unix_us: (last > 0).then(|| ctx.to_unix_us(last)),
@@ -137,6 +139,7 @@ impl Measured {
     pub fn absorb_into(&self, ctx: &Ctx) {
         ctx.sent.fetch_add(self.sent, Ordering::Relaxed);
         ctx.acked.fetch_add(self.acked, Ordering::Relaxed);
+        ctx.retried.fetch_add(self.retried, Ordering::Relaxed);
         ctx.answered.fetch_add(self.answered, Ordering::Relaxed);
         if let Some(t) = self.first_send_unix_us {
             ctx.first_send_us
