@@ -10,7 +10,9 @@
 #
 # Environment: BIN (default target/release), OUT (default
 # target/load-results), REDIS_SERVER (default redis-server), APPENDFSYNC
-# (Redis's AOF fsync policy, default everysec). Every scenario is bounded: at
+# (Redis's AOF fsync policy, default everysec), RUN (a suffix for the
+# reports' names, for repeated runs), PERF (set: `perf record` the first
+# node during each run, into OUT/NAME.node1.perf). Every scenario is bounded: at
 # most 50,000 phones (16,667 per node, and per generator process with
 # --processes 3) and 60 s of voting, and handsup-load stops itself after
 # --max-seconds. Each run waits up to 30 s for the machine to be quiet, and
@@ -126,9 +128,16 @@ load() {
     echo "== $name" >&2
     wait_quiet
     [ -z "$rport" ] || redis-cli -p "$rport" config resetstat >/dev/null
+    # PERF=1: the first node's profile over the whole run, for perf report.
+    local perf=
+    if [ -n "${PERF:-}" ]; then
+        perf record -F 199 -g -o "$OUT/$name.node1.perf" -p "${NODE_PIDS%%,*}" 2>/dev/null &
+        perf=$!
+    fi
     "$BIN/handsup-load" --url "$URLS" --label "$name" --json "$OUT/$name.json" \
         --server-pid "$NODE_PIDS" ${REDIS_PID:+--redis-pid "$REDIS_PID"} \
         --quiet "$@" | tee "$OUT/$name.txt" || true
+    [ -z "$perf" ] || { kill -INT "$perf"; wait "$perf" || true; }
     # What Redis did for the run: calls per command (the cost per vote).
     [ -z "$rport" ] || redis-cli -p "$rport" info commandstats | tr -d '\r' \
         | grep '^cmdstat_' | tee "$OUT/$name.redis.txt" >&2
