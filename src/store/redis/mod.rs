@@ -241,10 +241,6 @@ pub struct Redis {
     compact_every: u64,
 }
 
-/// Requests queued for the connection to one Redis server at most (the
-/// client's default is 50).
-const PIPELINE_BUFFER: usize = 16_384;
-
 impl Redis {
     /// Prepares the connection; it is made on first use and made again after
     /// every failure, so a node starts, and goes on, while Redis is away.
@@ -278,11 +274,7 @@ impl Redis {
                 .set_connection_timeout(Some(Duration::from_secs(1)))
                 .set_response_timeout(Some(Duration::from_secs(2)))
                 .set_number_of_retries(1)
-                .set_max_delay(Duration::from_millis(500))
-                // Requests wait in this queue, within their response
-                // timeout, before they are written: a burst of votes from
-                // thousands of phones must not wait in it by fifties.
-                .set_pipeline_buffer_size(PIPELINE_BUFFER);
+                .set_max_delay(Duration::from_millis(500));
             Conn::One(ConnectionManager::new_lazy_with_config(
                 one.clone(),
                 config,
