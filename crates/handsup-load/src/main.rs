@@ -10,6 +10,11 @@
 //! memory per phone, and checks that the server's final tally is exactly the
 //! ballots it acked.
 //!
+//! With several `--url`s the phones are spread over the nodes and a projector
+//! watches through each. With `--processes N` the phones are held by N copies
+//! of this program (`worker`), moved through each phase together by this one
+//! (`fleet`), which merges their measurements into one report.
+//!
 //! Load only ever goes to the loopback (127.0.0.0/8, ::1, localhost), in a
 //! bounded number of sockets for a bounded time.
 
