@@ -164,7 +164,7 @@ impl Ctx {
     }
 
     /// A time on the shared clock as µs since `epoch` (0 if before it).
-    pub fn from_unix_us(&self, unix_us: u64) -> u64 {
+    pub fn us_of_unix(&self, unix_us: u64) -> u64 {
         unix_us.saturating_sub(self.epoch_unix_us)
     }
 
@@ -570,6 +570,72 @@ mod tests {
             }
             assert!(seen.iter().all(|s| *s), "every option comes up: {seen:?}");
         }
+    }
+
+    /// A server that answers the first vote `unavailable` and acks the next:
+    /// the phone sends the vote again, and it counts once, acked.
+    #[tokio::test]
+    async fn a_vote_answered_unavailable_is_sent_again_and_counted_once() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (votes_tx, votes_rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            let mut votes = Vec::new();
+            while let Some(Ok(Message::Text(t))) = ws.next().await {
+                let v: serde_json::Value = serde_json::from_str(t.as_str()).unwrap();
+                let reference = v["ref"].as_str().unwrap().to_owned();
+                let answer = if votes.is_empty() {
+                    format!(r#"{{"type":"error","ref":"{reference}","code":"unavailable"}}"#)
+                } else {
+                    format!(r#"{{"type":"ack","ref":"{reference}"}}"#)
+                };
+                votes.push(v["choice"].as_u64().unwrap());
+                ws.send(Message::Text(answer.into())).await.unwrap();
+                if votes.len() == 2 {
+                    break;
+                }
+            }
+            let _ = votes_tx.send(votes);
+            // The socket stays open until the phone closes it.
+            while let Some(Ok(_)) = ws.next().await {}
+        });
+        let target = Target::parse(&format!("http://127.0.0.1:{port}")).unwrap();
+        let ctx = Arc::new(Ctx::new(
+            vec![target.clone()],
+            "123456",
+            "q".into(),
+            4,
+            Vec::new(),
+            0..1,
+        ));
+        let ws = open_socket(&target, None, &target.ws_url("123456"))
+            .await
+            .unwrap();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let phone = tokio::spawn(run_phone(ctx.clone(), 0, ws, rx, 1));
+        ctx.sent.fetch_add(1, Ordering::Relaxed);
+        tx.send(Cmd::Vote {
+            choice: 2,
+            then: None,
+        })
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while ctx.answered.load(Ordering::Relaxed) < 1 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(votes_rx.await.unwrap(), vec![2, 2], "the same vote, twice");
+        assert_eq!(ctx.answered.load(Ordering::Relaxed), 1);
+        assert_eq!(ctx.acked.load(Ordering::Relaxed), 1);
+        assert_eq!(ctx.retried.load(Ordering::Relaxed), 1);
+        assert_eq!(ctx.ballots[0].load(Ordering::Relaxed), 2);
+        assert!(ctx.errors.lock().is_empty(), "{:?}", ctx.errors.lock());
+        // Its latency runs from the first sending, across the wait.
+        assert!(ctx.ack_lat.summary().max_ms >= 1500.0);
+        ctx.closing.store(true, Ordering::Relaxed);
+        tx.send(Cmd::Close).unwrap();
+        let _ = phone.await;
     }
 
     #[test]

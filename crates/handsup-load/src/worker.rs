@@ -92,7 +92,7 @@ impl Connected {
         }
         if let Some(t) = self.last_welcome_unix_us {
             ctx.last_welcome_us
-                .fetch_max(ctx.from_unix_us(t), Ordering::Relaxed);
+                .fetch_max(ctx.us_of_unix(t), Ordering::Relaxed);
         }
         ctx.connect_lat.absorb(&self.setup);
         ctx.welcome_lat.absorb(&self.hello_welcome);
@@ -143,11 +143,11 @@ impl Measured {
         ctx.answered.fetch_add(self.answered, Ordering::Relaxed);
         if let Some(t) = self.first_send_unix_us {
             ctx.first_send_us
-                .fetch_min(ctx.from_unix_us(t), Ordering::Relaxed);
+                .fetch_min(ctx.us_of_unix(t), Ordering::Relaxed);
         }
         if let Some(t) = self.last_ack_unix_us {
             ctx.last_ack_us
-                .fetch_max(ctx.from_unix_us(t), Ordering::Relaxed);
+                .fetch_max(ctx.us_of_unix(t), Ordering::Relaxed);
         }
         ctx.ack_lat.absorb(&self.ack);
         {
@@ -158,13 +158,13 @@ impl Measured {
         }
         ctx.ack_times_us
             .lock()
-            .extend(self.ack_times_unix_us.iter().map(|t| ctx.from_unix_us(*t)));
+            .extend(self.ack_times_unix_us.iter().map(|t| ctx.us_of_unix(*t)));
         ctx.phone_tallies
             .fetch_add(self.phone_tallies, Ordering::Relaxed);
         {
             let mut fanout = ctx.fanout.lock();
             for &(seq, a, b, n) in &self.fanout {
-                let (a, b) = (ctx.from_unix_us(a), ctx.from_unix_us(b));
+                let (a, b) = (ctx.us_of_unix(a), ctx.us_of_unix(b));
                 let e = fanout.entry(seq).or_insert((a, b, 0));
                 e.0 = e.0.min(a);
                 e.1 = e.1.max(b);
