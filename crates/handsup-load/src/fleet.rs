@@ -179,7 +179,8 @@ impl Fleet {
     }
 }
 
-/// The shares of a run of `processes` processes, for the bound on open files.
+/// The most phones one of `processes` processes holds: what the open-file
+/// limit must allow.
 pub fn largest_share(phones: usize, processes: usize) -> usize {
     (0..processes)
         .map(|index| {
