@@ -10,9 +10,13 @@
 #
 # Environment: BIN (default target/release), OUT (default
 # target/load-results), REDIS_SERVER (default redis-server), APPENDFSYNC
-# (Redis's AOF fsync policy, default everysec). Every scenario is bounded: at
-# most 19,500 phones and 60 s of voting, and handsup-load stops itself after
-# --max-seconds.
+# (Redis's AOF fsync policy, default everysec), RUN (a suffix for the
+# reports' names, for repeated runs), PERF (set: `perf record` the first
+# node during each run, into OUT/NAME.node1.perf). Every scenario is bounded: at
+# most 50,000 phones (16,667 per node, and per generator process with
+# --processes 3) and 60 s of voting, and handsup-load stops itself after
+# --max-seconds. Each run waits up to 30 s for the machine to be quiet, and
+# reports the CPU other work took (`other work`).
 set -euo pipefail
 
 BIN=${BIN:-target/release}
@@ -29,6 +33,8 @@ free_port() {
 }
 
 PIDS=()
+NODE_PIDS=
+REDIS_PID=
 URLS=
 rport=
 REDIS_DIR=
@@ -41,6 +47,8 @@ start_cluster() {
         --appendonly yes --appendfsync "$APPENDFSYNC" --save '' \
         >"$OUT/redis.out" 2>&1 &
     PIDS=($!)
+    REDIS_PID=$!
+    NODE_PIDS=
     for _ in $(seq 100); do
         (echo >/dev/tcp/127.0.0.1/"$rport") 2>/dev/null && break
         sleep 0.05
@@ -55,6 +63,7 @@ start_cluster() {
             --ip-max-sockets 1000000 \
             >"$OUT/node$n.out" 2>"$OUT/node$n.err" &
         PIDS+=($!)
+        NODE_PIDS="${NODE_PIDS:+$NODE_PIDS,}$!"
         for _ in $(seq 100); do
             grep -q '^listening on ' "$OUT/node$n.out" 2>/dev/null && break
             sleep 0.1
@@ -67,15 +76,20 @@ start_cluster() {
 }
 
 # One node with its own journal, no Redis: the single-node figures.
+# `start_single memory`: the same node in memory.
 start_single() {
     rport=
+    REDIS_PID=
     REDIS_DIR=$(mktemp -d)
+    local store=(--data-dir "$REDIS_DIR")
+    [ "${1:-}" != memory ] || store=(--in-memory)
     rm -f "$OUT/node1.out"
-    "$BIN/handsup" serve --addr 127.0.0.1:0 --data-dir "$REDIS_DIR" \
+    "$BIN/handsup" serve --addr 127.0.0.1:0 "${store[@]}" \
         --ip-connections-burst 1000000 --ip-participants-burst 1000000 \
         --ip-max-sockets 1000000 \
         >"$OUT/node1.out" 2>"$OUT/node1.err" &
     PIDS=($!)
+    NODE_PIDS=$!
     for _ in $(seq 100); do
         grep -q '^listening on ' "$OUT/node1.out" 2>/dev/null && break
         sleep 0.1
@@ -91,14 +105,39 @@ stop_cluster() {
 }
 trap stop_cluster EXIT
 
+# Waits (up to 30 s) until the machine is under 10% busy over 3 s.
+wait_quiet() {
+    for _ in $(seq 10); do
+        local a b
+        a=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6; exit}' /proc/stat)
+        sleep 3
+        b=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6; exit}' /proc/stat)
+        if awk -v a="$a" -v b="$b" 'BEGIN{split(a,x," ");split(b,y," ");
+            busy=y[1]-x[1]; idle=y[2]-x[2]; exit !(busy/(busy+idle) < 0.10)}'; then
+            return
+        fi
+    done
+    echo "the machine stayed busy; running anyway" >&2
+}
+
 # load NAME [handsup-load flags...]: one run against the cluster started last.
+# RUN (default empty) is added to the report's name, for repeated runs.
 load() {
-    local name=$1
+    local name=$1$RUN_SUFFIX
     shift
     echo "== $name" >&2
+    wait_quiet
     [ -z "$rport" ] || redis-cli -p "$rport" config resetstat >/dev/null
+    # PERF=1: the first node's profile over the whole run, for perf report.
+    local perf=
+    if [ -n "${PERF:-}" ]; then
+        perf record -F 199 -g -o "$OUT/$name.node1.perf" -p "${NODE_PIDS%%,*}" 2>/dev/null &
+        perf=$!
+    fi
     "$BIN/handsup-load" --url "$URLS" --label "$name" --json "$OUT/$name.json" \
+        --server-pid "$NODE_PIDS" ${REDIS_PID:+--redis-pid "$REDIS_PID"} \
         --quiet "$@" | tee "$OUT/$name.txt" || true
+    [ -z "$perf" ] || { kill -INT "$perf"; wait "$perf" || true; }
     # What Redis did for the run: calls per command (the cost per vote).
     [ -z "$rport" ] || redis-cli -p "$rport" info commandstats | tr -d '\r' \
         | grep '^cmdstat_' | tee "$OUT/$name.redis.txt" >&2
@@ -136,6 +175,28 @@ scenario() {
         load "$1" --phones 19500 --connect-rate 2000 --mode burst
         stop_cluster
         ;;
+    cluster-50k-rate)
+        # One session of 50,000 phones over three nodes (16,667 each), from
+        # three generator processes: 2,000 votes/s for 60 s, a projector
+        # watching through every node.
+        start_cluster 3
+        load "$1" --processes 3 --phones 50000 --connect-rate 2500 \
+            --vote-rate 2000 --duration 60
+        stop_cluster
+        ;;
+    cluster-50k-burst)
+        # The same 50,000 phones all voting at once.
+        start_cluster 3
+        load "$1" --processes 3 --phones 50000 --connect-rate 2500 --mode burst
+        stop_cluster
+        ;;
+    single-16667-memory | single-16667-journal)
+        # One node's share of the 50,000 on one node alone, held: its memory
+        # per phone, the reference of the cluster nodes' (same build).
+        start_single "${1#single-16667-}"
+        load "$1" --phones 16667 --connect-rate 2500 --mode connect --hold 5
+        stop_cluster
+        ;;
     redis-calls-1 | redis-calls-3)
         # Redis commands per vote with one node and with three: 10,000 votes.
         start_cluster "${1#redis-calls-}"
@@ -154,6 +215,7 @@ scenario() {
     esac
 }
 
+RUN_SUFFIX=${RUN:+-$RUN}
 ALL="cluster-rate-2000 cluster-first-votes journal-first-votes single-first-votes cluster-burst cluster-flat-out redis-calls-1 redis-calls-3"
 for s in ${@:-$ALL}; do
     scenario "$s"

@@ -6,8 +6,8 @@
 # (`INFO commandstats`) and the server's CPU time over the run (/proc).
 #
 #   cargo build --release --bins
-#   flock /work/bench.lock benches/redis-shards.sh                # every scenario
-#   flock /work/bench.lock benches/redis-shards.sh shards-1 shards-3
+#   benches/redis-shards.sh                # every scenario
+#   benches/redis-shards.sh shards-1 shards-3
 #
 # Scenarios:
 #   script-alone  the vote script alone on one Redis, driven by

@@ -172,6 +172,47 @@ fn two_hundred_phones_vote_and_the_tally_is_exact() {
 }
 
 #[test]
+fn two_generator_processes_make_one_exact_report() {
+    load_bin();
+    let (server, url) = start_server();
+    for (name, mode) in [
+        (
+            "processes-rate",
+            &["--vote-rate", "200", "--duration", "2", "--revote", "0.1"][..],
+        ),
+        ("processes-burst", &["--burst", "--revote", "0.2"][..]),
+    ] {
+        let (ok, report) = load(
+            &server,
+            &url,
+            name,
+            &[&["--processes", "2", "--phones", "100"][..], mode].concat(),
+        );
+        assert_clean(ok, &report, 100);
+        // Every phone's ballot, from both processes, is in the check.
+        assert_eq!(report["expected_voters"], 100, "{report:#}");
+        if name == "processes-rate" {
+            // 200 votes/s for 2 s in all, dealt to the processes in turn.
+            assert_eq!(report["votes"]["sent"], 400, "{report:#}");
+        }
+        let processes = report["per_process"].as_array().expect("per_process");
+        assert_eq!(processes.len(), 2, "{report:#}");
+        let mut acked = 0;
+        for p in processes {
+            assert_eq!(p["welcomed"], 50, "{p:#}");
+            assert!(p["acked"].as_u64().unwrap() > 0, "{p:#}");
+            acked += p["acked"].as_u64().unwrap();
+        }
+        assert_eq!(acked, report["votes"]["acked"].as_u64().unwrap());
+        assert_eq!(
+            report["votes"]["ack"]["count"].as_u64().unwrap(),
+            acked,
+            "the processes' ack histograms are merged"
+        );
+    }
+}
+
+#[test]
 fn refuses_a_target_off_the_loopback() {
     let out = Command::new(load_bin())
         .args([

@@ -6,6 +6,8 @@ use clap::{Parser, ValueEnum};
 
 /// Most phones one run may connect.
 const MAX_PHONES: usize = 100_000;
+/// Most generator processes one run may start.
+const MAX_PROCESSES: usize = 16;
 /// Longest voting phase, in seconds.
 const MAX_DURATION_S: f64 = 600.0;
 
@@ -24,7 +26,7 @@ pub enum Mode {
 
 /// Load generator for a handsup server on this machine.
 #[derive(Debug, Parser)]
-#[command(name = "handsup-load", version)]
+#[command(name = "handsup-load", version, args_override_self = true)]
 pub struct Args {
     /// The server's base URL; only loopback addresses are accepted. Several
     /// (comma-separated or repeated) spread the phones over cluster nodes in
@@ -86,9 +88,35 @@ pub struct Args {
     pub hold: f64,
 
     /// The server's process id: its resident memory is read before and after
-    /// the phones connect, and its CPU time during the voting.
+    /// the phones connect, and its CPU time during the voting. With several
+    /// `--url`s, one per node in the same order (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',')]
+    pub server_pid: Vec<u32>,
+
+    /// Redis's process id (cluster mode): its CPU time during the voting is
+    /// reported apart from other work.
     #[arg(long)]
-    pub server_pid: Option<u32>,
+    pub redis_pid: Option<u32>,
+
+    /// Generator processes sharing the phones (each holds at most the
+    /// open-file limit). This process sets up the session and its staff
+    /// sockets, starts the others, moves them through each phase together
+    /// and merges what they measured into one report.
+    #[arg(long, default_value_t = 1)]
+    pub processes: usize,
+
+    /// Internal: run as process I of N (`I/N`), started by `--processes`;
+    /// it reads its phases on stdin and writes its measurements on stdout.
+    #[arg(long, hide = true)]
+    pub worker: Option<String>,
+
+    /// Internal: the session a worker's phones join.
+    #[arg(long, hide = true)]
+    pub code: Option<String>,
+
+    /// Internal: the question a worker's phones vote on.
+    #[arg(long, hide = true)]
+    pub question_id: Option<String>,
 
     /// Milliseconds to let the server settle before reading its memory.
     #[arg(long, default_value_t = 1000)]
@@ -166,9 +194,118 @@ impl Args {
                 "--hold must be 0..=3600 s, --connect-rate >= 0, --connect-concurrency >= 1".into(),
             );
         }
+        if !(1..=MAX_PROCESSES).contains(&self.processes) || self.processes > self.phones {
+            return Err(format!(
+                "--processes must be 1..={MAX_PROCESSES} and at most --phones"
+            ));
+        }
+        if self.server_pid.len() > 1 && self.server_pid.len() != self.url.len() {
+            return Err("give one --server-pid per --url, in the same order".into());
+        }
         if self.max_seconds == 0 || self.max_seconds > 7200 {
             return Err("--max-seconds must be 1..=7200".into());
         }
         Ok(())
+    }
+
+    /// `--worker I/N` read: this process's share of the phones.
+    pub fn share(&self) -> Result<Share, String> {
+        let Some(w) = &self.worker else {
+            return Ok(Share::WHOLE);
+        };
+        let bad = || format!("--worker {w:?}: expected I/N with I < N");
+        let (i, n) = w.split_once('/').ok_or_else(bad)?;
+        let (index, of): (usize, usize) =
+            (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
+        if index >= of || of > MAX_PROCESSES {
+            return Err(bad());
+        }
+        Ok(Share { index, of })
+    }
+}
+
+/// Which part of the run one process does: process `index` of `of`. Phones
+/// are split in contiguous ranges; paced events (connections, rate votes)
+/// are dealt in turn, the k-th of process `index` being event
+/// `k * of + index` of the whole run, so that the processes together keep
+/// the pace asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Share {
+    pub index: usize,
+    pub of: usize,
+}
+
+impl Share {
+    /// The whole run in one process.
+    pub const WHOLE: Share = Share { index: 0, of: 1 };
+
+    /// The phones of this share, out of `total`: `first..end`.
+    pub fn phones(&self, total: usize) -> std::ops::Range<usize> {
+        total * self.index / self.of..total * (self.index + 1) / self.of
+    }
+
+    /// How many of `total` paced events are this share's.
+    pub fn events(&self, total: u64) -> u64 {
+        let (i, n) = (self.index as u64, self.of as u64);
+        if total > i {
+            (total - i).div_ceil(n)
+        } else {
+            0
+        }
+    }
+
+    /// The place in the whole run of this share's `k`-th paced event.
+    pub fn event(&self, k: u64) -> u64 {
+        k * self.of as u64 + self.index as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_split_the_phones_and_the_events_exactly() {
+        for of in 1..=5usize {
+            let shares: Vec<Share> = (0..of).map(|index| Share { index, of }).collect();
+            let mut next = 0;
+            for s in &shares {
+                let r = s.phones(50_001);
+                assert_eq!(r.start, next);
+                next = r.end;
+            }
+            assert_eq!(next, 50_001);
+            for total in [0u64, 1, 7, 120_000] {
+                let mut places: Vec<u64> = shares
+                    .iter()
+                    .flat_map(|s| (0..s.events(total)).map(|k| s.event(k)))
+                    .collect();
+                places.sort_unstable();
+                assert_eq!(places, (0..total).collect::<Vec<_>>(), "{of} {total}");
+            }
+        }
+    }
+
+    #[test]
+    fn reads_a_worker_share() {
+        let args = |w: &str| Args::parse_from(["handsup-load", "--worker", w]);
+        assert_eq!(args("2/3").share(), Ok(Share { index: 2, of: 3 }));
+        assert!(args("3/3").share().is_err());
+        assert!(args("x").share().is_err());
+        let whole = Args::parse_from(["handsup-load"]);
+        assert_eq!(whole.share(), Ok(Share::WHOLE));
+        // A flag given again overrides the first, as a worker's command
+        // line relies on.
+        let again = Args::parse_from([
+            "handsup-load",
+            "--quiet",
+            "--phones",
+            "5",
+            "--quiet",
+            "--phones",
+            "7",
+        ]);
+        assert!(again.quiet);
+        assert_eq!(again.phones, 7);
     }
 }

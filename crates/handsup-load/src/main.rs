@@ -10,10 +10,17 @@
 //! memory per phone, and checks that the server's final tally is exactly the
 //! ballots it acked.
 //!
+//! With several `--url`s the phones are spread over the nodes and a projector
+//! watches through each. With `--processes N` the phones are held by N copies
+//! of this program (`worker`), moved through each phase together by this one
+//! (`fleet`), which merges their measurements into one report.
+//!
 //! Load only ever goes to the loopback (127.0.0.0/8, ::1, localhost), in a
 //! bounded number of sockets for a bounded time.
 
 mod args;
+mod fleet;
+mod local;
 mod phone;
 mod progress;
 mod report;
@@ -23,6 +30,7 @@ mod stats;
 mod sys;
 mod target;
 mod votes;
+mod worker;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::ExitCode;
@@ -31,14 +39,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
-use tokio::sync::Semaphore;
-use tokio::time::{sleep, sleep_until, Instant};
+use tokio::time::{sleep, Instant};
 
-use args::{Args, Mode};
-use phone::{Cmd, Ctx, NO_BALLOT};
+use args::{Args, Mode, Share};
+use phone::Ctx;
 use progress::{progress, tick};
-use report::Report;
+use report::{NodeReport, Report};
 use target::Target;
 
 fn main() -> ExitCode {
@@ -46,23 +52,35 @@ fn main() -> ExitCode {
     if args.burst {
         args.mode = Mode::Burst;
     }
-    let targets = match args.url.iter().map(|u| Target::parse(u)).collect() {
+    let targets: Vec<Target> = match args.url.iter().map(|u| Target::parse(u)).collect() {
         Ok(t) => t,
         Err(e) => {
             eprintln!("handsup-load: {e}");
             return ExitCode::from(2);
         }
     };
-    if let Err(e) = args.check_bounds() {
-        eprintln!("handsup-load: {e}");
-        return ExitCode::from(2);
-    }
+    let share = match args.check_bounds().and_then(|_| args.share()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("handsup-load: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let nofile = sys::raise_nofile();
-    let needed = args.phones as u64 + 64;
-    if nofile < needed {
+    let held = if args.worker.is_some() {
+        share.phones(args.phones).len()
+    } else if args.processes > 1 {
+        0
+    } else {
+        args.phones
+    };
+    let needed = held as u64 + 64;
+    let largest = fleet::largest_share(args.phones, args.processes);
+    if nofile < needed || nofile < largest as u64 + 64 {
         eprintln!(
-            "handsup-load: the open-file limit is {nofile}, {needed} are needed for {} phones; raise the hard limit (ulimit -Hn) or connect fewer",
-            args.phones
+            "handsup-load: the open-file limit is {nofile}, {} are needed for {} phones in one process; raise the hard limit (ulimit -Hn), connect fewer or use more --processes",
+            needed.max(largest as u64 + 64),
+            held.max(largest)
         );
         return ExitCode::from(2);
     }
@@ -78,6 +96,22 @@ fn main() -> ExitCode {
         }
     };
     let limit = Duration::from_secs(args.max_seconds);
+    if args.worker.is_some() {
+        let sources = source_addrs(&targets[0], args.source_addrs);
+        let outcome = runtime.block_on(async {
+            tokio::time::timeout(limit, worker::run(&args, share, targets, sources))
+                .await
+                .unwrap_or_else(|_| Err(format!("the run took over {} s", args.max_seconds)))
+        });
+        runtime.shutdown_timeout(Duration::from_secs(1));
+        return match outcome {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("handsup-load worker {}: {e}", share.index);
+                ExitCode::FAILURE
+            }
+        };
+    }
     let outcome = runtime.block_on(async {
         tokio::time::timeout(limit, run(&args, targets, nofile))
             .await
@@ -118,9 +152,34 @@ fn source_addrs(target: &Target, n: u8) -> Vec<IpAddr> {
     }
 }
 
+/// The CPU seconds of each process so far.
+fn cpu_of(pids: &[u32]) -> Vec<Option<f64>> {
+    pids.iter().map(|p| sys::cpu_seconds(Some(*p))).collect()
+}
+
+/// What each process used between two readings.
+fn cpu_between(a: &[Option<f64>], b: &[Option<f64>]) -> Vec<Option<f64>> {
+    a.iter()
+        .zip(b)
+        .map(|(a, b)| a.zip(*b).map(|(a, b)| b - a))
+        .collect()
+}
+
+/// The sum, when there is at least one figure and none is missing.
+fn total(v: &[Option<f64>]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.iter().copied().sum()
+}
+
+/// An instant of this process on the clock the processes share.
+fn unix_of(ctx: &Ctx, at: Instant) -> u64 {
+    ctx.to_unix_us(ctx.since_epoch_us(at))
+}
+
 async fn run(args: &Args, targets: Vec<Target>, nofile: u64) -> Result<Report, String> {
     let target = targets.first().ok_or("no --url")?.clone();
-    let last = targets.last().ok_or("no --url")?.clone();
     let mut report = Report::new(
         &args.label,
         &args.url.join(","),
@@ -129,26 +188,30 @@ async fn run(args: &Args, targets: Vec<Target>, nofile: u64) -> Result<Report, S
     );
     report.load_nofile = nofile;
     report.loadavg_at_start = sys::loadavg();
-    let pid = args.server_pid;
-    if let Some(p) = pid {
-        report.server_nofile = sys::nofile_of(p);
-    }
+    let pids = &args.server_pid;
+    report.server_nofile = pids.first().and_then(|p| sys::nofile_of(*p));
 
-    // ---- the session, the projector and the moderator ----------------------
+    // ---- the session, a projector on every node, the moderator ----------------
     let setup = session::set_up(&target, args.options).await?;
     report.code = setup.code.clone();
-    let url = target.ws_url(&setup.code);
-    let (projector, _projector_task) = staff::watch(
-        &last,
-        &last.ws_url(&setup.code),
-        "projector",
-        None,
-        &setup.question_id,
-    )
-    .await?;
+    let mut projectors = Vec::with_capacity(targets.len());
+    for t in &targets {
+        let (w, _task) = staff::watch(
+            t,
+            &t.ws_url(&setup.code),
+            "projector",
+            None,
+            &setup.question_id,
+        )
+        .await?;
+        projectors.push(w);
+    }
+    // The report's projector is the last node's: across the nodes from the
+    // moderator's.
+    let projector = projectors.last().expect("one --url at least").clone();
     let (moderator, _moderator_task) = staff::watch(
         &target,
-        &url,
+        &target.ws_url(&setup.code),
         "moderator",
         Some(&setup.token),
         &setup.question_id,
@@ -157,68 +220,34 @@ async fn run(args: &Args, targets: Vec<Target>, nofile: u64) -> Result<Report, S
     let sources = source_addrs(&target, args.source_addrs);
     report.source_addrs = sources.len();
     report.nodes = targets.len();
+    let several = args.processes > 1;
     let ctx = Arc::new(Ctx::new(
-        targets,
+        targets.clone(),
         &setup.code,
         setup.question_id.clone(),
         args.options,
         sources,
-        args.phones,
+        if several { 0..0 } else { 0..args.phones },
     ));
+    let mut fleet = match several {
+        true => Some(fleet::spawn(args, &setup.code, &setup.question_id)?),
+        false => None,
+    };
     sleep(Duration::from_millis(200)).await;
-    let rss_before = pid.and_then(sys::rss_kib);
-    let connect_cpu_0 = pid.and_then(|p| sys::cpu_seconds(Some(p)));
+    let rss_before: Vec<Option<u64>> = pids.iter().map(|p| sys::rss_kib(*p)).collect();
+    let connect_cpu_0 = cpu_of(pids);
+    // Processes start each phase together, a moment after they are told.
+    let lead = Duration::from_millis(if several { 100 } else { 0 });
 
     // ---- phones connect ------------------------------------------------------
-    let n = args.phones;
-    let pb = progress(args.quiet, n as u64, "connect");
-    let stop_bar = tick(pb, Duration::from_millis(200), {
-        let ctx = ctx.clone();
-        move |pb| {
-            let ok = ctx.welcomed.load(Ordering::Relaxed);
-            let failed = ctx.connect_failed.load(Ordering::Relaxed);
-            pb.set_position(ok + failed);
-            pb.set_message(format!("welcomed {ok}, failed {failed}"));
+    let connect_start = Instant::now() + lead;
+    let phones = match fleet.as_mut() {
+        Some(f) => {
+            f.connect(&ctx, unix_of(&ctx, connect_start)).await?;
+            None
         }
-    });
-    let gate = Arc::new(Semaphore::new(args.connect_concurrency));
-    let (done_tx, mut done_rx) = unbounded_channel::<(usize, Option<UnboundedSender<Cmd>>)>();
-    let mut phone_tasks = Vec::with_capacity(n);
-    let connect_start = Instant::now();
-    for i in 0..n {
-        if args.connect_rate > 0.0 {
-            sleep_until(connect_start + Duration::from_secs_f64(i as f64 / args.connect_rate))
-                .await;
-        }
-        let permit = gate.clone().acquire_owned().await.expect("open semaphore");
-        let ctx = ctx.clone();
-        let done = done_tx.clone();
-        let seed = args.seed;
-        phone_tasks.push(tokio::spawn(async move {
-            match phone::connect_phone(&ctx, i).await {
-                Ok(ws) => {
-                    drop(permit);
-                    let (tx, rx) = unbounded_channel();
-                    let _ = done.send((i, Some(tx)));
-                    drop(done);
-                    phone::run_phone(ctx, i, ws, rx, seed).await;
-                }
-                Err((step, e)) => {
-                    drop(permit);
-                    ctx.connect_failed.fetch_add(1, Ordering::Relaxed);
-                    ctx.error(&format!("connect_{step}"));
-                    report::note_connect_error(step, &e);
-                    let _ = done.send((i, None));
-                }
-            }
-        }));
-    }
-    drop(done_tx);
-    let mut phones: Vec<Option<UnboundedSender<Cmd>>> = (0..n).map(|_| None).collect();
-    while let Some((i, tx)) = done_rx.recv().await {
-        phones[i] = tx;
-    }
-    stop_bar();
+        None => Some(local::connect(args, Share::WHOLE, &ctx, connect_start).await),
+    };
     let welcomed = ctx.welcomed.load(Ordering::Relaxed);
     let last_welcome = ctx.at_us(ctx.last_welcome_us.load(Ordering::Relaxed));
     report.set_connect(
@@ -226,9 +255,19 @@ async fn run(args: &Args, targets: Vec<Target>, nofile: u64) -> Result<Report, S
         (last_welcome.max(connect_start) - connect_start).as_secs_f64(),
         args.connect_rate,
     );
-    if let (Some(a), Some(b)) = (connect_cpu_0, pid.and_then(|p| sys::cpu_seconds(Some(p)))) {
-        report.connect.server_cpu_s = Some(b - a);
-    }
+    let connect_cpu = cpu_between(&connect_cpu_0, &cpu_of(pids));
+    report.connect.server_cpu_s = total(&connect_cpu);
+    let mut nodes: Vec<NodeReport> = targets
+        .iter()
+        .enumerate()
+        .map(|(k, t)| NodeReport {
+            url: t.host.clone(),
+            pid: pids.get(k).copied(),
+            phones: ctx.welcomed_by_node[k].load(Ordering::Relaxed),
+            connect_cpu_s: connect_cpu.get(k).copied().flatten(),
+            ..NodeReport::default()
+        })
+        .collect();
     // The projector's audience count should reach every phone welcomed.
     let presence_deadline = Instant::now() + Duration::from_secs(3);
     projector
@@ -237,9 +276,21 @@ async fn run(args: &Args, targets: Vec<Target>, nofile: u64) -> Result<Report, S
         })
         .await;
     report.projector_presence = projector.audience.load(Ordering::Relaxed);
-    if let (Some(p), Some(before)) = (pid, rss_before) {
+    if rss_before.iter().any(Option::is_some) {
         sleep(Duration::from_millis(args.rss_settle_ms)).await;
-        report.set_rss(before, sys::rss_kib(p).unwrap_or(before), welcomed);
+        let mut sums = (0, 0);
+        for (k, p) in pids.iter().enumerate() {
+            let (Some(before), Some(node)) = (rss_before[k], nodes.get_mut(k)) else {
+                continue;
+            };
+            let after = sys::rss_kib(*p).unwrap_or(before);
+            node.rss_before_kib = Some(before);
+            node.rss_after_kib = Some(after);
+            node.per_phone_kib =
+                Some(after.saturating_sub(before) as f64 / node.phones.max(1) as f64);
+            sums = (sums.0 + before, sums.1 + after);
+        }
+        report.set_rss(sums.0, sums.1, welcomed);
     }
     if args.hold > 0.0 {
         let pb = progress(args.quiet, (args.hold * 10.0) as u64, "hold");
@@ -252,73 +303,44 @@ async fn run(args: &Args, targets: Vec<Target>, nofile: u64) -> Result<Report, S
         stop();
         report.held_s = args.hold;
         report.dropped_while_holding = ctx.dropped.load(Ordering::Relaxed);
-        if let (Some(p), Some(r)) = (pid, report.server_rss.as_mut()) {
-            r.after_hold_kib = sys::rss_kib(p);
+        if let Some(r) = report.server_rss.as_mut() {
+            r.after_hold_kib = pids.iter().map(|p| sys::rss_kib(*p)).sum();
         }
     }
 
     // ---- voting ----------------------------------------------------------------
-    let live: Vec<usize> = (0..n).filter(|i| phones[*i].is_some()).collect();
-    let cpu_server_0 = pid.and_then(|p| sys::cpu_seconds(Some(p)));
+    let mode = local::mode_of(args, welcomed);
+    let cpu_server_0 = cpu_of(pids);
+    let cpu_redis_0 = args.redis_pid.and_then(|p| sys::cpu_seconds(Some(p)));
     let cpu_load_0 = sys::cpu_seconds(None);
     let machine_0 = sys::machine_cpu();
-    let vote_start = Instant::now();
-    let mode = if live.is_empty() {
-        Mode::Connect
-    } else {
-        args.mode
-    };
-    if mode != Mode::Connect {
-        let planned = match mode {
-            Mode::Rate => (args.vote_rate * args.duration).round() as u64,
-            Mode::Burst => live.len() as u64,
-            _ => (args.duration * 10.0) as u64,
-        };
-        let pb = progress(args.quiet, planned, "vote");
-        let stop_bar = tick(pb, Duration::from_millis(200), {
-            let ctx = ctx.clone();
-            move |pb| {
-                let answered = ctx.answered.load(Ordering::Relaxed);
-                let sent = ctx.sent.load(Ordering::Relaxed);
-                let errors: u64 = ctx.errors.lock().values().sum();
-                if mode == Mode::FlatOut {
-                    pb.set_position((vote_start.elapsed().as_secs_f64() * 10.0) as u64);
-                } else {
-                    pb.set_position(answered);
-                }
-                pb.set_message(format!("sent {sent}, answered {answered}, errors {errors}"));
-            }
-        });
-        votes::hand_out(args, mode, &ctx, &phones, &live, vote_start).await;
-        // Every vote sent is waited for, within the ack timeout.
-        let sending_done = Instant::now();
-        let deadline = sending_done + Duration::from_secs_f64(args.ack_timeout);
-        loop {
-            // A follow-up vote (burst re-votes) is counted as sent before the
-            // answer that triggers it, so this never ends early.
-            let sent = ctx.sent.load(Ordering::Relaxed);
-            let answered = ctx.answered.load(Ordering::Relaxed);
-            if answered >= sent || Instant::now() >= deadline {
-                break;
-            }
-            sleep(Duration::from_millis(2)).await;
+    let vote_start = Instant::now() + lead;
+    let mut workers_cpu = Some(0.0);
+    let (expected, voters) = match (fleet.as_mut(), &phones) {
+        (Some(f), _) => {
+            let v = f.vote(&ctx, unix_of(&ctx, vote_start)).await?;
+            report.per_process = v.processes;
+            workers_cpu = v.cpu_s;
+            (v.counts, v.voters)
         }
-        stop_bar();
-    }
+        (None, Some(p)) => {
+            local::vote(args, mode, Share::WHOLE, &ctx, p, vote_start).await;
+            local::expected(&ctx)
+        }
+        (None, None) => unreachable!("phones are held here or by workers"),
+    };
     let vote_end = Instant::now();
-    let unanswered = ctx
-        .sent
-        .load(Ordering::Relaxed)
-        .saturating_sub(ctx.answered.load(Ordering::Relaxed));
-    if unanswered > 0 {
-        *ctx.errors.lock().entry("no_ack".into()).or_insert(0) += unanswered;
-    }
     report.set_votes(&ctx, mode != Mode::Connect, args, vote_start, vote_end);
-    if let (Some(a), Some(b)) = (cpu_server_0, pid.and_then(|p| sys::cpu_seconds(Some(p)))) {
-        report.server_cpu_s = Some(b - a);
+    let server_cpu = cpu_between(&cpu_server_0, &cpu_of(pids));
+    report.server_cpu_s = total(&server_cpu);
+    for (node, cpu) in nodes.iter_mut().zip(&server_cpu) {
+        node.cpu_s = *cpu;
     }
+    report.redis_cpu_s = cpu_redis_0
+        .zip(args.redis_pid.and_then(|p| sys::cpu_seconds(Some(p))))
+        .map(|(a, b)| b - a);
     if let (Some(a), Some(b)) = (cpu_load_0, sys::cpu_seconds(None)) {
-        report.load_cpu_s = Some(b - a);
+        report.load_cpu_s = workers_cpu.map(|w| w + b - a);
     }
     if let (Some(a), Some(b)) = (machine_0, sys::machine_cpu()) {
         report.machine_busy_s = Some(b.0 - a.0);
@@ -326,37 +348,40 @@ async fn run(args: &Args, targets: Vec<Target>, nofile: u64) -> Result<Report, S
         if let (Some(server), Some(load)) = (report.server_cpu_s, report.load_cpu_s) {
             // Softirq time is charged to whichever process it interrupted:
             // it is part of the processes' own times already.
-            report.others_cpu_s = Some((b.0 - a.0) - server - load);
+            let redis = report.redis_cpu_s.unwrap_or(0.0);
+            report.others_cpu_s = Some((b.0 - a.0) - server - load - redis);
         }
     }
     report.audience_fanout = report::FanoutReport::of(&ctx.fanout.lock(), welcomed);
 
     // ---- what the phones' acks say the counts are, and what the server shows ----
-    let mut expected = vec![0u64; args.options as usize];
-    let mut voters = 0;
-    for b in &ctx.ballots {
-        let c = b.load(Ordering::Relaxed);
-        if c != NO_BALLOT {
-            expected[c as usize] += 1;
-            voters += 1;
-        }
-    }
     let last_ack_us = ctx.last_ack_us.load(Ordering::Relaxed);
     let last_ack = (last_ack_us > 0).then(|| ctx.at_us(last_ack_us));
     let settle_from = last_ack.unwrap_or(vote_end);
     let settle_deadline =
         settle_from.max(Instant::now()) + Duration::from_secs_f64(args.settle_timeout);
-    let want = expected.clone();
-    let projector_exact = voters == 0
-        || projector
-            .wait_for(settle_deadline, |w| w.last_counts().as_ref() == Some(&want))
+    for (node, w) in nodes.iter_mut().zip(&projectors) {
+        node.projector_exact = voters == 0
+            || w.wait_for(settle_deadline, |w| {
+                w.last_counts().as_deref() == Some(&expected[..])
+            })
             .await;
-    let want = expected.clone();
+    }
+    let projector_exact = nodes.last().is_some_and(|n| n.projector_exact);
     let moderator_exact = voters == 0
         || moderator
-            .wait_for(settle_deadline, |w| w.last_counts().as_ref() == Some(&want))
+            .wait_for(settle_deadline, |w| {
+                w.last_counts().as_deref() == Some(&expected[..])
+            })
             .await;
-    let (counts, server_voters) = session::server_counts(&target, &setup).await?;
+    let (counts, server_voters) = match session::server_counts(&target, &setup).await {
+        Ok(c) => c,
+        Err(e) => {
+            // Reported as a failure below: the counts cannot equal.
+            eprintln!("handsup-load: the server's results: {e}");
+            (Vec::new(), u64::MAX)
+        }
+    };
     report.set_final(
         &expected,
         voters,
@@ -365,9 +390,15 @@ async fn run(args: &Args, targets: Vec<Target>, nofile: u64) -> Result<Report, S
         projector_exact,
         moderator_exact,
     );
+    let now = Instant::now();
+    for (node, w) in nodes.iter_mut().zip(&projectors) {
+        let recs = w.tallies.lock();
+        node.projector_tallies = staff::tally_rate(&recs, vote_start, now).0;
+        node.projector_settle_ms = report::settle_ms(&recs, &expected, last_ack);
+    }
     {
         let recs = projector.tallies.lock();
-        report.set_projector(&recs, &expected, last_ack, vote_start, Instant::now());
+        report.set_projector(&recs, &expected, last_ack, vote_start, now);
         // Only first votes make the projector's total grow one by one.
         if expected.iter().sum::<u64>() == ctx.acked.load(Ordering::Relaxed) {
             let mut acks = ctx.ack_times_us.lock().clone();
@@ -378,18 +409,24 @@ async fn run(args: &Args, targets: Vec<Target>, nofile: u64) -> Result<Report, S
     }
     {
         let recs = moderator.tallies.lock();
-        report.moderator_tallies = staff::tally_rate(&recs, vote_start, Instant::now()).0;
+        report.moderator_tallies = staff::tally_rate(&recs, vote_start, now).0;
     }
     report.phone_tallies = ctx.phone_tallies.load(Ordering::Relaxed);
     report.dropped = ctx.dropped.load(Ordering::Relaxed);
     report.set_errors(&ctx.errors.lock(), &args.allow_errors);
+    report.per_node = nodes;
     report.judge(welcomed as usize);
 
     // ---- teardown ----------------------------------------------------------------
     ctx.closing.store(true, Ordering::Relaxed);
+    if let Some(f) = fleet.as_mut() {
+        if let Err(e) = f.close().await {
+            eprintln!("handsup-load: {e}");
+        }
+    }
     if args.keep_session {
-        for p in phones.iter().flatten() {
-            let _ = p.send(Cmd::Close);
+        if let Some(p) = &phones {
+            p.close_all();
         }
     } else {
         let _ = target
@@ -401,18 +438,13 @@ async fn run(args: &Args, targets: Vec<Target>, nofile: u64) -> Result<Report, S
             )
             .await;
     }
-    drop(phones);
-    let closing = async {
-        for t in phone_tasks.iter_mut() {
-            let _ = t.await;
-        }
-    };
-    if tokio::time::timeout(Duration::from_secs(10), closing)
-        .await
-        .is_err()
-    {
-        for t in &phone_tasks {
-            t.abort();
+    if let Some(p) = phones {
+        p.finish().await;
+    }
+    if let Some(f) = fleet {
+        if !f.finish().await {
+            report.failures.push("a worker process failed".to_owned());
+            report.ok = false;
         }
     }
     Ok(report)

@@ -40,8 +40,14 @@ pub struct Ctx {
     pub options: u8,
     /// Source addresses the phones' sockets are bound to, in turn.
     pub sources: Vec<IpAddr>,
+    /// The run-wide number of this process's phone 0 (phones are numbered
+    /// across all generator processes; phone `i` here is `first + i`).
+    pub first: usize,
     /// The instant all `*_us` times count from.
     pub epoch: Instant,
+    /// The same instant as microseconds since the Unix epoch: the clock the
+    /// generator processes of one run share.
+    pub epoch_unix_us: u64,
     /// TCP connect and websocket upgrade.
     pub connect_lat: Latencies,
     /// hello sent to welcome read.
@@ -51,11 +57,15 @@ pub struct Ctx {
     /// Error answers and other failures, by code.
     pub errors: Mutex<BTreeMap<String, u64>>,
     pub welcomed: AtomicU64,
+    /// Phones welcomed by each node.
+    pub welcomed_by_node: Vec<AtomicU64>,
     pub connect_failed: AtomicU64,
     pub last_welcome_us: AtomicU64,
     /// Votes sent, or handed to a phone to send.
     pub sent: AtomicU64,
     pub acked: AtomicU64,
+    /// Votes sent again after an `unavailable` answer.
+    pub retried: AtomicU64,
     /// Acked, refused, or lost with a dropped connection.
     pub answered: AtomicU64,
     pub first_send_us: AtomicU64,
@@ -82,15 +92,24 @@ impl Ctx {
         question_id: String,
         options: u8,
         sources: Vec<IpAddr>,
-        phones: usize,
+        phones: std::ops::Range<usize>,
     ) -> Ctx {
+        let unix = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_micros() as u64)
+        };
+        let (before, epoch, after) = (unix(), Instant::now(), unix());
         Ctx {
             ws_urls: targets.iter().map(|t| t.ws_url(code)).collect(),
+            welcomed_by_node: targets.iter().map(|_| AtomicU64::new(0)).collect(),
             targets,
             question_id,
             options,
             sources,
-            epoch: Instant::now(),
+            first: phones.start,
+            epoch,
+            epoch_unix_us: before / 2 + after / 2,
             connect_lat: Latencies::new(),
             welcome_lat: Latencies::new(),
             ack_lat: Latencies::new(),
@@ -100,6 +119,7 @@ impl Ctx {
             last_welcome_us: AtomicU64::new(0),
             sent: AtomicU64::new(0),
             acked: AtomicU64::new(0),
+            retried: AtomicU64::new(0),
             answered: AtomicU64::new(0),
             first_send_us: AtomicU64::new(u64::MAX),
             last_ack_us: AtomicU64::new(0),
@@ -107,7 +127,7 @@ impl Ctx {
             phone_tallies: AtomicU64::new(0),
             fanout: Mutex::new(HashMap::new()),
             dropped: AtomicU64::new(0),
-            ballots: (0..phones).map(|_| AtomicU8::new(NO_BALLOT)).collect(),
+            ballots: phones.map(|_| AtomicU8::new(NO_BALLOT)).collect(),
             closing: AtomicBool::new(false),
         }
     }
@@ -135,6 +155,28 @@ impl Ctx {
 
     pub fn at_us(&self, us: u64) -> Instant {
         self.epoch + Duration::from_micros(us)
+    }
+
+    /// A time of this process (µs since `epoch`) on the shared clock (µs
+    /// since the Unix epoch).
+    pub fn to_unix_us(&self, us: u64) -> u64 {
+        self.epoch_unix_us + us
+    }
+
+    /// A time on the shared clock as µs since `epoch` (0 if before it).
+    pub fn us_of_unix(&self, unix_us: u64) -> u64 {
+        unix_us.saturating_sub(self.epoch_unix_us)
+    }
+
+    /// The instant a time on the shared clock falls at, in this process.
+    pub fn instant_of_unix_us(&self, unix_us: u64) -> Instant {
+        if unix_us >= self.epoch_unix_us {
+            self.epoch + Duration::from_micros(unix_us - self.epoch_unix_us)
+        } else {
+            self.epoch
+                .checked_sub(Duration::from_micros(self.epoch_unix_us - unix_us))
+                .unwrap_or(self.epoch)
+        }
     }
 }
 
@@ -254,9 +296,10 @@ pub async fn hello(ws: &mut Ws, hello: String) -> Result<(), (&'static str, Stri
 
 /// Connects phone `i`: socket, upgrade, hello, welcome, each timed.
 pub async fn connect_phone(ctx: &Ctx, i: usize) -> Result<Ws, (&'static str, String)> {
-    let source = (!ctx.sources.is_empty()).then(|| ctx.sources[i % ctx.sources.len()]);
+    let global = ctx.first + i;
+    let source = (!ctx.sources.is_empty()).then(|| ctx.sources[global % ctx.sources.len()]);
     let t0 = Instant::now();
-    let node = i % ctx.targets.len();
+    let node = global % ctx.targets.len();
     let mut ws = open_socket(&ctx.targets[node], source, &ctx.ws_urls[node]).await?;
     let t1 = Instant::now();
     ctx.connect_lat.record(t1 - t0);
@@ -264,6 +307,7 @@ pub async fn connect_phone(ctx: &Ctx, i: usize) -> Result<Ws, (&'static str, Str
     let t2 = Instant::now();
     ctx.welcome_lat.record(t2 - t1);
     ctx.welcomed.fetch_add(1, Ordering::Relaxed);
+    ctx.welcomed_by_node[node].fetch_add(1, Ordering::Relaxed);
     ctx.last_welcome_us
         .fetch_max(ctx.since_epoch_us(t2), Ordering::Relaxed);
     Ok(ws)
@@ -271,9 +315,19 @@ pub async fn connect_phone(ctx: &Ctx, i: usize) -> Result<Ws, (&'static str, Str
 
 struct Pending {
     n: u32,
+    /// When the vote was first sent (its retries keep it).
     at: Instant,
     choice: u8,
+    /// Times it was sent again after an `unavailable` answer.
+    tries: u8,
 }
+
+/// Times a vote answered `unavailable` is sent again before the answer
+/// counts as an error.
+const MAX_RETRIES: u8 = 3;
+
+/// A vote to send again: when, its choice, its first sending, its tries.
+type Retry = (Instant, u8, Instant, u8);
 
 struct Phone<'a> {
     ctx: &'a Ctx,
@@ -288,10 +342,20 @@ struct Phone<'a> {
 impl Phone<'_> {
     /// A vote to send; `issued` when the run already counted it in `sent`.
     fn vote_frame(&mut self, choice: u8, issued: bool) -> Message {
+        self.frame_of(choice, issued, Instant::now(), 0)
+    }
+
+    /// A vote's frame, first sent at `at` and sent again `tries` times.
+    fn frame_of(&mut self, choice: u8, issued: bool, at: Instant, tries: u8) -> Message {
         let n = self.next_ref;
         self.next_ref += 1;
         let now = Instant::now();
-        self.pending.push_back(Pending { n, at: now, choice });
+        self.pending.push_back(Pending {
+            n,
+            at,
+            choice,
+            tries,
+        });
         self.choice = choice;
         let ctx = self.ctx;
         if !issued {
@@ -338,11 +402,14 @@ pub async fn run_phone(
         pending: VecDeque::new(),
         next_ref: 0,
         choice: NO_BALLOT,
-        rng: SmallRng::seed_from_u64(seed ^ (i as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93)),
+        rng: SmallRng::seed_from_u64(
+            seed ^ ((ctx.first + i) as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93),
+        ),
     };
     let mut then: Option<u8> = None;
     let mut flat: Option<(Instant, Duration)> = None;
     let mut next_at: Option<Instant> = None;
+    let mut retry: Option<Retry> = None;
     let mut last_sent = Instant::now();
     let far = Instant::now() + Duration::from_secs(86_400);
     let told_to_close = loop {
@@ -381,6 +448,14 @@ pub async fn run_phone(
                         "error" => {
                             let code = m.code.as_deref().unwrap_or("unknown");
                             match phone.answer(m.reference.as_deref()) {
+                                // As the phone page does: the server's store
+                                // is away for a moment, try again shortly.
+                                Some(p) if code == "unavailable" && p.tries < MAX_RETRIES => {
+                                    ctx.retried.fetch_add(1, Ordering::Relaxed);
+                                    let wait = Duration::from_millis(1500 + phone.rng.gen_range(0..1000));
+                                    retry = Some((Instant::now() + wait, p.choice, p.at, p.tries + 1));
+                                    false
+                                }
                                 Some(_) => {
                                     ctx.error(code);
                                     true
@@ -419,6 +494,10 @@ pub async fn run_phone(
             cmd = commands.recv() => match cmd {
                 Some(Cmd::Vote { choice, then: after }) => {
                     then = after;
+                    if retry.take().is_some() {
+                        // A newer vote replaces the one waiting to be sent again.
+                        ctx.answered.fetch_add(1, Ordering::Relaxed);
+                    }
                     out = Some(phone.vote_frame(choice, true));
                 }
                 Some(Cmd::FlatOut { first, until, gap }) => {
@@ -427,6 +506,11 @@ pub async fn run_phone(
                 }
                 Some(Cmd::Close) | None => break true,
             },
+            _ = sleep_until(retry.map_or(far, |r| r.0)), if retry.is_some() => {
+                if let Some((_, choice, at, tries)) = retry.take() {
+                    out = Some(phone.frame_of(choice, true, at, tries));
+                }
+            }
             _ = sleep_until(next_at.unwrap_or(far)), if next_at.is_some() => {
                 next_at = None;
                 if flat.is_some_and(|(until, _)| Instant::now() < until) {
@@ -444,7 +528,7 @@ pub async fn run_phone(
     };
     // Whatever is still unanswered will not be, nor will votes not yet sent.
     commands.close();
-    let mut lost = phone.pending.len() as u64;
+    let mut lost = phone.pending.len() as u64 + u64::from(retry.is_some());
     while let Ok(cmd) = commands.try_recv() {
         if matches!(cmd, Cmd::Vote { .. }) {
             lost += 1;
@@ -486,6 +570,72 @@ mod tests {
             }
             assert!(seen.iter().all(|s| *s), "every option comes up: {seen:?}");
         }
+    }
+
+    /// A server that answers the first vote `unavailable` and acks the next:
+    /// the phone sends the vote again, and it counts once, acked.
+    #[tokio::test]
+    async fn a_vote_answered_unavailable_is_sent_again_and_counted_once() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (votes_tx, votes_rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            let mut votes = Vec::new();
+            while let Some(Ok(Message::Text(t))) = ws.next().await {
+                let v: serde_json::Value = serde_json::from_str(t.as_str()).unwrap();
+                let reference = v["ref"].as_str().unwrap().to_owned();
+                let answer = if votes.is_empty() {
+                    format!(r#"{{"type":"error","ref":"{reference}","code":"unavailable"}}"#)
+                } else {
+                    format!(r#"{{"type":"ack","ref":"{reference}"}}"#)
+                };
+                votes.push(v["choice"].as_u64().unwrap());
+                ws.send(Message::Text(answer.into())).await.unwrap();
+                if votes.len() == 2 {
+                    break;
+                }
+            }
+            let _ = votes_tx.send(votes);
+            // The socket stays open until the phone closes it.
+            while let Some(Ok(_)) = ws.next().await {}
+        });
+        let target = Target::parse(&format!("http://127.0.0.1:{port}")).unwrap();
+        let ctx = Arc::new(Ctx::new(
+            vec![target.clone()],
+            "123456",
+            "q".into(),
+            4,
+            Vec::new(),
+            0..1,
+        ));
+        let ws = open_socket(&target, None, &target.ws_url("123456"))
+            .await
+            .unwrap();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let phone = tokio::spawn(run_phone(ctx.clone(), 0, ws, rx, 1));
+        ctx.sent.fetch_add(1, Ordering::Relaxed);
+        tx.send(Cmd::Vote {
+            choice: 2,
+            then: None,
+        })
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while ctx.answered.load(Ordering::Relaxed) < 1 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(votes_rx.await.unwrap(), vec![2, 2], "the same vote, twice");
+        assert_eq!(ctx.answered.load(Ordering::Relaxed), 1);
+        assert_eq!(ctx.acked.load(Ordering::Relaxed), 1);
+        assert_eq!(ctx.retried.load(Ordering::Relaxed), 1);
+        assert_eq!(ctx.ballots[0].load(Ordering::Relaxed), 2);
+        assert!(ctx.errors.lock().is_empty(), "{:?}", ctx.errors.lock());
+        // Its latency runs from the first sending, across the wait.
+        assert!(ctx.ack_lat.summary().max_ms >= 1500.0);
+        ctx.closing.store(true, Ordering::Relaxed);
+        tx.send(Cmd::Close).unwrap();
+        let _ = phone.await;
     }
 
     #[test]

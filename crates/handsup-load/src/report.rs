@@ -43,6 +43,10 @@ pub struct RssReport {
 pub struct VoteReport {
     pub sent: u64,
     pub acked: u64,
+    /// Votes sent again after an `unavailable` answer (as the phone page
+    /// does, 1.5 to 2.5 s later, at most 3 times); a vote's ack latency runs
+    /// from its first sending.
+    pub retried: u64,
     /// From the first vote sent to the last ack.
     pub elapsed_s: f64,
     /// Acked votes per second over `elapsed_s`.
@@ -51,6 +55,46 @@ pub struct VoteReport {
     pub requested_rate: Option<f64>,
     /// Vote sent to its ack read.
     pub ack: Summary,
+    /// From the moment every process was told to vote to the last ack of
+    /// any of them.
+    pub from_go_s: f64,
+}
+
+/// One generator process of a run of several.
+#[derive(Debug, Default, Serialize)]
+pub struct ProcessReport {
+    pub index: usize,
+    pub phones: u64,
+    pub welcomed: u64,
+    pub sent: u64,
+    pub acked: u64,
+    pub retried: u64,
+    pub ack: Summary,
+    /// Its CPU seconds from the go to its last answer.
+    pub cpu_s: Option<f64>,
+    pub errors: u64,
+}
+
+/// One server node of the run: its phones, memory and CPU, and what the
+/// projector watching through it showed.
+#[derive(Debug, Default, Serialize)]
+pub struct NodeReport {
+    pub url: String,
+    pub pid: Option<u32>,
+    /// Phones welcomed by this node.
+    pub phones: u64,
+    pub rss_before_kib: Option<u64>,
+    pub rss_after_kib: Option<u64>,
+    /// Its RSS growth over its own phones.
+    pub per_phone_kib: Option<f64>,
+    /// CPU seconds during the voting.
+    pub cpu_s: Option<f64>,
+    /// The connect phase's CPU seconds.
+    pub connect_cpu_s: Option<f64>,
+    pub projector_exact: bool,
+    pub projector_tallies: usize,
+    /// From the last ack (of any process) to this projector's exact tally.
+    pub projector_settle_ms: Option<f64>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -140,6 +184,8 @@ pub struct Report {
     /// Busy CPU seconds that were neither the server nor the generator:
     /// other work on the machine, which skews the figures.
     pub others_cpu_s: Option<f64>,
+    /// Redis's CPU seconds during the voting (cluster mode, `--redis-pid`).
+    pub redis_cpu_s: Option<f64>,
     /// The one-minute load average when the run started.
     pub loadavg_at_start: Option<f64>,
     pub vote_phase_s: f64,
@@ -163,6 +209,10 @@ pub struct Report {
     pub unexpected_errors: u64,
     /// Phone sockets closed by the server before the end.
     pub dropped: u64,
+    /// Each node, in `--url` order.
+    pub per_node: Vec<NodeReport>,
+    /// Each generator process, when there were several.
+    pub per_process: Vec<ProcessReport>,
     pub failures: Vec<String>,
     pub ok: bool,
     #[serde(skip)]
@@ -178,6 +228,17 @@ pub fn note_connect_error(step: &str, e: &str) {
     if CONNECT_ERRORS_SHOWN.fetch_add(1, Ordering::Relaxed) < 5 {
         eprintln!("handsup-load: a phone failed to connect ({step}): {e}");
     }
+}
+
+/// From `last_ack` to the first tally showing `expected` after which none
+/// showed anything else, in ms (negative when it came first).
+pub fn settle_ms(recs: &[TallyRec], expected: &[u64], last_ack: Option<Instant>) -> Option<f64> {
+    let last_ack = last_ack?;
+    let settled_from = match recs.iter().rposition(|r| r.counts != expected) {
+        Some(j) => recs.get(j + 1),
+        None => recs.first(),
+    };
+    settled_from.map(|r| secs_between(last_ack, r.at) * 1000.0)
 }
 
 fn secs_between(a: Instant, b: Instant) -> f64 {
@@ -242,6 +303,7 @@ impl Report {
         self.votes = Some(VoteReport {
             sent: ctx.sent.load(Ordering::Relaxed),
             acked,
+            retried: ctx.retried.load(Ordering::Relaxed),
             elapsed_s,
             acked_per_s: if elapsed_s > 0.0 {
                 acked as f64 / elapsed_s
@@ -250,6 +312,11 @@ impl Report {
             },
             requested_rate: (self.mode == "rate").then_some(args.vote_rate),
             ack: ctx.ack_lat.summary(),
+            from_go_s: if last > 0 {
+                secs_between(start, ctx.at_us(last))
+            } else {
+                0.0
+            },
         });
     }
 
@@ -290,13 +357,7 @@ impl Report {
         self.projector.max_tallies_in_1s = most;
         self.projector.min_gap_ms = gap.map(|g| g.as_secs_f64() * 1000.0);
         self.projector.presence = self.projector_presence;
-        if let Some(last_ack) = last_ack {
-            let settled_from = match recs.iter().rposition(|r| r.counts != expected) {
-                Some(j) => recs.get(j + 1),
-                None => recs.first(),
-            };
-            self.projector.settle_ms = settled_from.map(|r| secs_between(last_ack, r.at) * 1000.0);
-        }
+        self.projector.settle_ms = settle_ms(recs, expected, last_ack);
     }
 
     pub fn set_errors(&mut self, errors: &BTreeMap<String, u64>, allowed: &[String]) {
@@ -324,6 +385,14 @@ impl Report {
         }
         if !self.projector.exact {
             f.push("the projector never showed the final counts".to_owned());
+        }
+        for n in self.per_node.iter().filter(|_| self.per_node.len() > 1) {
+            if !n.projector_exact {
+                f.push(format!(
+                    "the projector on {} never showed the final counts",
+                    n.url
+                ));
+            }
         }
         if !self.moderator_exact {
             f.push("the moderator never showed the final counts".to_owned());
@@ -406,9 +475,14 @@ impl Report {
         if let Some(v) = &self.votes {
             let _ = writeln!(
                 s,
-                "votes           {} sent, {} acked in {:.2} s: {:.0} acked/s{}",
+                "votes           {} sent, {} acked{} in {:.2} s: {:.0} acked/s{}",
                 v.sent,
                 v.acked,
+                if v.retried > 0 {
+                    format!(" ({} sent again after `unavailable`)", v.retried)
+                } else {
+                    String::new()
+                },
                 v.elapsed_s,
                 v.acked_per_s,
                 v.requested_rate
@@ -416,13 +490,39 @@ impl Report {
                     .unwrap_or_default()
             );
             let _ = writeln!(s, "vote->ack       {}", v.ack.line());
+            if !self.per_process.is_empty() {
+                let _ = writeln!(
+                    s,
+                    "from the go     last ack of any process {:.2} s after every process was told to vote",
+                    v.from_go_s
+                );
+            }
+        }
+        for p in &self.per_process {
+            let _ = writeln!(
+                s,
+                "process {:<7} {} of {} phones welcomed, {} sent, {} acked, ack p50 {} / p99 {} / max {} ms, {} errors, CPU {} s",
+                p.index,
+                p.welcomed,
+                p.phones,
+                p.sent,
+                p.acked,
+                fmt_ms(p.ack.p50_ms),
+                fmt_ms(p.ack.p99_ms),
+                fmt_ms(p.ack.max_ms),
+                p.errors,
+                p.cpu_s.map_or("-".into(), |c| format!("{c:.1}"))
+            );
         }
         if let (Some(cpu), Some(_)) = (self.server_cpu_s, &self.votes) {
             let _ = writeln!(
                 s,
-                "CPU             server {:.1} s, generator {:.1} s (softirq within them {:.1} s), other work {:.1} s over {:.1} s of voting; load average {:.2} at start",
+                "CPU             server {:.1} s, generator {:.1} s{} (softirq within them {:.1} s), other work {:.1} s over {:.1} s of voting; load average {:.2} at start",
                 cpu,
                 self.load_cpu_s.unwrap_or(0.0),
+                self.redis_cpu_s
+                    .map(|r| format!(", Redis {r:.1} s"))
+                    .unwrap_or_default(),
                 self.machine_softirq_s.unwrap_or(0.0),
                 self.others_cpu_s.unwrap_or(0.0),
                 self.vote_phase_s,
@@ -459,6 +559,27 @@ impl Report {
                 fmt_ms(f.spread_p90_ms),
                 fmt_ms(f.spread_max_ms)
             );
+        }
+        if self.per_node.len() > 1 {
+            for (k, n) in self.per_node.iter().enumerate() {
+                let _ = writeln!(
+                    s,
+                    "node {:<10} {} {} phones; RSS {}; CPU {} s voting; projector {}, {} tallies, settled {}",
+                    k + 1,
+                    n.url,
+                    n.phones,
+                    match (n.rss_before_kib, n.rss_after_kib, n.per_phone_kib) {
+                        (Some(a), Some(b), Some(p)) =>
+                            format!("{a} -> {b} KiB, {p:.2} KiB per phone"),
+                        _ => "-".into(),
+                    },
+                    n.cpu_s.map_or("-".into(), |c| format!("{c:.1}")),
+                    if n.projector_exact { "exact" } else { "NOT EXACT" },
+                    n.projector_tallies,
+                    n.projector_settle_ms
+                        .map_or("-".into(), |m| format!("{} ms after the last ack", fmt_ms(m)))
+                );
+            }
         }
         let _ = writeln!(
             s,

@@ -9,7 +9,7 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::{sleep_until, Instant};
 
-use crate::args::{Args, Mode};
+use crate::args::{Args, Mode, Share};
 use crate::phone::{choice_other_than, Cmd, Ctx, NO_BALLOT};
 
 /// Tells a phone what to do; a vote counts as sent, and as answered at once
@@ -30,17 +30,20 @@ pub fn send(ctx: &Ctx, phone: &Option<UnboundedSender<Cmd>>, cmd: Cmd) {
 
 /// Hands the votes of `mode` to the `live` phones, from `start`; returns
 /// once the last vote is handed out (flat out: once voting time is over).
+/// In rate mode this process sends its `share` of the run's votes, in turn
+/// with the other processes.
 pub async fn hand_out(
     args: &Args,
     mode: Mode,
+    share: Share,
     ctx: &Ctx,
     phones: &[Option<UnboundedSender<Cmd>>],
     live: &[usize],
     start: Instant,
 ) {
-    let mut rng = SmallRng::seed_from_u64(args.seed);
+    let mut rng = SmallRng::seed_from_u64(args.seed.wrapping_add(share.index as u64));
     match mode {
-        Mode::Rate => rate_votes(args, ctx, phones, live, &mut rng, start).await,
+        Mode::Rate => rate_votes(args, share, ctx, phones, live, &mut rng, start).await,
         Mode::Burst => {
             for &i in live {
                 let first = choice_other_than(&mut rng, NO_BALLOT, args.options);
@@ -60,9 +63,10 @@ pub async fn hand_out(
         Mode::FlatOut => {
             let gap = Duration::from_secs_f64(1.0 / args.phone_rate);
             let until = start + Duration::from_secs_f64(args.duration);
+            let all = (live.len() * share.of) as f64;
             for (k, &i) in live.iter().enumerate() {
                 // Phones start spread over one gap, not in lock step.
-                let first = start + gap.mul_f64(k as f64 / live.len() as f64);
+                let first = start + gap.mul_f64(share.event(k as u64) as f64 / all);
                 send(ctx, &phones[i], Cmd::FlatOut { first, until, gap });
             }
             // A phone that decided to vote just before `until` has counted
@@ -78,6 +82,7 @@ pub async fn hand_out(
 /// and once every phone has voted, every vote a re-vote, round the phones.
 async fn rate_votes(
     args: &Args,
+    share: Share,
     ctx: &Ctx,
     phones: &[Option<UnboundedSender<Cmd>>],
     live: &[usize],
@@ -87,10 +92,10 @@ async fn rate_votes(
     let mut order = live.to_vec();
     order.shuffle(rng);
     let mut last = vec![NO_BALLOT; phones.len()];
-    let total = (args.vote_rate * args.duration).round() as u64;
+    let total = share.events((args.vote_rate * args.duration).round() as u64);
     let (mut next_new, mut round) = (0usize, 0usize);
     for k in 0..total {
-        let due = start + Duration::from_secs_f64(k as f64 / args.vote_rate);
+        let due = start + Duration::from_secs_f64(share.event(k) as f64 / args.vote_rate);
         if due > Instant::now() {
             sleep_until(due).await;
         }
