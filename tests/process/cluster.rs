@@ -306,6 +306,35 @@ async fn while_redis_is_away_votes_get_a_retryable_error_and_every_node_recovers
 
 /// Votes again and again, as a phone does, until the vote is acked; every
 /// refusal on the way must be the retryable `unavailable`.
+#[tokio::test]
+async fn a_vote_to_a_frozen_redis_is_refused_after_the_stall_and_goes_through_once_it_thaws() {
+    let redis = Redis::start();
+    let nodes = three_nodes(&redis);
+    let (s, qid) = open_session(&nodes[0], &["Red", "Green"]).await;
+    let (mut phone, _) = nodes[1].join(&s.code, "audience", None).await;
+    assert_eq!(phone.vote(&qid, json!(0)).await["type"], "ack");
+
+    // Connections stay open and nothing answers: the node gives up after
+    // its stall bound (2 s without any answer), not its 20 s ceiling.
+    redis.pause();
+    let asked = std::time::Instant::now();
+    let refused = phone.vote(&qid, json!(1)).await;
+    let waited = asked.elapsed();
+    redis.resume();
+    assert_eq!(refused["code"], "unavailable", "{refused}");
+    assert!(
+        waited >= Duration::from_millis(1500) && waited < Duration::from_secs(8),
+        "refused after {waited:?}"
+    );
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    vote_until_acked(&mut phone, &qid, 1, deadline).await;
+    let r = nodes[2]
+        .results_until(&s, |r| counts(&tally_of(r, &qid)) == vec![0, 1])
+        .await;
+    assert_eq!(tally_of(&r, &qid)["voters"], 1);
+}
+
 async fn vote_until_acked(ws: &mut Ws, qid: &str, choice: u64, deadline: tokio::time::Instant) {
     loop {
         let v = ws.vote(qid, json!(choice)).await;

@@ -87,6 +87,25 @@ impl Redis {
         self.run();
     }
 
+    /// Freezes Redis (SIGSTOP): its connections stay open and nothing is
+    /// answered, as with a server that hangs. `resume` thaws it.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, sig: &str) {
+        let c = self.child.as_ref().expect("redis is running");
+        let ok = Command::new("kill")
+            .args([sig, &c.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill {sig} redis");
+    }
+
     /// Kills Redis with SIGKILL: no chance to write anything more.
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {

@@ -187,12 +187,74 @@ fn unreachable(e: redis::RedisError) -> Error {
     )
 }
 
+/// A request gives up (and the change is answered `unavailable`) once Redis
+/// has answered nothing at all, to this node, for this long. A request
+/// queued behind thousands of others (a burst) waits on while answers flow:
+/// a busy Redis is not a missing one, and a false `unavailable` costs the
+/// phone a retry and Redis the same work again.
+const STALL: Duration = Duration::from_secs(2);
+/// However answers flow, no request waits longer than this.
+const REQUEST_CEILING: Duration = Duration::from_secs(20);
+
+/// Milliseconds since the first call: the clock of `Conn::answered`.
+fn mono_ms() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_millis() as u64
+}
+
 /// The connection requests go through: to one Redis server, or to a Redis
-/// Cluster (requests routed by the session's hash tag).
+/// Cluster (requests routed by the session's hash tag). Every request is
+/// bounded by `STALL` without an answer, whoever's request it was.
 #[derive(Clone)]
-enum Conn {
+struct Conn {
+    link: Link,
+    /// When Redis last answered a request (`mono_ms`).
+    answered: Arc<std::sync::atomic::AtomicU64>,
+}
+
+#[derive(Clone)]
+enum Link {
     One(ConnectionManager),
     Sharded(redis::cluster_async::ClusterConnection),
+}
+
+/// Runs one request until it is answered, or until Redis has answered
+/// nothing for `STALL` since the later of the request's start and the last
+/// answer.
+async fn bounded<T>(
+    request: redis::RedisFuture<'_, T>,
+    answered: &std::sync::atomic::AtomicU64,
+) -> redis::RedisResult<T> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let started = mono_ms();
+    let stall = STALL.as_millis() as u64;
+    let mut request = request;
+    let mut wait = STALL;
+    loop {
+        tokio::select! {
+            biased;
+            r = &mut request => {
+                // An error reply is an answer too: Redis is there.
+                if r.as_ref().map_or_else(|e| e.code().is_some(), |_| true) {
+                    answered.fetch_max(mono_ms(), Relaxed);
+                }
+                return r;
+            }
+            _ = tokio::time::sleep(wait) => {
+                let quiet = mono_ms().saturating_sub(answered.load(Relaxed).max(started));
+                if quiet >= stall {
+                    return Err(redis::RedisError::from(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "Redis answered nothing in time",
+                    )));
+                }
+                wait = Duration::from_millis(stall - quiet);
+            }
+        }
+    }
 }
 
 impl redis::aio::ConnectionLike for Conn {
@@ -200,10 +262,12 @@ impl redis::aio::ConnectionLike for Conn {
         &'a mut self,
         cmd: &'a redis::Cmd,
     ) -> redis::RedisFuture<'a, redis::Value> {
-        match self {
-            Conn::One(c) => c.req_packed_command(cmd),
-            Conn::Sharded(c) => c.req_packed_command(cmd),
-        }
+        let request = match &mut self.link {
+            Link::One(c) => c.req_packed_command(cmd),
+            Link::Sharded(c) => c.req_packed_command(cmd),
+        };
+        let answered = &self.answered;
+        Box::pin(bounded(request, answered))
     }
 
     fn req_packed_commands<'a>(
@@ -212,16 +276,18 @@ impl redis::aio::ConnectionLike for Conn {
         offset: usize,
         count: usize,
     ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
-        match self {
-            Conn::One(c) => c.req_packed_commands(pipeline, offset, count),
-            Conn::Sharded(c) => c.req_packed_commands(pipeline, offset, count),
-        }
+        let request = match &mut self.link {
+            Link::One(c) => c.req_packed_commands(pipeline, offset, count),
+            Link::Sharded(c) => c.req_packed_commands(pipeline, offset, count),
+        };
+        let answered = &self.answered;
+        Box::pin(bounded(request, answered))
     }
 
     fn get_db(&self) -> i64 {
-        match self {
-            Conn::One(c) => c.get_db(),
-            Conn::Sharded(c) => c.get_db(),
+        match &self.link {
+            Link::One(c) => c.get_db(),
+            Link::Sharded(c) => c.get_db(),
         }
     }
 }
@@ -269,13 +335,13 @@ impl Redis {
             .iter()
             .map(|u| redis::Client::open(u.as_str()))
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        let conn = if sharded {
+        let link = if sharded {
             let client = redis::cluster::ClusterClientBuilder::new(urls.to_vec())
                 .connection_timeout(Duration::from_secs(1))
-                .response_timeout(Duration::from_secs(2))
+                .response_timeout(REQUEST_CEILING)
                 .retries(2)
                 .build()?;
-            Conn::Sharded(client.get_pending_async_connection_with_config(Default::default()))
+            Link::Sharded(client.get_pending_async_connection_with_config(Default::default()))
         } else {
             let [one] = listen_on.as_slice() else {
                 return Err(redis::RedisError::from((
@@ -285,13 +351,17 @@ impl Redis {
             };
             let config = ConnectionManagerConfig::new()
                 .set_connection_timeout(Some(Duration::from_secs(1)))
-                .set_response_timeout(Some(Duration::from_secs(2)))
+                .set_response_timeout(Some(REQUEST_CEILING))
                 .set_number_of_retries(1)
                 .set_max_delay(Duration::from_millis(500));
-            Conn::One(ConnectionManager::new_lazy_with_config(
+            Link::One(ConnectionManager::new_lazy_with_config(
                 one.clone(),
                 config,
             )?)
+        };
+        let conn = Conn {
+            link,
+            answered: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         };
         Ok(Arc::new(Redis {
             node: Uuid::new_v4().to_string(),
