@@ -104,6 +104,11 @@ scenario() {
         load "$1" --phones 19500 --vote-rate 2000 --duration 60 --revote 0.1
         stop_server
         ;;
+    burst-memory)
+        start_server --in-memory
+        load "$1" --phones 19500 --burst
+        stop_server
+        ;;
     burst)
         local dir
         dir=$(mktemp -d)
@@ -146,7 +151,7 @@ scenario() {
     esac
 }
 
-ALL="hold-1000 hold-5000 hold-10000 hold-19500 connect-rate rate-2000 rate-2000-memory burst burst-revote flat-out flat-out-fast-phones flat-out-journal"
+ALL="hold-1000 hold-5000 hold-10000 hold-19500 connect-rate rate-2000 rate-2000-memory burst burst-memory burst-revote flat-out flat-out-fast-phones flat-out-journal"
 trap stop_server EXIT
 for s in ${@:-$ALL}; do
     scenario "$s"
