@@ -147,6 +147,7 @@ impl Hub {
             return;
         }
         j.compacted(segment);
+        crate::live::shared::release_freed_memory();
         tracing::info!(
             sessions = n,
             ms = started.elapsed().as_millis() as u64,

@@ -302,12 +302,16 @@ impl LiveSession {
             return;
         }
         let started = std::time::Instant::now();
-        match c.compact(&self.code, at, &json).await {
+        let outcome = c.compact(&self.code, at, &json).await;
+        let bytes = json.len();
+        drop(json);
+        crate::live::shared::release_freed_memory();
+        match outcome {
             Ok(done) => tracing::info!(
                 code = %self.code,
                 at,
                 done,
-                bytes = json.len(),
+                bytes,
                 ms = started.elapsed().as_millis() as u64,
                 "log compacted"
             ),
