@@ -315,7 +315,7 @@ async fn a_vote_to_a_frozen_redis_is_refused_after_the_stall_and_goes_through_on
     assert_eq!(phone.vote(&qid, json!(0)).await["type"], "ack");
 
     // Connections stay open and nothing answers: the node gives up after
-    // its stall bound (2 s without any answer), not its 20 s ceiling.
+    // its stall bound (2 s without any answer), not its 10 s ceiling.
     redis.pause();
     let asked = std::time::Instant::now();
     let refused = phone.vote(&qid, json!(1)).await;

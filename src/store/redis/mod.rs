@@ -193,8 +193,10 @@ fn unreachable(e: redis::RedisError) -> Error {
 /// a busy Redis is not a missing one, and a false `unavailable` costs the
 /// phone a retry and Redis the same work again.
 const STALL: Duration = Duration::from_secs(2);
-/// However answers flow, no request waits longer than this.
-const REQUEST_CEILING: Duration = Duration::from_secs(20);
+/// However answers flow, no request waits longer than this. It is also how
+/// long a connection that stays open but carries nothing (a network cut)
+/// takes to be found dead and made again.
+const REQUEST_CEILING: Duration = Duration::from_secs(10);
 
 /// Milliseconds since the first call: the clock of `Conn::answered`.
 fn mono_ms() -> u64 {
