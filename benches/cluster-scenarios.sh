@@ -105,20 +105,7 @@ stop_cluster() {
 }
 trap stop_cluster EXIT
 
-# Waits (up to 30 s) until the machine is under 10% busy over 3 s.
-wait_quiet() {
-    for _ in $(seq 10); do
-        local a b
-        a=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6; exit}' /proc/stat)
-        sleep 3
-        b=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6; exit}' /proc/stat)
-        if awk -v a="$a" -v b="$b" 'BEGIN{split(a,x," ");split(b,y," ");
-            busy=y[1]-x[1]; idle=y[2]-x[2]; exit !(busy/(busy+idle) < 0.10)}'; then
-            return
-        fi
-    done
-    echo "the machine stayed busy; running anyway" >&2
-}
+. "$(dirname "$0")/quiet.sh"
 
 # load NAME [handsup-load flags...]: one run against the cluster started last.
 # RUN (default empty) is added to the report's name, for repeated runs.
@@ -126,7 +113,7 @@ load() {
     local name=$1$RUN_SUFFIX
     shift
     echo "== $name" >&2
-    wait_quiet
+    wait_quiet 10
     [ -z "$rport" ] || redis-cli -p "$rport" config resetstat >/dev/null
     # PERF=1: the first node's profile over the whole run, for perf report.
     local perf=

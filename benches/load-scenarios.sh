@@ -45,21 +45,7 @@ stop_server() {
     wait "$SERVER_PID" 2>/dev/null || true
 }
 
-# Waits (up to 10 minutes) until the machine is quiet: under 10% busy over
-# 3 s, so that other work does not skew the figures.
-wait_quiet() {
-    for _ in $(seq 200); do
-        local a b
-        a=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6; exit}' /proc/stat)
-        sleep 3
-        b=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6; exit}' /proc/stat)
-        if awk -v a="$a" -v b="$b" 'BEGIN{split(a,x," ");split(b,y," ");
-            busy=y[1]-x[1]; idle=y[2]-x[2]; exit !(busy/(busy+idle) < 0.10)}'; then
-            return
-        fi
-    done
-    echo "the machine stayed busy; running anyway" >&2
-}
+. "$(dirname "$0")/quiet.sh"
 
 # load NAME [handsup-load flags...]: one run against the server started last.
 load() {

@@ -213,25 +213,43 @@ impl Redis {
             (Side::Hide(..), Some(p)) => vec![&tags[slot_of(p, tags.len())]],
             _ => tags.iter().collect(),
         };
-        try_join_all(which.into_iter().map(|tag| {
-            let mut inv = self.slot.prepare_invoke();
-            inv.key(slot_open_key(tag))
-                .key(slot_gen_key(tag))
-                .key(slot_ballots_key(tag, q))
-                .key(slot_counts_key(tag, q))
-                .arg(op)
-                .arg(q.map(|q| q.to_string()).unwrap_or_default())
-                .arg(&arg)
-                .arg(gen.unwrap_or(0))
-                .arg(super::ENDED_TTL_S)
-                .arg(tag)
-                .arg(&questions);
-            let mut conn = self.conn.clone();
-            async move { inv.invoke_async::<i64>(&mut conn).await }
-        }))
+        let q_arg = q.map(|q| q.to_string()).unwrap_or_default();
+        let (gen, ttl) = (gen.unwrap_or(0), super::ENDED_TTL_S);
+        try_join_all(
+            which
+                .into_iter()
+                .map(|tag| self.run_slot(tag, q, [op, &q_arg, &arg], gen, ttl, &questions)),
+        )
         .await
         .map_err(unreachable)?;
         Ok(())
+    }
+
+    /// Runs the slot script on one slot: `args` are its operation, question
+    /// and argument; `questions` the session's, for an end or a purge.
+    fn run_slot<'a>(
+        &'a self,
+        tag: &'a str,
+        q: Option<Uuid>,
+        args: [&'a str; 3],
+        gen: i64,
+        ttl: i64,
+        questions: &'a [String],
+    ) -> impl std::future::Future<Output = redis::RedisResult<i64>> + 'a {
+        let mut inv = self.slot.prepare_invoke();
+        inv.key(slot_open_key(tag))
+            .key(slot_gen_key(tag))
+            .key(slot_ballots_key(tag, q))
+            .key(slot_counts_key(tag, q))
+            .arg(args[0])
+            .arg(args[1])
+            .arg(args[2])
+            .arg(gen)
+            .arg(ttl)
+            .arg(tag)
+            .arg(questions);
+        let mut conn = self.conn.clone();
+        async move { inv.invoke_async::<i64>(&mut conn).await }
     }
 
     /// Deletes the ballots, counts and states of every slot of a session
@@ -244,22 +262,10 @@ impl Redis {
                 .query_async(&mut self.conn.clone())
                 .await
                 .map_err(unreachable)?;
-            try_join_all(tags.iter().map(|tag| {
-                let mut inv = self.slot.prepare_invoke();
-                inv.key(slot_open_key(tag))
-                    .key(slot_gen_key(tag))
-                    .key(slot_ballots_key(tag, None))
-                    .key(slot_counts_key(tag, None))
-                    .arg("purge")
-                    .arg("")
-                    .arg("")
-                    .arg(0)
-                    .arg(0)
-                    .arg(tag)
-                    .arg(&questions);
-                let mut conn = self.conn.clone();
-                async move { inv.invoke_async::<i64>(&mut conn).await }
-            }))
+            try_join_all(
+                tags.iter()
+                    .map(|tag| self.run_slot(tag, None, ["purge", "", ""], 0, 0, &questions)),
+            )
             .await
             .map_err(unreachable)?;
         }
