@@ -28,7 +28,7 @@ async fn action(node: &TestApp, s: &Session, qid: &str, act: &str) -> Value {
     v
 }
 
-fn tally_of(results: &Value, qid: &str) -> Value {
+pub(crate) fn tally_of(results: &Value, qid: &str) -> Value {
     results["questions"]
         .as_array()
         .unwrap()

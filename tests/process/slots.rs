@@ -4,21 +4,11 @@
 //! every slot and an open starts them all; `verify --redis` recounts over
 //! every slot, and the end of a session sets every slot's keys to expire.
 
-use std::process::Command;
-
+use crate::cluster::tally_of;
 use crate::redis::{spawn_node, Redis, RedisShards};
 use crate::support::{counts, TestApp, Ws};
-use serde_json::{json, Value};
-
-fn tally_of(results: &Value, qid: &str) -> Value {
-    results["questions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["id"] == qid)
-        .map(|q| q["tally"].clone())
-        .expect("the question is in the results")
-}
+use crate::verify_redis::verify;
+use serde_json::json;
 
 /// The keys of a session's slots that one Redis server holds.
 async fn slot_keys_on(url: &str, code: &str) -> Vec<String> {
@@ -115,22 +105,6 @@ async fn one_session_spreads_its_ballots_over_the_shards_and_counts_stay_exact()
             .await;
         assert_eq!(tally_of(&r, &qid)["voters"], 24);
     }
-}
-
-/// Runs `handsup verify --redis URL CODE`: exit code and report.
-fn verify(url: &str, code: &str) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_handsup"))
-        .args(["verify", "--redis", url, code])
-        .output()
-        .unwrap();
-    (
-        out.status.code().expect("verify exits"),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
 }
 
 #[tokio::test]

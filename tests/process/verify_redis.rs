@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 /// Runs `handsup verify --redis URL CODE`: exit code and report (stdout,
 /// then stderr).
-fn verify(url: &str, code: &str) -> (i32, String) {
+pub(crate) fn verify(url: &str, code: &str) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_handsup"))
         .args(["verify", "--redis", url, code])
         .output()
