@@ -10,6 +10,8 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), Box<dyn std::error:
         None => None,
     };
     let bound = crate::bind(config).await?;
+    // Before the first line: a script may stop the server once it reads it.
+    let stop = crate::shutdown_signal();
     let local = bound.addr;
     // Tests and scripts read this first line to find the port.
     println!("listening on http://{local}");
@@ -26,7 +28,7 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), Box<dyn std::error:
     } else if demo {
         crate::cli::demo::create(&bound.hub).await?;
     }
-    bound.serve().serve_until(crate::shutdown_signal()).await?;
+    bound.serve().serve_until(stop).await?;
     tracing::info!("stopped");
     Ok(())
 }

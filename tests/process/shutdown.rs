@@ -65,3 +65,33 @@ async fn sigterm_finishes_within_the_deadline_whatever_clients_do() {
     // The phone was told the server is going away.
     assert_eq!(phone.closed().await, Some(1001));
 }
+
+/// Scripts stop the server as soon as they read its first line. The demo
+/// creates its session after that line: a SIGTERM meanwhile must stop the
+/// server cleanly (exit 0), not kill it before its handler is in place.
+#[test]
+fn sigterm_right_after_the_listening_line_stops_cleanly() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    for round in 0..5 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_handsup"))
+            .args(["demo", "--addr", "127.0.0.1:0", "--in-memory"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start handsup");
+        // Kept open to the end: the demo prints its links after this line.
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert!(line.starts_with("listening on "), "{line:?}");
+        let killed = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = child.wait().unwrap();
+        assert!(status.success(), "round {round}: {status}");
+    }
+}
