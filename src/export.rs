@@ -583,6 +583,7 @@ mod tests {
                 max_label: Some("great".into()),
             },
             translations: BTreeMap::new(),
+            segment: false,
         };
         let q = s.add_question(Uuid::new_v4(), spec, &limits).unwrap().id;
         s.open(q, 0, None).unwrap();
@@ -697,6 +698,7 @@ mod tests {
                 prompt: format!("Q{n} <script>alert({n})</script> = \"x\", y"),
                 kind,
                 translations: BTreeMap::new(),
+                segment: false,
             };
             let id = Uuid::from_u128(100 + n as u128);
             s.add_question(id, spec, &limits).unwrap();

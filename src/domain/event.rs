@@ -36,6 +36,8 @@ pub enum Event {
         code: String,
         qa_moderation: Option<bool>,
         show_digest: Option<bool>,
+        min_group: Option<u32>,
+        public_summary: Option<bool>,
     },
     Added {
         code: String,
@@ -146,6 +148,13 @@ pub enum Event {
         code: String,
         item: Uuid,
     },
+    /// Question `q` is shown broken down by segment question `by` (None:
+    /// not broken down).
+    Breakdown {
+        code: String,
+        q: Uuid,
+        by: Option<Uuid>,
+    },
 }
 
 impl Event {
@@ -175,7 +184,8 @@ impl Event {
             | Asked { code, .. }
             | Upvoted { code, .. }
             | QaSet { code, .. }
-            | QaHideAuthor { code, .. } => code,
+            | QaHideAuthor { code, .. }
+            | Breakdown { code, .. } => code,
         }
     }
 }
@@ -192,6 +202,20 @@ pub enum Applied {
     Cleared(Vec<u32>),
     /// Q&A items whose status changed.
     Items(Vec<Uuid>),
+}
+
+/// The largest anonymity floor a session may set.
+pub const MAX_MIN_GROUP: u32 = 1000;
+
+/// An anonymity floor from 1 (off) to `MAX_MIN_GROUP`.
+pub fn check_min_group(n: u32) -> Result<u32> {
+    if (1..=MAX_MIN_GROUP).contains(&n) {
+        Ok(n)
+    } else {
+        Err(Error::bad_request(format!(
+            "min_group must be from 1 (no floor) to {MAX_MIN_GROUP}, not {n}"
+        )))
+    }
 }
 
 impl Session {
@@ -211,13 +235,22 @@ impl Session {
             Settings {
                 qa_moderation,
                 show_digest,
+                min_group,
+                public_summary,
                 ..
             } => {
+                let set = &mut self.settings;
                 if let Some(on) = qa_moderation {
-                    self.settings.qa_moderation = *on;
+                    set.qa_moderation = *on;
                 }
                 if let Some(on) = show_digest {
-                    self.settings.show_digest = *on;
+                    set.show_digest = *on;
+                }
+                if let Some(n) = min_group {
+                    set.min_group = check_min_group(*n)?;
+                }
+                if let Some(on) = public_summary {
+                    set.public_summary = *on;
                 }
                 Changed
             }
@@ -253,6 +286,10 @@ impl Session {
                 Changed
             }
             Reset { q, .. } => Applied::Cleared(self.reset(*q)?),
+            Breakdown { q, by, .. } => {
+                self.set_breakdown(*q, *by)?;
+                Changed
+            }
             Present { q, .. } => {
                 self.present(*q)?;
                 Changed
@@ -369,11 +406,14 @@ impl Session {
         }];
         // Settings that came after the creation record, written only when
         // set, so a session without them snapshots as before.
-        if self.settings.show_digest {
+        let set = super::SettingsChange::beyond_creation(&self.settings);
+        if !set.is_empty() {
             out.push(Event::Settings {
                 code: code(),
                 qa_moderation: None,
-                show_digest: Some(true),
+                show_digest: set.show_digest,
+                min_group: set.min_group,
+                public_summary: set.public_summary,
             });
         }
         for p in self.participants() {
@@ -456,6 +496,16 @@ impl Session {
                 });
             }
         }
+        // A breakdown names a segment that may come later in the order.
+        for q in self.questions() {
+            if q.by.is_some() {
+                out.push(Event::Breakdown {
+                    code: code(),
+                    q: q.id,
+                    by: q.by,
+                });
+            }
+        }
         for item in self.qa.items() {
             out.push(Event::Asked {
                 code: code(),
@@ -530,6 +580,7 @@ mod tests {
                 correct: None,
             },
             translations: Default::default(),
+            segment: false,
         }
     }
 

@@ -6,17 +6,20 @@
 
 mod choice;
 mod event;
+mod groups;
 pub mod qa;
 mod question;
 mod session;
 mod tally;
 
-pub use event::{Applied, Event};
+pub use event::{check_min_group, Applied, Event, MAX_MIN_GROUP};
+pub use groups::floor;
 
 pub use choice::{collapse_spaces, normalise_word, Choice, OpenEntry, RawChoice, Word};
 pub use question::{check_text, Kind, KindName, OptionItem, QuestionSpec, Translation};
 pub use session::{
-    hidden_key, Participant, Question, QuestionState, Session, Settings, VoteOutcome,
+    hidden_key, Participant, Question, QuestionState, Session, Settings, SettingsChange,
+    VoteOutcome, DEFAULT_MIN_GROUP,
 };
 pub use tally::{Tally, TallyBody, WordStat};
 

@@ -123,6 +123,9 @@ pub struct QuestionSpec {
     pub kind: Kind,
     /// Language tag to translation; ballots and tallies are shared.
     pub translations: BTreeMap<String, Translation>,
+    /// A `single` question whose options are the groups the others can be
+    /// broken down by ("Which stakeholder group are you?").
+    pub segment: bool,
 }
 
 pub(super) fn chars(s: &str) -> usize {
@@ -288,6 +291,11 @@ impl QuestionSpec {
             Kind::Open => {}
             Kind::Ranking { options } => check_options(options, limits)?,
         }
+        if self.segment && !matches!(self.kind, Kind::Single { .. }) {
+            return Err(Error::bad_request(
+                "segment: only a single choice question can be a segment",
+            ));
+        }
         if self.translations.len() > limits.max_translations {
             return Err(Error::too_large(format!(
                 "translations: at most {} translations per question",
@@ -344,6 +352,7 @@ mod tests {
             prompt: "Which works best?".into(),
             kind,
             translations: BTreeMap::new(),
+            segment: false,
         }
     }
 

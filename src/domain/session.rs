@@ -30,12 +30,57 @@ impl QuestionState {
 }
 
 /// Session-wide settings a moderator may change.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
     /// Q&A items wait for the moderator's approval before they are published.
     pub qa_moderation: bool,
     /// The projector shows the session's digest under revealed results.
     pub show_digest: bool,
+    /// The anonymity floor: a group of fewer voters is never shown (1: off).
+    pub min_group: u32,
+    /// Anyone with the code may read the closed, revealed results and the
+    /// answered questions from the floor.
+    pub public_summary: bool,
+}
+
+/// A change of settings: a setting that is None stays as it is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SettingsChange {
+    pub qa_moderation: Option<bool>,
+    pub show_digest: Option<bool>,
+    pub min_group: Option<u32>,
+    pub public_summary: Option<bool>,
+}
+
+impl SettingsChange {
+    pub fn is_empty(&self) -> bool {
+        *self == SettingsChange::default()
+    }
+
+    /// What a new session sets beyond what its creation event carries
+    /// (`qa_moderation`): None where it keeps the default.
+    pub fn beyond_creation(s: &Settings) -> SettingsChange {
+        SettingsChange {
+            qa_moderation: None,
+            show_digest: s.show_digest.then_some(true),
+            min_group: (s.min_group != DEFAULT_MIN_GROUP).then_some(s.min_group),
+            public_summary: s.public_summary.then_some(true),
+        }
+    }
+}
+
+/// The anonymity floor unless a session sets another.
+pub const DEFAULT_MIN_GROUP: u32 = 5;
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            qa_moderation: false,
+            show_digest: false,
+            min_group: DEFAULT_MIN_GROUP,
+            public_summary: false,
+        }
+    }
 }
 
 /// One phone.
@@ -66,6 +111,12 @@ pub struct Question {
     /// `open`: the answers the moderator hid, as (author, normalised text):
     /// the same text from the same author stays hidden.
     hidden_texts: HashSet<(u32, String)>,
+    /// The segment question the projector and phones see this one broken
+    /// down by.
+    pub by: Option<Uuid>,
+    /// The tallies of `ballots` by group: by segment question, one per
+    /// option of the segment (kept in step by `Session::regroup`).
+    pub(super) groups: HashMap<Uuid, Vec<Tally>>,
 }
 
 impl Question {
@@ -81,6 +132,8 @@ impl Question {
             tally,
             version: 0,
             hidden_texts: HashSet::new(),
+            by: None,
+            groups: HashMap::new(),
         }
     }
 
@@ -137,6 +190,7 @@ impl Question {
     fn clear_ballots(&mut self) {
         self.ballots.clear();
         self.tally = Tally::empty(&self.spec.kind);
+        self.groups.clear();
         self.version += 1;
     }
 }
@@ -159,7 +213,7 @@ pub struct Session {
     pub moderator_token: String,
     pub settings: Settings,
     pub created_at: i64,
-    questions: Vec<Question>,
+    pub(super) questions: Vec<Question>,
     /// The question on the projector, whatever its state.
     pub current: Option<Uuid>,
     /// The projector shows the Q&A board instead of a question.
@@ -168,6 +222,8 @@ pub struct Session {
     by_token: HashMap<String, u32>,
     /// Questions from the room.
     pub qa: super::qa::Board,
+    /// How many questions are segments: without any, a ballot moves no group.
+    pub(super) segments: usize,
 }
 
 impl Session {
@@ -194,6 +250,7 @@ impl Session {
             participants: Vec::new(),
             by_token: HashMap::new(),
             qa: super::qa::Board::default(),
+            segments: 0,
         })
     }
 
@@ -218,7 +275,7 @@ impl Session {
         Ok(&self.questions[self.index_of(id)?])
     }
 
-    fn question_mut(&mut self, id: Uuid) -> Result<&mut Question> {
+    pub(super) fn question_mut(&mut self, id: Uuid) -> Result<&mut Question> {
         let i = self.index_of(id)?;
         Ok(&mut self.questions[i])
     }
@@ -253,6 +310,7 @@ impl Session {
     ) -> Result<&Question> {
         self.check_question_room(limits)?;
         spec.validate(limits)?;
+        self.segments += usize::from(spec.segment);
         self.questions.push(Question::new(id, spec));
         Ok(self.questions.last().expect("just pushed"))
     }
@@ -273,8 +331,9 @@ impl Session {
             ));
         }
         q.tally = Tally::empty(&spec.kind);
-        q.spec = spec;
-        Ok(q)
+        let was_segment = std::mem::replace(&mut q.spec, spec).segment;
+        self.segment_redefined(id, was_segment);
+        self.question(id)
     }
 
     /// Moves a question to `index` in the running order (clamped to the end).
@@ -291,7 +350,12 @@ impl Session {
         if self.current == Some(id) {
             self.current = None;
         }
-        Ok(self.questions.remove(i))
+        let q = self.questions.remove(i);
+        if q.spec.segment {
+            self.segments -= 1;
+            self.segment_gone(id);
+        }
+        Ok(q)
     }
 
     /// Opens a draft or a closed question (which keeps its ballots). With a
@@ -341,6 +405,9 @@ impl Session {
         let q = self.question_mut(id)?;
         let had: Vec<u32> = q.ballots.keys().copied().collect();
         q.clear_ballots();
+        if q.spec.segment {
+            self.segment_cleared(id);
+        }
         Ok(had)
     }
 
@@ -428,16 +495,22 @@ impl Session {
         raw: RawChoice,
         entry: (Uuid, i64),
     ) -> Result<VoteOutcome> {
+        let grouping = self.segments > 0;
         let q = self.open_question_at(id, entry.1)?;
         let mut choice = q.spec.kind.check_choice(raw, entry)?;
         q.keep_hidden(participant, &mut choice);
         q.tally.add(&choice);
         q.version += 1;
-        Ok(match q.ballots.insert(participant, choice) {
-            Some(old) => {
-                q.tally.remove(&old);
-                VoteOutcome::Changed
-            }
+        let new = grouping.then(|| choice.clone());
+        let old = q.ballots.insert(participant, choice);
+        if let Some(old) = &old {
+            q.tally.remove(old);
+        }
+        if let Some(new) = new {
+            self.regroup(id, participant, old.as_ref(), Some(&new));
+        }
+        Ok(match old {
+            Some(_) => VoteOutcome::Changed,
             None => VoteOutcome::Cast,
         })
     }
@@ -462,6 +535,7 @@ impl Session {
             Some(old) => {
                 q.tally.remove(&old);
                 q.version += 1;
+                self.regroup(id, participant, Some(&old), None);
                 Ok(true)
             }
             None => Ok(false),
@@ -520,12 +594,18 @@ impl Session {
         if participant as usize >= self.participants.len() {
             return Err(Error::not_found(format!("no participant {participant}")));
         }
+        let grouping = self.segments > 0;
         let q = self.question_mut(id)?;
         q.tally.add(&choice);
-        if let Some(old) = q.ballots.insert(participant, choice) {
-            q.tally.remove(&old);
+        let new = grouping.then(|| choice.clone());
+        let old = q.ballots.insert(participant, choice);
+        if let Some(old) = &old {
+            q.tally.remove(old);
         }
         q.version += 1;
+        if let Some(new) = new {
+            self.regroup(id, participant, old.as_ref(), Some(&new));
+        }
         Ok(())
     }
 
@@ -577,6 +657,7 @@ mod tests {
                 correct: None,
             },
             translations: BTreeMap::new(),
+            segment: false,
         }
     }
 
@@ -737,6 +818,7 @@ mod tests {
             prompt: "One word for the day?".into(),
             kind: Kind::Open,
             translations: BTreeMap::new(),
+            segment: false,
         };
         let q = s
             .add_question(Uuid::new_v4(), spec, &Limits::default())
@@ -772,6 +854,7 @@ mod tests {
             prompt: "One word for the day?".into(),
             kind: Kind::Open,
             translations: BTreeMap::new(),
+            segment: false,
         };
         let l = Limits::default();
         let q = s.add_question(Uuid::new_v4(), spec, &l).unwrap().id;

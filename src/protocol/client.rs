@@ -40,11 +40,17 @@ impl Presentation {
 /// A moderator's action on one question.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QuestionAction {
-    Open { duration_s: Option<u32> },
+    Open {
+        duration_s: Option<u32>,
+    },
     Close,
     Reveal,
     Hide,
     Reset,
+    /// Show it broken down by this segment question (None: not broken down).
+    Breakdown {
+        by: Option<Uuid>,
+    },
 }
 
 impl QuestionAction {
@@ -148,6 +154,12 @@ pub enum ClientMsg {
     DeleteQuestion {
         question_id: Uuid,
     },
+    Breakdown {
+        question_id: Uuid,
+        /// Null or left out: not broken down.
+        #[serde(default)]
+        by: Option<Uuid>,
+    },
     Present {
         #[serde(default)]
         question_id: Option<Uuid>,
@@ -159,6 +171,10 @@ pub enum ClientMsg {
         qa_moderation: Option<bool>,
         #[serde(default)]
         show_digest: Option<bool>,
+        #[serde(default)]
+        min_group: Option<u32>,
+        #[serde(default)]
+        public_summary: Option<bool>,
     },
     HideEntry {
         question_id: Uuid,

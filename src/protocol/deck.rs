@@ -165,6 +165,7 @@ pub fn parse_with(text: &str, limits: &Limits) -> Result<Deck> {
         settings: Settings {
             qa_moderation: deck.qa_moderation.unwrap_or(false),
             show_digest: deck.show_digest.unwrap_or(false),
+            ..Settings::default()
         },
         questions,
     })

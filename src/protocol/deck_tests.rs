@@ -114,6 +114,7 @@ fn a_session_round_trips_through_its_deck() {
             correct: Some(vec![0, 2]),
         },
         translations: Default::default(),
+        segment: false,
     });
     deck.questions.push(
         parse_question_spec(&serde_json::json!({

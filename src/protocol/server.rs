@@ -191,11 +191,13 @@ mod tests {
                     settings: SettingsView {
                         qa_moderation: true,
                         show_digest: false,
+                        min_group: 5,
+                        public_summary: false,
                     }
                 }
                 .frame()
             ),
-            json!({"type": "session", "title": "Panel", "settings": {"qa_moderation": true, "show_digest": false}})
+            json!({"type": "session", "title": "Panel", "settings": {"qa_moderation": true, "show_digest": false, "min_group": 5, "public_summary": false}})
         );
     }
 }

@@ -45,6 +45,8 @@ pub struct SpecIn {
     #[serde(default)]
     correct: Option<CorrectIn>,
     #[serde(default)]
+    segment: Option<bool>,
+    #[serde(default)]
     translations: Option<BTreeMap<String, TranslationIn>>,
 }
 
@@ -149,6 +151,8 @@ pub struct SpecOut {
     max_words: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     correct: Option<Vec<u8>>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    segment: bool,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     translations: BTreeMap<String, TranslationOut>,
 }
@@ -178,6 +182,7 @@ impl SpecOut {
             max_label: None,
             max_words: None,
             correct: None,
+            segment: spec.segment,
             translations: spec
                 .translations
                 .iter()
@@ -346,6 +351,7 @@ impl SpecIn {
             prompt,
             kind,
             translations,
+            segment: self.segment.unwrap_or(false),
         })
     }
 }

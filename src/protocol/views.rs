@@ -31,6 +31,10 @@ pub struct QuestionView {
     pub results_visible: bool,
     /// Null while no timer runs.
     pub closes_at: Option<i64>,
+    /// The segment question the projector and phones see it broken down
+    /// by; only on questions that can be broken down.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<Option<Uuid>>,
 }
 
 impl QuestionView {
@@ -43,6 +47,7 @@ impl QuestionView {
             state: q.state.as_str(),
             results_visible: q.results_visible,
             closes_at: q.closes_at,
+            by: q.groupable().then_some(q.by),
         }
     }
 }
@@ -79,12 +84,103 @@ pub struct TallyView {
     pub entries: Option<Vec<EntryView>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scores: Option<Vec<u64>>,
+    /// By the groups of the segment the question is shown broken down by.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<GroupView>>,
+    /// By the groups of every segment question (the moderator's tallies,
+    /// results and exports).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups_by: Option<GroupsBy>,
+}
+
+/// One group of a breakdown: the kind's fields for the participants who
+/// chose `option` of the segment question, or only `suppressed` when the
+/// group is under the session's anonymity floor.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GroupView {
+    pub option: usize,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub suppressed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voters: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counts: Option<Vec<u64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean: Option<Option<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scores: Option<Vec<u64>>,
+}
+
+impl GroupView {
+    /// The groups of one breakdown, the floor applied.
+    pub fn list(groups: &[Tally], min_group: u32) -> Vec<GroupView> {
+        let shown = crate::domain::floor(groups, min_group);
+        groups
+            .iter()
+            .zip(shown)
+            .enumerate()
+            .map(|(option, (t, shown))| {
+                if !shown {
+                    return GroupView {
+                        option,
+                        suppressed: true,
+                        voters: None,
+                        counts: None,
+                        mean: None,
+                        scores: None,
+                    };
+                }
+                let v = TallyView::new(Uuid::nil(), 0, t);
+                GroupView {
+                    option,
+                    suppressed: false,
+                    voters: Some(v.voters),
+                    counts: v.counts,
+                    mean: v.mean,
+                    scores: v.scores,
+                }
+            })
+            .collect()
+    }
+}
+
+/// A question's breakdowns by every segment, by segment question id.
+pub type GroupsBy = BTreeMap<Uuid, Vec<GroupView>>;
+
+/// The breakdowns of question `q`: by its `by` segment (`groups`), and by
+/// every segment (`groups_by`, only with `every`). None where it has none.
+pub fn breakdowns(
+    s: &Session,
+    q: &Question,
+    every: bool,
+) -> (Option<Vec<GroupView>>, Option<GroupsBy>) {
+    if !q.groupable() {
+        return (None, None);
+    }
+    let min = s.settings.min_group;
+    let list = |seg: &Question| GroupView::list(&q.groups_by(seg), min);
+    let groups = q.by.and_then(|by| s.question(by).ok()).map(&list);
+    let by = every.then(|| {
+        s.segments()
+            .filter(|seg| seg.id != q.id)
+            .map(|seg| (seg.id, list(seg)))
+            .collect::<BTreeMap<_, _>>()
+    });
+    (groups, by.filter(|m| !m.is_empty()))
 }
 
 /// The name the tally view had when it borrowed from the domain.
 pub type TallyOut = TallyView;
 
 impl TallyView {
+    /// Question `q`'s tally with its breakdowns: by its `by` segment for
+    /// every role, by every segment as well for the moderator (`every`).
+    pub fn of(s: &Session, q: &Question, seq: u64, every: bool) -> TallyView {
+        let mut out = TallyView::new(q.id, seq, q.tally());
+        (out.groups, out.groups_by) = breakdowns(s, q, every);
+        out
+    }
+
     pub fn new(question_id: Uuid, seq: u64, t: &Tally) -> TallyView {
         let mut out = TallyView {
             question_id,
@@ -95,6 +191,8 @@ impl TallyView {
             words: None,
             entries: None,
             scores: None,
+            groups: None,
+            groups_by: None,
         };
         match &t.body {
             TallyBody::Counts(c) => out.counts = Some(c.clone()),
@@ -199,6 +297,8 @@ impl QaPage {
 pub struct SettingsView {
     pub qa_moderation: bool,
     pub show_digest: bool,
+    pub min_group: u32,
+    pub public_summary: bool,
 }
 
 impl From<&crate::domain::Settings> for SettingsView {
@@ -206,6 +306,8 @@ impl From<&crate::domain::Settings> for SettingsView {
         SettingsView {
             qa_moderation: s.qa_moderation,
             show_digest: s.show_digest,
+            min_group: s.min_group,
+            public_summary: s.public_summary,
         }
     }
 }

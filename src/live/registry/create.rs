@@ -104,8 +104,9 @@ impl Hub {
                 live.add_question(spec).await?;
             }
             // The creation event carries only `qa_moderation`.
-            if session.settings.show_digest {
-                live.update(None, None, Some(true)).await?;
+            let more = crate::domain::SettingsChange::beyond_creation(&session.settings);
+            if !more.is_empty() {
+                live.update(None, more).await?;
             }
             live.catch_up(None).await?;
             tracing::info!(code = %live.code, id = %live.id, "session created in Redis");

@@ -86,6 +86,17 @@ impl LiveSession {
             E::Deleted { q, .. } => st.session.question(*q)?.is_public(),
             _ => false,
         };
+        // The questions broken down by a segment about to go or change.
+        let broken_down: Vec<Uuid> = match ev {
+            E::Deleted { q, .. } | E::Updated { q, .. } => st
+                .session
+                .questions()
+                .iter()
+                .filter(|x| x.by == Some(*q))
+                .map(|x| x.id)
+                .collect(),
+            _ => Vec::new(),
+        };
         let applied = match ev {
             // As `handsup verify --redis` applies the log.
             _ if cluster => crate::store::redis::verify::apply_entry(&mut st.session, ev, limits)?,
@@ -94,7 +105,27 @@ impl LiveSession {
         if applied == Applied::Nothing {
             return Ok(false);
         }
+        // A change of segments, breakdowns or the anonymity floor changes
+        // what every tally shows: all are published anew.
+        if matches!(
+            ev,
+            E::Breakdown { .. } | E::Settings { .. } | E::Deleted { .. } | E::Updated { .. }
+        ) {
+            for p in st.published.values_mut() {
+                p.version = None;
+            }
+            self.dirty.notify_one();
+        }
+        for q in broken_down {
+            if st.session.question(q).is_ok_and(|x| x.by.is_none()) {
+                self.broadcast_question(st, q);
+            }
+        }
         match ev {
+            E::Breakdown { q, .. } => {
+                self.recount_later(st, *q);
+                self.broadcast_question(st, *q);
+            }
             E::Added { q, .. } | E::Updated { q, .. } => {
                 // A copy loaded late learns the counts of closed questions too.
                 self.recount_later(st, *q);

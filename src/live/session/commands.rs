@@ -79,6 +79,7 @@ impl LiveSession {
                 visible: action == QuestionAction::Reveal,
             },
             QuestionAction::Reset => Event::Reset { code, q: id },
+            QuestionAction::Breakdown { by } => Event::Breakdown { code, q: id, by },
         };
         self.commit(ev).await?;
         self.question_view(id)
@@ -141,20 +142,24 @@ impl LiveSession {
     pub async fn update(
         self: &Arc<Self>,
         title: Option<String>,
-        qa_moderation: Option<bool>,
-        show_digest: Option<bool>,
+        settings: crate::domain::SettingsChange,
     ) -> Result<()> {
+        if let Some(n) = settings.min_group {
+            crate::domain::check_min_group(n)?;
+        }
         if let Some(title) = title {
             crate::domain::check_text("title", &title, self.shared.limits.max_title_chars)?;
             let code = self.code.clone();
             self.commit(Event::Title { code, title }).await?;
         }
-        if qa_moderation.is_some() || show_digest.is_some() {
+        if !settings.is_empty() {
             let code = self.code.clone();
             self.commit(Event::Settings {
                 code,
-                qa_moderation,
-                show_digest,
+                qa_moderation: settings.qa_moderation,
+                show_digest: settings.show_digest,
+                min_group: settings.min_group,
+                public_summary: settings.public_summary,
             })
             .await?;
         }

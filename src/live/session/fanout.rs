@@ -32,12 +32,18 @@ impl LiveSession {
             };
             if stale {
                 *seq += 1;
-                let out = TallyView::new(q.id, *seq, q.tally());
+                let out = TallyView::of(session, q, *seq, true);
+                let public = out.groups_by.is_some().then(|| {
+                    let mut v = out.clone();
+                    v.groups_by = None;
+                    (protocol::tally_frame(&v), v)
+                });
                 let p = Published {
                     version: Some(q.version),
                     seq: *seq,
                     frame: protocol::tally_frame(&out),
                     value: out,
+                    public,
                 };
                 published.insert(q.id, p);
             }
@@ -55,7 +61,7 @@ impl LiveSession {
                 Some(BoardTally {
                     question_id: q.id,
                     seq: p.seq,
-                    frame: p.frame.clone(),
+                    frame: p.for_role(role).0.clone(),
                 })
             })
             .collect();

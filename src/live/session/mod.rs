@@ -74,9 +74,23 @@ struct Published {
     /// The question's ballot version it shows; None forces a new one.
     version: Option<u64>,
     seq: u64,
+    /// The moderator's frame: with the breakdowns by every segment.
     frame: Utf8Bytes,
     /// The same tally without `type`, for views and results.
     value: TallyView,
+    /// What the projector and phones get, where it differs from the
+    /// moderator's: without the breakdowns they are not shown.
+    public: Option<(Utf8Bytes, TallyView)>,
+}
+
+impl Published {
+    /// The frame and value a role gets.
+    fn for_role(&self, role: Role) -> (&Utf8Bytes, &TallyView) {
+        match (&self.public, role) {
+            (Some((frame, value)), Role::Audience | Role::Projector) => (frame, value),
+            _ => (&self.frame, &self.value),
+        }
+    }
 }
 
 struct ConnEntry {

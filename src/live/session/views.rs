@@ -40,7 +40,7 @@ impl LiveSession {
             .questions()
             .iter()
             .filter(|q| role == Role::Moderator || q.results_public())
-            .filter_map(|q| Some((q.id, st.published.get(&q.id)?.value.clone())))
+            .filter_map(|q| Some((q.id, st.published.get(&q.id)?.for_role(role).1.clone())))
             .collect()
     }
 
@@ -75,7 +75,7 @@ impl LiveSession {
                 let seq = seqs.get(&q.id).copied().unwrap_or(0);
                 QuestionResult {
                     question: QuestionView::new(q, true),
-                    tally: TallyView::new(q.id, seq, q.tally()),
+                    tally: TallyView::of(&s, q, seq, true),
                 }
             })
             .collect();

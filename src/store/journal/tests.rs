@@ -55,6 +55,7 @@ fn story() -> Vec<Record> {
             correct: None,
         },
         translations: Default::default(),
+        segment: false,
     };
     vec![
         Event::Created {
@@ -214,6 +215,7 @@ fn hidden_texts_and_hidden_authors_survive_a_snapshot() {
         prompt: "One word?".into(),
         kind: Kind::Open,
         translations: Default::default(),
+        segment: false,
     };
     let (e0, e1) = (Uuid::from_u128(50), Uuid::from_u128(51));
     let mut events = story();

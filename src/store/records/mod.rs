@@ -206,6 +206,10 @@ pub(crate) enum V1 {
         qa_moderation: Option<bool>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         show_digest: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min_group: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        public_summary: Option<bool>,
     },
     Added {
         code: String,
@@ -314,6 +318,12 @@ pub(crate) enum V1 {
         code: String,
         item: Uuid,
     },
+    /// `by`: the segment question, or null for none.
+    Breakdown {
+        code: String,
+        q: Uuid,
+        by: Option<Uuid>,
+    },
     /// A whole session. Without `parts` (the first form): one record whose
     /// chain link moves the session's chain. With `parts`: the first of
     /// that many records (the others are `SnapshotPart`s), which together
@@ -370,6 +380,7 @@ impl V1 {
             | Upvoted { code, .. }
             | QaSet { code, .. }
             | QaHideAuthor { code, .. }
+            | Breakdown { code, .. }
             | Snapshot { code, .. }
             | SnapshotPart { code, .. } => Some(code),
             Compacted { .. } => None,
@@ -439,10 +450,14 @@ impl V1 {
                 code,
                 qa_moderation,
                 show_digest,
+                min_group,
+                public_summary,
             } => Event::Settings {
                 code,
                 qa_moderation,
                 show_digest,
+                min_group,
+                public_summary,
             },
             R::Added { code, q, spec } => Event::Added {
                 code,
@@ -536,6 +551,7 @@ impl V1 {
                     .ok_or_else(|| Error::bad_request(format!("unknown Q&A status {status:?}")))?,
             },
             R::QaHideAuthor { code, item } => Event::QaHideAuthor { code, item },
+            R::Breakdown { code, q, by } => Event::Breakdown { code, q, by },
             R::Snapshot { .. } | R::SnapshotPart { .. } | R::Compacted { .. } => {
                 return Err(Error::internal("a snapshot inside a snapshot"))
             }
@@ -597,10 +613,14 @@ impl V1 {
                 code,
                 qa_moderation,
                 show_digest,
+                min_group,
+                public_summary,
             } => V1::Settings {
                 code,
                 qa_moderation,
                 show_digest,
+                min_group,
+                public_summary,
             },
             E::Added { code, q, spec } => V1::Added {
                 code,
@@ -689,6 +709,7 @@ impl V1 {
                 status: status.as_str().to_owned(),
             },
             E::QaHideAuthor { code, item } => V1::QaHideAuthor { code, item },
+            E::Breakdown { code, q, by } => V1::Breakdown { code, q, by },
         }
     }
 }

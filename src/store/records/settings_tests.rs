@@ -13,6 +13,8 @@ fn an_old_settings_record_is_written_again_byte_for_byte() {
             code: "123456".into(),
             qa_moderation: Some(true),
             show_digest: None,
+            min_group: None,
+            public_summary: None,
         })
     );
     assert_eq!(encode(&rec), old.to_vec());
@@ -24,6 +26,8 @@ fn show_digest_alone_is_written_alone_and_reads_back() {
         code: "123456".into(),
         qa_moderation: None,
         show_digest: Some(true),
+        min_group: None,
+        public_summary: None,
     });
     let json = encode(&rec);
     assert_eq!(
@@ -82,4 +86,31 @@ fn a_session_without_show_digest_snapshots_as_before() {
         again.apply(&ev, &Limits::default()).unwrap();
     }
     assert!(again.settings.show_digest, "the snapshot brings it back");
+}
+
+#[test]
+fn the_floor_and_the_public_summary_round_trip_and_a_breakdown_too() {
+    let rec = Record::Event(Event::Settings {
+        code: "123456".into(),
+        qa_moderation: None,
+        show_digest: None,
+        min_group: Some(3),
+        public_summary: Some(true),
+    });
+    let json = encode(&rec);
+    assert_eq!(
+        String::from_utf8(json.clone()).unwrap(),
+        r#"{"e":"settings","code":"123456","min_group":3,"public_summary":true}"#
+    );
+    assert_eq!(decode(&json).unwrap(), rec);
+    let q = uuid::Uuid::from_u128(7);
+    let by = uuid::Uuid::from_u128(8);
+    for by in [Some(by), None] {
+        let rec = Record::Event(Event::Breakdown {
+            code: "123456".into(),
+            q,
+            by,
+        });
+        assert_eq!(decode(&encode(&rec)).unwrap(), rec);
+    }
 }

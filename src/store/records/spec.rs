@@ -45,6 +45,8 @@ pub(crate) struct SpecV1 {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     options: Option<Vec<String>>,
     prompt: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    segment: bool,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     translations: BTreeMap<String, TranslationV1>,
 }
@@ -83,6 +85,7 @@ impl From<&QuestionSpec> for SpecV1 {
         let mut out = SpecV1 {
             kind: spec.kind.name().as_str().to_owned(),
             prompt: spec.prompt.clone(),
+            segment: spec.segment,
             translations: spec
                 .translations
                 .iter()
@@ -178,6 +181,7 @@ impl SpecV1 {
         }
         Ok(QuestionSpec {
             prompt: self.prompt,
+            segment: self.segment,
             kind,
             translations: self
                 .translations

@@ -52,6 +52,16 @@ pub(super) struct ActionBody {
     duration_s: Option<u32>,
     #[serde(default)]
     index: Option<usize>,
+    /// `breakdown`: the segment question, or null for none.
+    #[serde(default, deserialize_with = "present")]
+    by: Option<Option<uuid::Uuid>>,
+}
+
+/// A field that may be null, told apart from one left out.
+fn present<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Option<uuid::Uuid>>, D::Error> {
+    Option::<uuid::Uuid>::deserialize(d).map(Some)
 }
 
 /// `POST /api/sessions/{code}/questions/{qid}/{action}`.
@@ -70,9 +80,17 @@ pub(super) async fn question_action(
         let q = view.questions.into_iter().find(|q| q.id == qid);
         return Ok(Json(q));
     }
+    if action == "breakdown" {
+        let by = body.by.ok_or_else(|| {
+            Error::bad_request("breakdown needs by: a segment question's id, or null")
+        })?;
+        return Ok(Json(Some(
+            s.act(qid, QuestionAction::Breakdown { by }).await?,
+        )));
+    }
     let action = QuestionAction::from_path(&action, body.duration_s).ok_or_else(|| {
         Error::not_found(format!(
-            "no action {action:?}; the actions are open, close, reveal, hide, reset"
+            "no action {action:?}; the actions are open, close, reveal, hide, reset, breakdown, move"
         ))
     })?;
     Ok(Json(Some(s.act(qid, action).await?)))

@@ -56,9 +56,19 @@ pub(super) async fn create_session(
                     "settings.{name} must be true or false"
                 ))),
             };
+            let min_group = match s.get("min_group") {
+                None | Some(Value::Null) => crate::domain::DEFAULT_MIN_GROUP,
+                Some(v) => v
+                    .as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| Error::bad_request("settings.min_group must be a whole number"))
+                    .and_then(crate::domain::check_min_group)?,
+            };
             Settings {
                 qa_moderation: flag("qa_moderation")?,
                 show_digest: flag("show_digest")?,
+                min_group,
+                public_summary: flag("public_summary")?,
             }
         }
         Some(_) => return Err(Error::bad_request("settings must be an object")),
@@ -112,12 +122,16 @@ pub(super) struct Patch {
     settings: Option<PatchSettings>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct PatchSettings {
     #[serde(default)]
     qa_moderation: Option<bool>,
     #[serde(default)]
     show_digest: Option<bool>,
+    #[serde(default)]
+    min_group: Option<u32>,
+    #[serde(default)]
+    public_summary: Option<bool>,
 }
 
 /// `PATCH /api/sessions/{code}`.
@@ -128,12 +142,14 @@ pub(super) async fn patch_session(
     headers: HeaderMap,
     Body(p): Body<Patch>,
 ) -> Result<Json<SessionView>> {
-    let settings = p.settings.unwrap_or(PatchSettings {
-        qa_moderation: None,
-        show_digest: None,
-    });
-    s.update(p.title, settings.qa_moderation, settings.show_digest)
-        .await?;
+    let settings = p.settings.unwrap_or_default();
+    let change = crate::domain::SettingsChange {
+        qa_moderation: settings.qa_moderation,
+        show_digest: settings.show_digest,
+        min_group: settings.min_group,
+        public_summary: settings.public_summary,
+    };
+    s.update(p.title, change).await?;
     let join = format!("{}/{}", hub.base_url(host(&headers)), code);
     Ok(Json(s.view(false, &join)))
 }

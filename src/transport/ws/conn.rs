@@ -449,13 +449,26 @@ async fn apply(conn: &Conn<'_>, msg: ClientMsg) -> Result<()> {
         ClientMsg::Hide { question_id } => act(question_id, QuestionAction::Hide).await,
         ClientMsg::Reset { question_id } => act(question_id, QuestionAction::Reset).await,
         ClientMsg::DeleteQuestion { question_id } => s.delete_question(question_id).await,
+        ClientMsg::Breakdown { question_id, by } => {
+            act(question_id, QuestionAction::Breakdown { by }).await
+        }
         ClientMsg::Present { question_id, qa } => {
             s.present(Presentation::of(question_id, qa)).await
         }
         ClientMsg::Settings {
             qa_moderation,
             show_digest,
-        } => s.update(None, qa_moderation, show_digest).await,
+            min_group,
+            public_summary,
+        } => {
+            let change = crate::domain::SettingsChange {
+                qa_moderation,
+                show_digest,
+                min_group,
+                public_summary,
+            };
+            s.update(None, change).await
+        }
         ClientMsg::HideEntry {
             question_id,
             entry_id,
