@@ -11,7 +11,43 @@ use std::sync::LazyLock;
 
 use maud::{html, Markup, PreEscaped};
 
-use crate::domain::{KindName, Question, QuestionState, Session, TallyBody};
+use crate::domain::{floor, KindName, Question, QuestionState, Session, Tally, TallyBody};
+
+/// One group of a breakdown of a question by a segment question, the
+/// session's anonymity floor applied: its label, and its tally unless
+/// suppressed.
+struct Group<'a> {
+    label: &'a str,
+    tally: Option<Tally>,
+}
+
+/// Every breakdown of question `q`: by each segment question of the
+/// session (but itself), with the segment's number in the running order.
+fn breakdowns<'a>(s: &'a Session, q: &Question) -> Vec<(usize, &'a Question, Vec<Group<'a>>)> {
+    if !q.groupable() {
+        return Vec::new();
+    }
+    s.questions()
+        .iter()
+        .enumerate()
+        .filter(|(_, seg)| seg.spec.segment && seg.id != q.id)
+        .map(|(n, seg)| {
+            let tallies = q.groups_by(seg);
+            let shown = floor(&tallies, s.settings.min_group);
+            let options = seg.spec.kind.options().unwrap_or(&[]);
+            let groups = tallies
+                .into_iter()
+                .zip(shown)
+                .zip(options)
+                .map(|((t, shown), o)| Group {
+                    label: &o.label,
+                    tally: shown.then_some(t),
+                })
+                .collect();
+            (n, seg, groups)
+        })
+        .collect()
+}
 
 /// The letter shown beside option `i`: A, B, C...
 pub fn letter(i: usize) -> char {
@@ -39,7 +75,11 @@ struct Row {
 }
 
 fn rows(q: &Question) -> Vec<Row> {
-    let t = q.tally();
+    rows_of(q, q.tally())
+}
+
+/// The rows of tally `t` of question `q` (its own, or one group's).
+fn rows_of(q: &Question, t: &Tally) -> Vec<Row> {
     let voters = t.voters;
     let correct = q.spec.kind.correct().unwrap_or(&[]);
     let options = q.spec.kind.options().unwrap_or(&[]);
@@ -174,7 +214,7 @@ fn csv_line(out: &mut csv::Writer<Vec<u8>>, cells: &[Cell<'_>]) {
 }
 
 /// The column names of the CSV export.
-pub const CSV_COLUMNS: [&str; 11] = [
+pub const CSV_COLUMNS: [&str; 13] = [
     "question",
     "question_id",
     "kind",
@@ -186,6 +226,8 @@ pub const CSV_COLUMNS: [&str; 11] = [
     "count",
     "percent",
     "correct",
+    "segment",
+    "group",
 ];
 
 /// The results as CSV: UTF-8 with a byte-order mark (so spreadsheets read
@@ -195,6 +237,11 @@ pub const CSV_COLUMNS: [&str; 11] = [
 /// (starting with `=`, `+`, `-`, `@`, a tab or a CR) get a leading
 /// apostrophe; numbers (counts, percents, scale values such as -2, means)
 /// are written as numbers.
+///
+/// Each breakdown of a question by a segment question follows its rows:
+/// the same rows for each group, with `voters` the group's, `segment` the
+/// segment question's number and `group` the group's label. A group under
+/// the anonymity floor is one row with no numbers at all.
 pub fn csv(s: &Session) -> String {
     use Cell::{Number, Text};
     let mut out = csv_writer("\u{feff}".as_bytes().to_vec());
@@ -237,14 +284,82 @@ pub fn csv(s: &Session) -> String {
                 Number(&count),
                 Number(&pct),
                 Text(correct),
+                Text(""),
+                Text(""),
             ]);
             csv_line(&mut out, &fields);
         }
         if let Some(mean) = q.tally().mean() {
             let m = format!("{mean:.2}");
             let mut fields: Vec<Cell> = head.to_vec();
-            fields.extend([Text("mean"), Text(""), Number(&m), Text(""), Text("")]);
+            fields.extend([
+                Text("mean"),
+                Text(""),
+                Number(&m),
+                Text(""),
+                Text(""),
+                Text(""),
+                Text(""),
+            ]);
             csv_line(&mut out, &fields);
+        }
+        let suppressed = format!("suppressed: fewer than {} voters", s.settings.min_group);
+        for (sn, _, groups) in breakdowns(s, q) {
+            let segment = (sn + 1).to_string();
+            for g in groups {
+                let Some(t) = &g.tally else {
+                    let mut fields: Vec<Cell> = head[..5].to_vec();
+                    fields.extend([
+                        Text(""),
+                        Text(""),
+                        Text(&suppressed),
+                        Text(""),
+                        Text(""),
+                        Text(""),
+                        Number(&segment),
+                        Text(g.label),
+                    ]);
+                    csv_line(&mut out, &fields);
+                    continue;
+                };
+                let voters = t.voters.to_string();
+                let mut head = head.to_vec();
+                head[5] = Number(&voters);
+                for r in rows_of(q, t) {
+                    let count = r.count.to_string();
+                    let pct = format!("{:.1}", r.percent);
+                    let item = if r.item_is_number {
+                        Number(&r.item)
+                    } else {
+                        Text(&r.item)
+                    };
+                    let mut fields = head.clone();
+                    fields.extend([
+                        item,
+                        Text(&r.label),
+                        Number(&count),
+                        Number(&pct),
+                        Text(""),
+                        Number(&segment),
+                        Text(g.label),
+                    ]);
+                    csv_line(&mut out, &fields);
+                }
+                if let Some(mean) = t.mean() {
+                    let m = format!("{mean:.2}");
+                    let mut fields = head.clone();
+                    fields.extend([
+                        Text("mean"),
+                        Text(""),
+                        Number(&m),
+                        Text(""),
+                        Text(""),
+                        Number(&segment),
+                        Text(g.label),
+                    ]);
+                    csv_line(&mut out, &fields);
+                }
+            }
         }
     }
     // The Q&A board: one row per item, its status as state, its upvotes as count.
@@ -263,6 +378,8 @@ pub fn csv(s: &Session) -> String {
                 Text(""),
                 Text(&name),
                 Number(&upvotes),
+                Text(""),
+                Text(""),
                 Text(""),
                 Text(""),
             ],
@@ -398,12 +515,12 @@ fn participation_chart(s: &Session, now: i64) -> Markup {
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:760px;margin:2em auto;padding:0 1em;color:#111;line-height:1.4}\
 h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ccc;padding-bottom:.2em}\
 .meta{color:#444}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}\
-td.n{text-align:right}.digest{font-family:monospace;word-break:break-all;font-size:.9em}section{break-inside:avoid}\
+td.n{text-align:right}h3{font-size:1em;margin:1.2em 0 .3em}h4{font-size:.95em;margin:.6em 0 .1em}.breakdown{break-inside:avoid}.digest{font-family:monospace;word-break:break-all;font-size:.9em}section{break-inside:avoid}\
 @media print{body{margin:0;max-width:none}a{color:inherit}}";
 
 /// One question: its heading, a line of facts, and its answers as a list
 /// (open answers) or a bar chart with a table.
-fn question_section(n: usize, q: &Question) -> Markup {
+fn question_section(s: &Session, n: usize, q: &Question) -> Markup {
     let t = q.tally();
     let state = match q.state {
         QuestionState::Draft => "not asked",
@@ -450,6 +567,49 @@ fn question_section(n: usize, q: &Question) -> Markup {
                     }
                 }
             }
+            @for (sn, seg, groups) in breakdowns(s, q) {
+                (breakdown_section(s, q, sn, seg, &groups, &colours))
+            }
+        }
+    }
+}
+
+/// One breakdown of a question: a small chart per group, with its size;
+/// a group under the anonymity floor is named, with no number.
+fn breakdown_section(
+    s: &Session,
+    q: &Question,
+    sn: usize,
+    seg: &Question,
+    groups: &[Group<'_>],
+    colours: &[Option<String>],
+) -> Markup {
+    let min = s.settings.min_group;
+    html! {
+        div.breakdown {
+            h3 { "By group: " (seg.spec.prompt) " (question " (sn + 1) ")" }
+            @if min > 1 {
+                p.meta { "Groups of fewer than " (min) " voters are not shown." }
+            }
+            @for g in groups {
+                div.group {
+                    @match &g.tally {
+                        Some(t) => {
+                            h4 {
+                                (g.label) " \u{b7} n = " (t.voters)
+                                @if let Some(mean) = t.mean() {
+                                    " \u{b7} mean " (format!("{mean:.2}"))
+                                }
+                            }
+                            (bar_chart(&rows_of(q, t), colours))
+                        }
+                        None => {
+                            h4 { (g.label) }
+                            p.meta.suppressed { "Fewer than " (min) " voters: not shown." }
+                        }
+                    }
+                }
+            }
         }
     }
 }
@@ -477,7 +637,7 @@ pub fn report(s: &Session, digest: &str, now: i64) -> String {
                     " participants \u{b7} " (s.questions().len()) " questions"
                 }
                 @for (n, q) in s.questions().iter().enumerate() {
-                    (question_section(n, q))
+                    (question_section(s, n, q))
                 }
                 @if !items.is_empty() {
                     section {

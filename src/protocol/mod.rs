@@ -25,8 +25,9 @@ pub use server::{
 };
 pub use spec::{parse_question_spec, question_spec_json, SpecIn, SpecOut};
 pub use views::{
-    QaItemView, QaPage, QuestionResult, QuestionView, Results, ResultsSession, SessionView,
-    SettingsView, TallyOut, TallyView, Welcome, TALLY_ENTRIES, TALLY_WORDS, WELCOME_QA_ITEMS,
+    GroupView, GroupsBy, QaItemView, QaPage, QuestionResult, QuestionView, Results, ResultsSession,
+    SessionView, SettingsView, Summary, TallyOut, TallyView, Welcome, TALLY_ENTRIES, TALLY_WORDS,
+    WELCOME_QA_ITEMS,
 };
 
 /// Who is at the other end of a socket.

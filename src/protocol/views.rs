@@ -422,6 +422,42 @@ pub struct ResultsSession {
     pub settings: SettingsView,
 }
 
+/// The public summary of a session: its closed, revealed questions with
+/// their final tallies (broken down where the moderator chose, floors
+/// applied) and the answered questions from the floor.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub code: String,
+    pub title: String,
+    pub questions: Vec<QuestionResult>,
+    pub qa: Vec<QaItemView>,
+}
+
+impl Summary {
+    pub fn new(s: &Session, seq: impl Fn(Uuid) -> u64) -> Summary {
+        Summary {
+            code: s.code.clone(),
+            title: s.title.clone(),
+            questions: s
+                .questions()
+                .iter()
+                .filter(|q| q.state == crate::domain::QuestionState::Closed && q.results_visible)
+                .map(|q| QuestionResult {
+                    question: QuestionView::new(q, false),
+                    tally: TallyView::of(s, q, seq(q.id), false),
+                })
+                .collect(),
+            qa: s
+                .qa
+                .by_upvotes()
+                .into_iter()
+                .filter(|i| i.status == QaStatus::Answered)
+                .map(|i| QaItemView::new(i, false))
+                .collect(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct QuestionResult {
     #[serde(flatten)]

@@ -9,6 +9,7 @@ mod decks;
 mod errors;
 mod exports;
 mod fuzz;
+mod groups;
 mod hardening;
 mod http_timeouts;
 mod kinds;

@@ -71,7 +71,7 @@ impl TestApp {
         (status, value)
     }
 
-    async fn json(
+    pub async fn json(
         &self,
         method: Method,
         path: &str,

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::domain::Session;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::protocol::{
-    QaItemView, QuestionResult, QuestionView, Results, ResultsSession, Role, SessionView, TallyView,
+    QaItemView, QuestionResult, QuestionView, Results, ResultsSession, Role, SessionView, Summary,
+    TallyView,
 };
 use crate::store::journal::{self};
 
@@ -59,6 +60,21 @@ impl LiveSession {
             Self::visible_tallies(&st, role),
         )
         .with_digest(self.shown_digest(&st))
+    }
+
+    /// The public summary; `forbidden` unless the session publishes one.
+    /// Built from this copy: a closed question's counts are final here too
+    /// (in cluster mode they are read again when it closes), and an
+    /// unauthenticated reader never makes the node read every ballot.
+    pub fn summary(&self) -> Result<Summary> {
+        let st = self.state.lock();
+        if !st.session.settings.public_summary {
+            return Err(Error::forbidden(
+                "the moderator has not published a summary of this session",
+            ));
+        }
+        let seq = |q: Uuid| st.published.get(&q).map_or(0, |p| p.seq);
+        Ok(Summary::new(&st.session, seq))
     }
 
     /// Every question with its exact current tally, for the moderator.

@@ -183,6 +183,7 @@ pub fn app(hub: Arc<Hub>) -> Router {
             post(qa::qa_hide_author),
         )
         .route("/sessions/{code}/results", get(results::results))
+        .route("/sessions/{code}/summary", get(results::summary))
         .route("/sessions/{code}/qr.svg", get(results::qr))
         .route("/sessions/{code}/export.csv", get(results::export_csv))
         .route("/sessions/{code}/report.html", get(results::report))

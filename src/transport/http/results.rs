@@ -20,6 +20,14 @@ pub(super) async fn results(Moderator(s): Moderator) -> Result<Json<Results>> {
     Ok(Json(s.results().await?))
 }
 
+/// `GET /api/sessions/{code}/summary`: anyone, when the session publishes it.
+pub(super) async fn summary(
+    State(hub): State<Arc<Hub>>,
+    Path(code): Path<String>,
+) -> Result<Json<crate::protocol::Summary>> {
+    Ok(Json(hub.get(&code).await?.summary()?))
+}
+
 /// `GET /api/sessions/{code}/export.csv`.
 pub(super) async fn export_csv(
     Moderator(s): Moderator,
