@@ -134,6 +134,15 @@ fn results_as_before(name: &str) -> Value {
     want["session"]["digest"] = digest.into();
     // A setting added since, off in every old journal.
     want["session"]["settings"]["show_digest"] = false.into();
+    // The settings of results by group, at their defaults, and the
+    // breakdown each question that can have one shows: none.
+    want["session"]["settings"]["min_group"] = 5.into();
+    want["session"]["settings"]["public_summary"] = false.into();
+    for q in want["questions"].as_array_mut().unwrap() {
+        if matches!(q["kind"].as_str(), Some("single" | "multiple" | "scale" | "ranking")) {
+            q["by"] = Value::Null;
+        }
+    }
     want
 }
 
