@@ -15,6 +15,8 @@
 //!   - `tally`: the running counts of a question
 //!   - `session`: a session's questions, participants, ballots and rules
 //!   - `qa`: the Q&A board
+//!   - `links`: links for every role: scopes and the one table of what
+//!     each may do (`Scope::may`)
 //!   - `event`: every change as a typed event, and `Session::apply`, used by
 //!     live changes and replay alike
 //! - `protocol`: the wire of `docs/api.md`
@@ -34,13 +36,16 @@
 //!     `sweep` (expiry, unloading)
 //!   - `session`: one live session: `commands`, `ballots`, `qa`, `changes`
 //!     (apply, log, broadcast), `connect` (attach, welcome), `fanout`
-//!     (tally boards), `views`, `follower` (cluster mode)
+//!     (tally boards), `views`, `follower` (cluster mode), `links` (who a
+//!     token is, links made and revoked, translations)
 //!   - `shared`: what every session shares (config, storage, clock,
 //!     metrics); `secrets`: tokens and codes; `outbox`: a connection's queue
 //! - `transport`: the network side
 //!   - `serve`: the accept loop, HTTP deadlines, the stop
 //!   - `http`: routes by resource (`sessions`, `questions`, `ballots`, `qa`,
-//!     `results`, `decks`, `health`), `auth` extractors, the `guard`
+//!     `results`, `decks`, `links`, `health`), `auth` extractors, the `guard`
+//!   - `scope`: the action each route and socket message asks of a staff
+//!     caller
 //!   - `ws`: the websocket: upgrade and places, `conn` (the reader, generic
 //!     over any sink and stream), `writer`
 //!   - `pages`: the embedded web pages; `qr`: QR codes

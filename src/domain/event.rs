@@ -10,6 +10,7 @@
 
 use uuid::Uuid;
 
+use super::links::{Link, Scope};
 use super::qa::QaStatus;
 use super::{Choice, Limits, QuestionSpec, QuestionState, RawChoice, Session};
 use crate::error::{Error, ErrorCode, Result};
@@ -155,6 +156,28 @@ pub enum Event {
         q: Uuid,
         by: Option<Uuid>,
     },
+    /// A link handed out for a part of the work (see `links`).
+    LinkAdded {
+        code: String,
+        id: Uuid,
+        scope: Scope,
+        label: Option<String>,
+        lang: Option<String>,
+        token: String,
+        at: i64,
+    },
+    /// A link revoked: its token works no more.
+    LinkRevoked {
+        code: String,
+        id: Uuid,
+    },
+    /// An interpreter's translation of a Q&A item into `lang`.
+    QaTranslated {
+        code: String,
+        item: Uuid,
+        lang: String,
+        text: String,
+    },
 }
 
 impl Event {
@@ -185,7 +208,10 @@ impl Event {
             | Upvoted { code, .. }
             | QaSet { code, .. }
             | QaHideAuthor { code, .. }
-            | Breakdown { code, .. } => code,
+            | Breakdown { code, .. }
+            | LinkAdded { code, .. }
+            | LinkRevoked { code, .. }
+            | QaTranslated { code, .. } => code,
         }
     }
 }
@@ -367,6 +393,39 @@ impl Session {
                     Applied::Items(items)
                 }
             }
+            LinkAdded {
+                id,
+                scope,
+                label,
+                lang,
+                token,
+                at,
+                ..
+            } => {
+                let link = Link {
+                    id: *id,
+                    scope: *scope,
+                    label: label.clone(),
+                    lang: lang.clone(),
+                    token: token.clone(),
+                    at: *at,
+                };
+                self.links.add(link, limits.max_links)?;
+                Changed
+            }
+            LinkRevoked { id, .. } => {
+                self.links.revoke(*id)?;
+                Changed
+            }
+            QaTranslated {
+                item, lang, text, ..
+            } => {
+                if self.qa.translate(*item, lang, text)? {
+                    Applied::Items(vec![*item])
+                } else {
+                    Nothing
+                }
+            }
             Created { .. } | Ended { .. } => {
                 return Err(Error::internal(
                     "a session-set event applied to one session",
@@ -528,6 +587,16 @@ impl Session {
                     up: true,
                 });
             }
+            // Translations go in while the item is approved (only public
+            // items have them), before a later status hides it.
+            for (lang, text) in &item.translations {
+                out.push(Event::QaTranslated {
+                    code: code(),
+                    item: item.id,
+                    lang: lang.clone(),
+                    text: text.clone(),
+                });
+            }
             if !matches!(item.status, QaStatus::Approved | QaStatus::Pending) {
                 out.push(Event::QaSet {
                     code: code(),
@@ -535,6 +604,17 @@ impl Session {
                     status: item.status,
                 });
             }
+        }
+        for link in self.links.items() {
+            out.push(Event::LinkAdded {
+                code: code(),
+                id: link.id,
+                scope: link.scope,
+                label: link.label.clone(),
+                lang: link.lang.clone(),
+                token: link.token.clone(),
+                at: link.at,
+            });
         }
         if self.qa_on_screen {
             out.push(Event::PresentQa { code: code() });

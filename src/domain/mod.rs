@@ -7,6 +7,7 @@
 mod choice;
 mod event;
 mod groups;
+pub mod links;
 pub mod qa;
 mod question;
 mod session;
@@ -44,6 +45,8 @@ pub struct Limits {
     pub max_qa_items: usize,
     /// Q&A items one participant may hold in a session (hidden ones too).
     pub max_qa_per_participant: usize,
+    /// Links handed out in one session at once.
+    pub max_links: usize,
 }
 
 impl Limits {
@@ -60,6 +63,7 @@ impl Limits {
             max_participants: usize::MAX,
             max_qa_items: usize::MAX,
             max_qa_per_participant: usize::MAX,
+            max_links: usize::MAX,
         }
     }
 }
@@ -76,6 +80,7 @@ impl Default for Limits {
             max_participants: 100_000,
             max_qa_items: 5_000,
             max_qa_per_participant: 20,
+            max_links: links::MAX_LINKS,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The Q&A board: questions from the room, upvoted by the room, moderated
 //! by the chair.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use uuid::Uuid;
 
@@ -68,6 +68,8 @@ pub struct QaItem {
     pub upvoters: HashSet<u32>,
     pub status: QaStatus,
     pub at: i64,
+    /// Interpreters' translations, by language tag.
+    pub translations: BTreeMap<String, String>,
 }
 
 impl QaItem {
@@ -150,6 +152,7 @@ impl Board {
                 QaStatus::Approved
             },
             at,
+            translations: BTreeMap::new(),
         });
         Ok(self.items.last().expect("just pushed"))
     }
@@ -206,6 +209,21 @@ impl Board {
             changed.push(id);
         }
         Ok(changed)
+    }
+
+    /// Sets the translation of a public item into `lang` (a checked tag);
+    /// true if it changed. Items the public does not see are not found.
+    pub fn translate(&mut self, id: Uuid, lang: &str, text: &str) -> Result<bool> {
+        let text = checked_translation(text)?;
+        let item = self.item_mut(id)?;
+        if !item.status.is_public() {
+            return Err(Error::not_found(format!("no approved Q&A item {id}")));
+        }
+        if item.translations.get(lang).is_some_and(|t| t == text) {
+            return Ok(false);
+        }
+        item.translations.insert(lang.to_owned(), text.to_owned());
+        Ok(true)
     }
 
     /// Hides every item by the author of item `id`; returns the ids of the
@@ -265,6 +283,13 @@ impl Board {
     }
 }
 
+/// A translation as the board keeps it (trimmed), or why it cannot be.
+pub fn checked_translation(text: &str) -> Result<&str> {
+    let text = text.trim();
+    super::check_text("text", text, super::links::MAX_TRANSLATION)?;
+    Ok(text)
+}
+
 /// A question's text and optional name as the board keeps them (trimmed; an
 /// empty name is none), or why they cannot be asked.
 pub fn checked_question<'a>(
@@ -304,6 +329,34 @@ mod tests {
         )
         .unwrap();
         id
+    }
+
+    #[test]
+    fn translations_are_for_public_items_and_checked() {
+        let mut b = Board::default();
+        let id = ask(&mut b, 0, true);
+        let code = |r: Result<bool>| r.unwrap_err().code;
+        assert_eq!(
+            code(b.translate(id, "fr", "Comment ?")),
+            ErrorCode::NotFound
+        );
+        b.set_status(id, QaStatus::Approved).unwrap();
+        assert_eq!(code(b.translate(id, "fr", "  ")), ErrorCode::BadRequest);
+        assert_eq!(
+            code(b.translate(id, "fr", &"x".repeat(501))),
+            ErrorCode::TooLarge
+        );
+        assert!(b.translate(id, "fr", " Comment garder la main ? ").unwrap());
+        assert!(!b.translate(id, "fr", "Comment garder la main ?").unwrap());
+        assert!(b.translate(id, "es", "¿Cómo?").unwrap());
+        let t = &b.item(id).unwrap().translations;
+        assert_eq!(
+            t.get("fr").map(String::as_str),
+            Some("Comment garder la main ?")
+        );
+        assert_eq!(t.len(), 2);
+        b.set_status(id, QaStatus::Hidden).unwrap();
+        assert_eq!(code(b.translate(id, "fr", "Non")), ErrorCode::NotFound);
     }
 
     #[test]

@@ -216,7 +216,7 @@ fn check_correct(correct: &Option<Vec<u8>>, n: usize) -> Result<()> {
 }
 
 /// A language tag as in BCP 47, loosely: letters, digits and hyphens.
-fn check_language_tag(tag: &str) -> Result<()> {
+pub(crate) fn check_language_tag(tag: &str) -> Result<()> {
     let ok = !tag.is_empty()
         && tag.len() <= 35
         && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')

@@ -224,6 +224,8 @@ pub struct Session {
     pub qa: super::qa::Board,
     /// How many questions are segments: without any, a ballot moves no group.
     pub(super) segments: usize,
+    /// The links handed out for a part of the work.
+    pub links: super::links::Links,
 }
 
 impl Session {
@@ -251,6 +253,7 @@ impl Session {
             by_token: HashMap::new(),
             qa: super::qa::Board::default(),
             segments: 0,
+            links: Default::default(),
         })
     }
 

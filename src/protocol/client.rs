@@ -187,6 +187,14 @@ pub enum ClientMsg {
     QaHideAuthor {
         item_id: Uuid,
     },
+    /// An interpreter's translation of an approved Q&A item; `lang` is the
+    /// link's own (the moderator and cohosts name it).
+    QaTranslate {
+        item_id: Uuid,
+        text: String,
+        #[serde(default)]
+        lang: Option<String>,
+    },
 }
 
 impl ClientMsg {

@@ -241,6 +241,9 @@ pub struct QaItemView {
     pub at: i64,
     /// The viewer asked it.
     pub mine: bool,
+    /// Interpreters' translations by language tag (absent when none).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub translations: BTreeMap<String, String>,
 }
 
 impl QaItemView {
@@ -263,6 +266,11 @@ impl QaItemView {
             status: item.status.as_str(),
             at: item.at,
             mine,
+            translations: if hidden {
+                BTreeMap::new()
+            } else {
+                item.translations.clone()
+            },
         }
     }
 }
@@ -399,6 +407,12 @@ pub struct Welcome {
     /// sent it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ballots: Option<Map<String, Value>>,
+    /// A staff connection's scope: `moderator`, or its link's role.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<&'static str>,
+    /// An interpreter's language.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 /// `GET .../results`: every question with its exact tally, for the moderator.

@@ -4,5 +4,6 @@
 pub mod http;
 pub mod pages;
 pub mod qr;
+pub mod scope;
 pub mod serve;
 pub mod ws;

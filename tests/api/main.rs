@@ -16,6 +16,7 @@ mod kinds;
 mod limits;
 mod live;
 mod qa;
+mod roles;
 mod server;
 mod sessions;
 mod sockets;

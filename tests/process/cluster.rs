@@ -1162,3 +1162,83 @@ async fn idle_sessions_expire_on_every_shard_of_a_redis_cluster() {
     assert!(!keys_on_shards(held.code.clone()).await.is_empty());
     assert_eq!(phone.vote(&held_q, json!(0)).await["type"], "ack");
 }
+
+#[tokio::test]
+async fn links_made_and_revoked_on_one_node_count_on_every_node_at_once() {
+    let redis = Redis::start();
+    let nodes = three_nodes(&redis);
+    let (s, qid) = open_session(&nodes[0], &["Yes", "No"]).await;
+    let links = format!("/api/sessions/{}/links", s.code);
+    let mint = |node: &TestApp, body: Value| {
+        let req = node
+            .http
+            .post(node.url(&links))
+            .bearer_auth(&s.token)
+            .json(&body);
+        async move {
+            let resp = req.send().await.unwrap();
+            assert_eq!(resp.status(), StatusCode::CREATED);
+            resp.json::<Value>().await.unwrap()
+        }
+    };
+    // Made through node 1, used through node 2 at once.
+    let presenter = mint(&nodes[0], json!({"role": "presenter"})).await;
+    let token = presenter["token"].as_str().unwrap().to_owned();
+    let (status, v) = nodes[1]
+        .question_action_as(&s.code, &qid, "reveal", Some(&token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let (status, _) = nodes[1]
+        .add_question_as(
+            &s.code,
+            Some(&token),
+            json!({"kind": "open", "prompt": "Why?"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (mut remote, w) = nodes[2].join(&s.code, "moderator", Some(&token)).await;
+    assert_eq!(w["scope"], "presenter");
+
+    // An interpreter on node 3 translates; a phone on node 2 sees it.
+    let (mut phone, _) = nodes[1].join(&s.code, "audience", None).await;
+    let ack = phone
+        .call(json!({"type": "ask", "text": "Who decides?"}))
+        .await;
+    assert_eq!(ack["type"], "ack");
+    let item = phone.recv_type("qa_item").await["item"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let interpreter = mint(&nodes[0], json!({"role": "interpreter", "lang": "fr"})).await;
+    let (mut booth, _) = nodes[2]
+        .join(&s.code, "moderator", interpreter["token"].as_str())
+        .await;
+    let ack = booth
+        .call(json!({"type": "qa_translate", "item_id": item, "text": "Qui décide ?"}))
+        .await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    let seen = phone
+        .recv_until("the translation", |v| {
+            v["type"] == "qa_item" && v["item"]["translations"]["fr"] == "Qui décide ?"
+        })
+        .await;
+    assert_eq!(seen["item"]["text"], "Who decides?");
+
+    // Revoked through node 2: the socket on node 3 closes with 4401, and
+    // the token is refused by every node.
+    let revoke = nodes[1]
+        .http
+        .delete(nodes[1].url(&format!("{links}/{}", presenter["id"].as_str().unwrap())))
+        .bearer_auth(&s.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), StatusCode::NO_CONTENT);
+    assert_eq!(remote.closed().await, Some(4401));
+    for node in &nodes {
+        let (status, _) = node
+            .question_action_as(&s.code, &qid, "hide", Some(&token), None)
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+}

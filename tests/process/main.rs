@@ -11,6 +11,7 @@ mod redis;
 
 mod cluster;
 mod durability;
+mod links;
 mod load_smoke;
 mod qa;
 mod records;

@@ -11,6 +11,7 @@ import { clock, onTick } from './time.js';
 import { findQuestion, initialView, view as reduceView } from './reducers.js';
 import { questionForm } from './moderate-form.js';
 import { fileButtons } from './moderate-files.js';
+import { resultsOnly } from './share.js';
 
 // The kinds of question as the console names them.
 const KIND_NAMES = {
@@ -112,6 +113,8 @@ function start() {
       if (s === 'fatal' && info.reason === 'unauthorized') {
         fatal(t('Invalid moderator link'));
       }
+      // A good link whose role opens no socket: the results' downloads.
+      if (s === 'fatal' && info.reason === 'forbidden') resultsOnly();
       if (s === 'ended') {
         fatal(t('This session has ended'), t('It was deleted. Its questions and results are gone.'));
       }

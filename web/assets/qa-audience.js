@@ -10,6 +10,7 @@ import {
   createStore, hasMorePages, initialBoard, phoneTab, qaBoard, shownUpvotes, upvotesInFlight
 } from './reducers.js';
 import { loadQaPage } from './qa-paging.js';
+import { translationFor } from './qa-translations.js';
 
 const code = codeFromPath();
 const root = $('#qa');
@@ -29,6 +30,7 @@ function start() {
 
   const local = {
     upvoted: {},        // id -> true, the items this phone upvoted (kept in this browser)
+    original: {},       // id -> true, translated items this phone shows in the original
     sort: 'top',
     sending: false,
     token: null         // this phone's participant token, for the pages
@@ -191,6 +193,13 @@ function start() {
   on(list, 'click', function (ev) {
     const btn = ev.target.closest ? ev.target.closest('.qa-vote') : null;
     if (btn && list.contains(btn)) toggleUpvote(btn.dataset.id);
+    // A translated item: the original is one tap away, and back.
+    const swap = ev.target.closest ? ev.target.closest('.qa-original') : null;
+    if (swap && list.contains(swap)) {
+      const id = swap.dataset.id;
+      if (local.original[id]) delete local.original[id]; else local.original[id] = true;
+      render();
+    }
   });
 
   on(sortTop, 'click', function () { local.sort = 'top'; render(); });
@@ -243,6 +252,8 @@ function start() {
   function makeRow(item) {
     let r = {};
     r.text = el('p', { className: 'qa-item-text' });
+    r.translated = el('span', { className: 'qa-translated', hidden: true });
+    r.original = el('button', { type: 'button', className: 'qa-original', dataset: { id: item.id }, hidden: true });
     r.name = el('span', { className: 'qa-item-name' });
     r.badge = el('span', { className: 'qa-badge' });
     r.count = el('span', { className: 'qa-vote-count' });
@@ -254,7 +265,7 @@ function start() {
       el('div', { className: 'qa-item-body' }, [
         r.badge,
         r.text,
-        el('p', { className: 'qa-item-meta' }, [r.name])
+        el('p', { className: 'qa-item-meta' }, [r.name, r.translated, r.original])
       ]),
       r.vote
     ]);
@@ -292,7 +303,15 @@ function start() {
       let r = rows[item.id] || (rows[item.id] = makeRow(item));
       r.li.dataset.status = item.status;
       r.li.classList.toggle('is-mine', !!item.mine);
-      setText(r.text, item.text);
+      // In this phone's language where an interpreter translated it.
+      let tr = translationFor(item, i18n.lang);
+      let original = !tr || !!local.original[item.id];
+      setText(r.text, original ? item.text : tr.text);
+      r.text.lang = original ? '' : tr.lang;
+      r.translated.hidden = !tr;
+      setText(r.translated, original ? t('Original') : t('Translated'));
+      r.original.hidden = !tr;
+      setText(r.original, original ? t('Show translation') : t('Show original'));
       let who = item.name ? String(item.name) : t('Anonymous');
       setText(r.name, item.mine ? who + ' (you)' : who);
       let badge = badgeText(item);

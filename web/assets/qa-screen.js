@@ -3,6 +3,7 @@ import { $, el, on, setText } from './dom.js';
 import { t } from './i18n.js';
 import { onSocketMessage } from './socket.js';
 import { initialBoard, qaBoard } from './reducers.js';
+import { translationsOf } from './qa-translations.js';
 
 const root = $('#qa');
 if (root) start();
@@ -46,10 +47,12 @@ function start() {
     c.countLabel = el('span', { className: 'qa-card-count-label' });
     c.label = el('span', { className: 'qa-card-flag', text: 'Being answered now' });
     c.text = el('p', { className: 'qa-card-text' });
+    c.translations = el('ul', { className: 'qa-card-translations' });
+    c.trKey = '';
     c.name = el('p', { className: 'qa-card-name' });
     c.li = el('li', { className: 'qa-card is-new', dataset: { id: item.id } }, [
       el('div', { className: 'qa-card-votes' }, [c.count, c.countLabel]),
-      el('div', { className: 'qa-card-body' }, [c.label, c.text, c.name])
+      el('div', { className: 'qa-card-body' }, [c.label, c.text, c.translations, c.name])
     ]);
     return c;
   }
@@ -73,6 +76,20 @@ function start() {
       setText(c.countLabel, n === 1 ? 'upvote' : 'upvotes');
       setText(c.text, item.text);
       c.text.classList.toggle('is-long', String(item.text).length > 180);
+      // The original, then each interpreter's translation under it.
+      const trs = translationsOf(item);
+      const trKey = JSON.stringify(trs);
+      if (trKey !== c.trKey) {
+        c.trKey = trKey;
+        while (c.translations.firstChild) c.translations.removeChild(c.translations.firstChild);
+        trs.forEach(function (tr) {
+          c.translations.appendChild(el('li', { className: 'qa-card-translation', lang: tr.lang }, [
+            el('span', { className: 'qa-card-lang', text: tr.lang.toUpperCase() }),
+            ' ' + tr.text
+          ]));
+        });
+      }
+      c.translations.hidden = !trs.length;
       setText(c.name, item.name ? String(item.name) : t('Anonymous'));
       c.label.hidden = item.status !== 'pinned';
       c.li.dataset.status = item.status;

@@ -156,8 +156,9 @@ export class Socket {
           cb(msg.type === 'error' ? { code: msg.code, message: msg.message } : null, msg);
         } catch (e) { console.error(e); }
       }
-      if (msg.type === 'error' && msg.code === 'unauthorized' && !welcomed) {
-        self.setState('fatal', { reason: 'unauthorized' });
+      if (msg.type === 'error' && (msg.code === 'unauthorized' || msg.code === 'forbidden') && !welcomed) {
+        // forbidden: a token that is good, but whose role opens no socket (a results link).
+        self.setState('fatal', { reason: msg.code });
       }
       self.onMessage(msg);
       if (self === pageSocket) {
@@ -187,8 +188,9 @@ export class Socket {
     const code = ev ? ev.code : null;
     this.lastCloseCode = code;
     if (this.state === 'ended') return;
-    if (code === 4401 || this.state === 'fatal') {
-      this.setState('fatal', { reason: 'unauthorized', code: code });
+    if (this.state === 'fatal') return;
+    if (code === 4401 || code === 4403) {
+      this.setState('fatal', { reason: code === 4403 ? 'forbidden' : 'unauthorized', code: code });
       return;
     }
     if (this.stopped) { this.state = 'idle'; return; }

@@ -144,7 +144,7 @@ impl LiveSession {
                 };
                 let (staff, public) = (order(false), order(true));
                 self.broadcast(st, |c| {
-                    Some(if c.role == Role::Moderator {
+                    Some(if c.sees_polls() {
                         staff.clone()
                     } else {
                         public.clone()
@@ -154,9 +154,7 @@ impl LiveSession {
             E::Deleted { q, .. } => {
                 st.published.remove(q);
                 let frame = ServerMsg::QuestionRemoved { question_id: *q }.frame();
-                self.broadcast(st, |c| {
-                    (c.role == Role::Moderator || public).then(|| frame.clone())
-                });
+                self.broadcast(st, |c| (c.sees_polls() || public).then(|| frame.clone()));
                 self.broadcast_present(st, before);
                 self.dirty.notify_one();
             }
@@ -245,6 +243,11 @@ impl LiveSession {
             }
             E::Joined { .. } | E::Vote { .. } | E::Retract { .. } => {
                 self.dirty.notify_one();
+            }
+            E::LinkAdded { .. } => {}
+            E::LinkRevoked { id, .. } => self.close_link(st, *id),
+            E::QaTranslated { item, .. } => {
+                self.broadcast_qa_item(st, *item, &Role::ALL);
             }
             // Refused by `Session::apply`.
             E::Created { .. } | E::Ended { .. } => {}
@@ -376,6 +379,21 @@ pub(super) fn precheck(s: &Session, ev: &Event, limits: &crate::domain::Limits) 
         }
         E::QaSet { item, .. } | E::QaHideAuthor { item, .. } => {
             s.qa.item(*item)?;
+        }
+        E::LinkAdded { .. } => s.links.check_room(limits.max_links)?,
+        E::LinkRevoked { id, .. } => {
+            s.links
+                .get(*id)
+                .ok_or_else(|| Error::not_found(format!("no link {id}")))?;
+        }
+        E::QaTranslated {
+            item, lang, text, ..
+        } => {
+            let i = s.qa.item(*item)?;
+            if !i.status.is_public() {
+                return Err(Error::not_found(format!("no approved Q&A item {item}")));
+            }
+            return Ok(i.translations.get(lang) != Some(text));
         }
         // As `Session::add_question` refuses it.
         E::Added { .. } => s.check_question_room(limits)?,

@@ -8,10 +8,10 @@ use axum::extract::ws::Utf8Bytes;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::domain::links::Action;
 use crate::domain::Event;
 use crate::error::{Error, ErrorCode, Result};
 use crate::live::outbox::{Close, Outbox, CLOSE_NORMAL};
-use crate::live::secrets::token_eq;
 use crate::protocol::{self, choice_json, QaPage, Role, ServerMsg, SessionView, Welcome};
 use crate::store::Storage;
 
@@ -72,11 +72,17 @@ impl LiveSession {
             Some((p, b)) => (Some(p), Some(b)),
             None => (None, None),
         };
+        let mut access = None;
         let participant = match role {
             Role::Moderator => {
-                if !token.is_some_and(|t| token_eq(t, &st.session.moderator_token)) {
-                    return Err(Error::unauthorized("wrong or missing moderator token"));
-                }
+                // The moderator token or a link's; a participant's token is
+                // as wrong here as any other.
+                let a = Self::access_in(&st, token).map_err(|e| match e.code {
+                    ErrorCode::Forbidden => Error::unauthorized("wrong or missing moderator token"),
+                    _ => e,
+                })?;
+                a.check(&[Action::Connect])?;
+                access = Some(a);
                 None
             }
             Role::Projector => None,
@@ -87,25 +93,28 @@ impl LiveSession {
                 },
             ),
         };
-        let welcome_tallies = Self::visible_tallies(&st, role);
+        // What the connection is sent: a staff link sees the polls or the
+        // pending Q&A only where its scope allows.
+        let may = |action| access.as_ref().is_some_and(|a| a.may(action));
+        let (sees_polls, sees_pending) = (may(Action::SeePolls), may(Action::SeePendingQa));
+        let view_role = match role {
+            Role::Moderator if !sees_polls => Role::Projector,
+            r => r,
+        };
+        let welcome_tallies = Self::visible_tallies(&st, view_role);
         let sent = welcome_tallies.iter().map(|(q, t)| (*q, t.seq)).collect();
         // The top of the board; the rest is paged over HTTP, so the welcome
         // stays small however much the room asks.
         let qa = QaPage::new(
             &st.session.qa,
-            role == Role::Moderator,
+            sees_pending,
             participant,
             0,
             protocol::WELCOME_QA_ITEMS,
         );
-        let session = SessionView::new(
-            &st.session,
-            role == Role::Moderator,
-            join_url,
-            welcome_tallies,
-        )
-        .with_qa(qa)
-        .with_digest(self.shown_digest(&st));
+        let session = SessionView::new(&st.session, sees_polls, join_url, welcome_tallies)
+            .with_qa(qa)
+            .with_digest(self.shown_digest(&st));
         let mut welcome = Welcome {
             role,
             session,
@@ -113,6 +122,8 @@ impl LiveSession {
             participant_id: None,
             participant_token: None,
             ballots: None,
+            scope: access.as_ref().map(|a| a.scope.as_str()),
+            lang: access.as_ref().and_then(|a| a.lang.clone()),
         };
         if let Some(p) = participant {
             let who = st.session.participant(p);
@@ -137,6 +148,7 @@ impl LiveSession {
                 role,
                 participant,
                 outbox: outbox.clone(),
+                access: access.clone(),
             },
         );
         if let Storage::Redis(c) = &self.shared.storage {
@@ -159,7 +171,7 @@ impl LiveSession {
         drop(st);
         self.shared.metrics.connected(role);
         self.dirty.notify_one();
-        let mut board = self.board(role, conn_id).subscribe();
+        let mut board = self.board(view_role, conn_id).subscribe();
         board.mark_changed();
         Ok(Attached {
             conn_id,
@@ -167,6 +179,7 @@ impl LiveSession {
             outbox,
             board,
             sent,
+            access,
         })
     }
 
@@ -251,9 +264,9 @@ impl LiveSession {
         };
         let staff = protocol::question_frame(q, true);
         let public = q.is_public().then(|| protocol::question_frame(q, false));
-        self.broadcast(st, |c| match c.role {
-            Role::Moderator => Some(staff.clone()),
-            _ => public.clone(),
+        self.broadcast(st, |c| match c.sees_polls() {
+            true => Some(staff.clone()),
+            false => public.clone(),
         });
     }
 
@@ -265,9 +278,9 @@ impl LiveSession {
         let staff = (before.0 != cur || before.2 != qa).then(|| protocol::present_frame(cur, qa));
         let public =
             (before.1 != public || before.2 != qa).then(|| protocol::present_frame(public, qa));
-        self.broadcast(st, |c| match c.role {
-            Role::Moderator => staff.clone(),
-            _ => public.clone(),
+        self.broadcast(st, |c| match c.sees_polls() {
+            true => staff.clone(),
+            false => public.clone(),
         });
     }
 

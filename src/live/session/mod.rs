@@ -25,6 +25,7 @@ use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::domain::links::Access;
 use crate::domain::Session;
 use crate::live::outbox::Outbox;
 use crate::live::shared::Shared;
@@ -39,6 +40,7 @@ mod commands;
 mod connect;
 mod fanout;
 mod follower;
+mod links;
 mod qa;
 #[cfg(test)]
 mod tests;
@@ -46,6 +48,7 @@ mod views;
 
 pub use fanout::board_news;
 use follower::{checksum, Follower};
+pub use links::CLOSE_REVOKED;
 
 /// Audience groups, published in turn across the audience interval: one
 /// every 2.5 ms. Each wakes its writers at once, and a vote read meanwhile
@@ -97,6 +100,8 @@ struct ConnEntry {
     role: Role,
     participant: Option<u32>,
     outbox: Arc<Outbox>,
+    /// A staff connection's access: its scope, and the link it came by.
+    access: Option<Access>,
 }
 
 struct State {
@@ -134,6 +139,8 @@ pub struct Attached {
     pub board: watch::Receiver<Arc<Board>>,
     /// The tallies the welcome carried: the writer need not send them again.
     pub sent: Vec<(Uuid, u64)>,
+    /// A staff connection's access (see `links`).
+    pub access: Option<Access>,
 }
 
 pub struct LiveSession {

@@ -35,7 +35,7 @@ impl LiveSession {
             if !roles.contains(&c.role) {
                 return None;
             }
-            let moderator = c.role == Role::Moderator;
+            let moderator = c.sees_pending_qa();
             if !hidden && !item.visible_to(moderator, c.participant) {
                 return None;
             }

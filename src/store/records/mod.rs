@@ -27,6 +27,7 @@ mod spec;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::domain::links::Scope;
 use crate::domain::qa::QaStatus;
 use crate::domain::Event;
 use crate::error::{Error, Result};
@@ -346,6 +347,28 @@ pub(crate) enum V1 {
     Compacted {
         segment: u64,
     },
+    /// A link handed out; `role` as the wire names it.
+    LinkAdded {
+        code: String,
+        id: Uuid,
+        role: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        label: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lang: Option<String>,
+        token: String,
+        at: i64,
+    },
+    LinkRevoked {
+        code: String,
+        id: Uuid,
+    },
+    QaTranslated {
+        code: String,
+        item: Uuid,
+        lang: String,
+        text: String,
+    },
 }
 
 impl V1 {
@@ -382,7 +405,10 @@ impl V1 {
             | QaHideAuthor { code, .. }
             | Breakdown { code, .. }
             | Snapshot { code, .. }
-            | SnapshotPart { code, .. } => Some(code),
+            | SnapshotPart { code, .. }
+            | LinkAdded { code, .. }
+            | LinkRevoked { code, .. }
+            | QaTranslated { code, .. } => Some(code),
             Compacted { .. } => None,
         }
     }
@@ -552,6 +578,36 @@ impl V1 {
             },
             R::QaHideAuthor { code, item } => Event::QaHideAuthor { code, item },
             R::Breakdown { code, q, by } => Event::Breakdown { code, q, by },
+            R::LinkAdded {
+                code,
+                id,
+                role,
+                label,
+                lang,
+                token,
+                at,
+            } => Event::LinkAdded {
+                code,
+                id,
+                scope: Scope::parse_link_role(&role)
+                    .ok_or_else(|| Error::bad_request(format!("unknown link role {role:?}")))?,
+                label,
+                lang,
+                token,
+                at,
+            },
+            R::LinkRevoked { code, id } => Event::LinkRevoked { code, id },
+            R::QaTranslated {
+                code,
+                item,
+                lang,
+                text,
+            } => Event::QaTranslated {
+                code,
+                item,
+                lang,
+                text,
+            },
             R::Snapshot { .. } | R::SnapshotPart { .. } | R::Compacted { .. } => {
                 return Err(Error::internal("a snapshot inside a snapshot"))
             }
@@ -710,6 +766,35 @@ impl V1 {
             },
             E::QaHideAuthor { code, item } => V1::QaHideAuthor { code, item },
             E::Breakdown { code, q, by } => V1::Breakdown { code, q, by },
+            E::LinkAdded {
+                code,
+                id,
+                scope,
+                label,
+                lang,
+                token,
+                at,
+            } => V1::LinkAdded {
+                code,
+                id,
+                role: scope.as_str().to_owned(),
+                label,
+                lang,
+                token,
+                at,
+            },
+            E::LinkRevoked { code, id } => V1::LinkRevoked { code, id },
+            E::QaTranslated {
+                code,
+                item,
+                lang,
+                text,
+            } => V1::QaTranslated {
+                code,
+                item,
+                lang,
+                text,
+            },
         }
     }
 }
@@ -730,5 +815,7 @@ pub fn event_json(ev: &Event) -> String {
     serde_json::to_string(&V1::from(ev)).expect("an event serialises")
 }
 
+#[cfg(test)]
+mod links_tests;
 #[cfg(test)]
 mod settings_tests;

@@ -11,9 +11,11 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 
+use crate::domain::links::Access;
 use crate::error::{Error, Result};
 use crate::live::registry::{token_eq, Hub};
 use crate::live::session::LiveSession;
+use crate::transport::scope;
 
 /// The token of `Authorization: Bearer <token>`, if any.
 pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -36,17 +38,50 @@ async fn session_of(parts: &mut Parts, hub: &Hub) -> Result<Arc<LiveSession>, Re
     hub.get(code).await.map_err(IntoResponse::into_response)
 }
 
-/// The session of `{code}`, for a caller holding its moderator token.
+/// The session of `{code}`, for a caller holding its moderator token, or
+/// a link's token whose scope allows the route (`scope::route_action`);
+/// another scope is `forbidden`.
 pub struct Moderator(pub Arc<LiveSession>);
 
 impl FromRequestParts<Arc<Hub>> for Moderator {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, hub: &Arc<Hub>) -> Result<Self, Response> {
-        let s = session_of(parts, hub).await?;
-        s.check_moderator(bearer(&parts.headers))
+        let Staff { session, access } = Staff::from_request_parts(parts, hub).await?;
+        let path = parts.uri.path();
+        // The segments after `/sessions/{code}`.
+        let rest: Vec<&str> = path
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .skip_while(|p| *p != "sessions")
+            .skip(2)
+            .collect();
+        let action = scope::route_action(&parts.method, &rest);
+        access
+            .check(&[action])
             .map_err(IntoResponse::into_response)?;
-        Ok(Moderator(s))
+        Ok(Moderator(session))
+    }
+}
+
+/// The session of `{code}` and the access of the token presented (the
+/// moderator's or a link's), whatever its scope: for a handler that judges
+/// the scope by what the request asks.
+pub struct Staff {
+    pub session: Arc<LiveSession>,
+    pub access: Access,
+}
+
+impl FromRequestParts<Arc<Hub>> for Staff {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, hub: &Arc<Hub>) -> Result<Self, Response> {
+        let session = session_of(parts, hub).await?;
+        let access = session
+            .access(bearer(&parts.headers))
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Staff { session, access })
     }
 }
 
@@ -80,7 +115,7 @@ async fn participant_of(s: &Arc<LiveSession>, token: Option<&str>) -> Result<u32
             })?;
             Ok(p)
         }
-        None if s.check_moderator(Some(token)).is_ok() => {
+        None if s.access(Some(token)).await.is_ok() => {
             Err(Error::forbidden("the moderator does not vote"))
         }
         None => Err(Error::unauthorized("unknown participant token")),

@@ -8,6 +8,7 @@ mod ballots;
 mod decks;
 mod guard;
 mod health;
+mod links;
 mod qa;
 mod questions;
 mod results;
@@ -30,7 +31,7 @@ use crate::error::{Error, Result};
 use crate::live::registry::{is_code, Hub};
 use crate::transport::{pages as web, ws};
 
-pub use auth::{Admin, Moderator, Participant};
+pub use auth::{Admin, Moderator, Participant, Staff};
 pub(crate) use sessions::created;
 pub use sessions::urls;
 
@@ -189,6 +190,7 @@ pub fn app(hub: Arc<Hub>) -> Router {
         .route("/sessions/{code}/report.html", get(results::report))
         .route("/sessions/{code}/journal", get(results::session_journal))
         .merge(decks::routes())
+        .merge(links::routes())
         .fallback(not_found);
     let router = Router::new()
         .nest("/api", api)

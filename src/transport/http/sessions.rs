@@ -11,8 +11,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::auth::{bearer, Admin, Moderator};
+use super::auth::{bearer, Admin, Moderator, Staff};
 use super::{host, Body};
+use crate::domain::links::Action;
 use crate::domain::Settings;
 use crate::error::{Error, Result};
 use crate::live::registry::Hub;
@@ -110,7 +111,13 @@ pub(super) async fn get_session(
 ) -> Result<Json<SessionView>> {
     let s = hub.get(&code).await?;
     let join = format!("{}/{}", hub.base_url(host(&headers)), code);
-    let moderator = s.check_moderator(bearer(&headers)).is_ok();
+    let moderator = match bearer(&headers) {
+        Some(t) => s
+            .access(Some(t))
+            .await
+            .is_ok_and(|a| a.may(Action::SeePolls)),
+        None => false,
+    };
     Ok(Json(s.view(moderator, &join)))
 }
 
@@ -134,14 +141,20 @@ struct PatchSettings {
     public_summary: Option<bool>,
 }
 
-/// `PATCH /api/sessions/{code}`.
+/// `PATCH /api/sessions/{code}`: the scope is judged by the fields named
+/// (a Q&A moderator sets `qa_moderation` only).
 pub(super) async fn patch_session(
     State(hub): State<Arc<Hub>>,
-    Moderator(s): Moderator,
+    Staff { session: s, access }: Staff,
     Path(code): Path<String>,
     headers: HeaderMap,
-    Body(p): Body<Patch>,
+    Body(body): Body<Value>,
 ) -> Result<Json<SessionView>> {
+    if let Value::Object(fields) = &body {
+        access.check(&crate::transport::scope::settings_actions(fields))?;
+    }
+    let p: Patch = serde_json::from_value(body)
+        .map_err(|e| Error::bad_request(format!("malformed JSON body: {e}")))?;
     let settings = p.settings.unwrap_or_default();
     let change = crate::domain::SettingsChange {
         qa_moderation: settings.qa_moderation,

@@ -12,12 +12,14 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::time::{interval_at, timeout, timeout_at, Instant};
 
 use super::writer::{close_message, write_loop, WriterEnd, Writes};
+use crate::domain::links::Access;
 use crate::error::{Error, ErrorCode, Result};
 use crate::live::outbox::{Close, Outbox};
 use crate::live::registry::Hub;
 use crate::live::session::LiveSession;
 use crate::protocol::{self, ClientMsg, Hello, Presentation, QuestionAction, Role};
 use crate::rate::{Bucket, Take};
+use crate::transport::scope;
 use crate::transport::serve::ConnWatch;
 
 pub(super) const CLOSE_TOO_BIG: Close = Close {
@@ -31,6 +33,11 @@ pub(super) const CLOSE_FLOOD: Close = Close {
 pub(super) const CLOSE_UNAUTHORIZED: Close = Close {
     code: 4401,
     reason: "unauthorized",
+};
+/// A link whose role has no socket (`results`).
+pub(super) const CLOSE_FORBIDDEN: Close = Close {
+    code: 4403,
+    reason: "forbidden",
 };
 pub(super) const CLOSE_HELLO_TIMEOUT: Close = Close {
     code: 4408,
@@ -142,10 +149,10 @@ where
             let _ = writes
                 .run(sink.send(Message::Text(protocol::error_frame(None, &e))))
                 .await;
-            let close = if e.code == ErrorCode::Unauthorized {
-                CLOSE_UNAUTHORIZED
-            } else {
-                CLOSE_UNAVAILABLE
+            let close = match e.code {
+                ErrorCode::Unauthorized => CLOSE_UNAUTHORIZED,
+                ErrorCode::Forbidden => CLOSE_FORBIDDEN,
+                _ => CLOSE_UNAVAILABLE,
             };
             Box::pin(close_now(&mut sink, &mut stream, &close, &writes)).await;
             return;
@@ -154,6 +161,7 @@ where
     let conn_id = attached.conn_id;
     let outbox = attached.outbox.clone();
     let participant = attached.participant;
+    let access = attached.access.clone();
     let last_seen = Arc::new(AtomicI64::new(hub.shared.clock.now_ms()));
     let mut writer = tokio::spawn(write_loop(sink, attached, hub.clone(), writes.clone()));
 
@@ -162,6 +170,7 @@ where
         session: &session,
         role: hello.role,
         participant,
+        access,
         outbox: &outbox,
         bucket,
     };
@@ -265,6 +274,8 @@ struct Conn<'a> {
     session: &'a Arc<LiveSession>,
     role: Role,
     participant: Option<u32>,
+    /// A staff connection's scope and link, checked with every message.
+    access: Option<Access>,
     outbox: &'a Outbox,
     bucket: Bucket,
 }
@@ -382,6 +393,10 @@ async fn handle_text(conn: &Conn<'_>, text: &str) -> (Utf8Bytes, bool) {
             "a {} connection may not send this message",
             conn.role.as_str()
         ))),
+        Ok(msg) if conn.access.is_some() => match staff_check(conn, &msg, text) {
+            Ok(()) => Box::pin(apply(conn, msg)).await,
+            Err(e) => Err(e),
+        },
         // Votes, the one message sent by the thousand, run in place; the
         // others are boxed so that the largest of their futures does not
         // size every connection's task.
@@ -396,6 +411,19 @@ async fn handle_text(conn: &Conn<'_>, text: &str) -> (Utf8Bytes, bool) {
         Ok(()) => (protocol::ack_frame(reference.as_deref()), vote),
         Err(e) => (protocol::error_frame(reference.as_deref(), &e), false),
     }
+}
+
+/// A staff message is checked against the connection's scope, and its
+/// link against revocation (the socket is being closed then, but a frame
+/// read meanwhile must not act).
+fn staff_check(conn: &Conn<'_>, msg: &ClientMsg, text: &str) -> Result<()> {
+    let Some(access) = &conn.access else {
+        return Ok(());
+    };
+    if !conn.session.still_holds(access) {
+        return Err(Error::unauthorized("this link was revoked"));
+    }
+    access.check(&scope::message_actions(msg, text))
 }
 
 /// A vote: the one message sent by the thousand, run in place (unboxed).
@@ -473,5 +501,13 @@ async fn apply(conn: &Conn<'_>, msg: ClientMsg) -> Result<()> {
             question_id,
             entry_id,
         } => s.hide_entry(question_id, entry_id).await,
+        ClientMsg::QaTranslate {
+            item_id,
+            text,
+            lang,
+        } => match &conn.access {
+            Some(a) => s.translate(a, item_id, lang.as_deref(), &text).await,
+            None => Err(Error::forbidden("only staff translate")),
+        },
     }
 }
