@@ -139,7 +139,10 @@ fn results_as_before(name: &str) -> Value {
     want["session"]["settings"]["min_group"] = 5.into();
     want["session"]["settings"]["public_summary"] = false.into();
     for q in want["questions"].as_array_mut().unwrap() {
-        if matches!(q["kind"].as_str(), Some("single" | "multiple" | "scale" | "ranking")) {
+        if matches!(
+            q["kind"].as_str(),
+            Some("single" | "multiple" | "scale" | "ranking")
+        ) {
             q["by"] = Value::Null;
         }
     }
