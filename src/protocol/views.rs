@@ -444,22 +444,34 @@ pub struct Summary {
     pub code: String,
     pub title: String,
     pub questions: Vec<QuestionResult>,
+    /// The segment questions the breakdowns above are by, for their
+    /// groups' names (their own results only where listed above).
+    pub segments: Vec<QuestionView>,
     pub qa: Vec<QaItemView>,
 }
 
 impl Summary {
     pub fn new(s: &Session, seq: impl Fn(Uuid) -> u64) -> Summary {
+        let shown: Vec<&Question> = s
+            .questions()
+            .iter()
+            .filter(|q| q.state == crate::domain::QuestionState::Closed && q.results_visible)
+            .collect();
+        let by: Vec<Uuid> = shown.iter().filter_map(|q| q.by).collect();
         Summary {
             code: s.code.clone(),
             title: s.title.clone(),
-            questions: s
-                .questions()
+            questions: shown
                 .iter()
-                .filter(|q| q.state == crate::domain::QuestionState::Closed && q.results_visible)
                 .map(|q| QuestionResult {
                     question: QuestionView::new(q, false),
                     tally: TallyView::of(s, q, seq(q.id), false),
                 })
+                .collect(),
+            segments: s
+                .segments()
+                .filter(|seg| by.contains(&seg.id))
+                .map(|seg| QuestionView::new(seg, false))
                 .collect(),
             qa: s
                 .qa

@@ -202,6 +202,7 @@ async fn no_route_shows_a_group_under_the_floor_not_even_by_subtraction() {
     let (status, body) = summary(&app).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["questions"], json!([]), "nothing is closed yet");
+    assert_eq!(body["segments"], json!([]), "no breakdown to name");
     assert_eq!(moderator.act("close", q).await["type"], "ack");
     let (_, body) = summary(&app).await;
     assert_eq!(body["title"], "Forum");
@@ -213,6 +214,13 @@ async fn no_route_shows_a_group_under_the_floor_not_even_by_subtraction() {
         [None, Some(8), None]
     );
     assert!(questions[0]["tally"]["groups_by"].is_null());
+    // The segment question the breakdown is by names its groups, though its
+    // own results are not published.
+    let segments = body["segments"].as_array().unwrap();
+    assert_eq!(segments.len(), 1);
+    assert_eq!(segments[0]["id"], seg.as_str());
+    assert_eq!(segments[0]["options"][1], "Civil society");
+    assert!(segments[0]["tally"].is_null());
     let r = app
         .patch_session(
             &s.code,

@@ -81,7 +81,8 @@ pub(crate) fn attachment(name: String) -> HeaderValue {
         .unwrap_or(HeaderValue::from_static("attachment"))
 }
 
-/// `/{code}`, `/{code}/screen`, `/{code}/moderate`: the three views.
+/// `/{code}`, `/{code}/screen`, `/{code}/moderate`: the three views, and
+/// `/{code}/summary`, the public summary's printable page.
 async fn page(
     State(hub): State<Arc<Hub>>,
     Path(path): Path<String>,
@@ -92,6 +93,7 @@ async fn page(
         "" => "audience.html",
         "screen" => "screen.html",
         "moderate" => "moderate.html",
+        "summary" => "summary.html",
         _ => return not_found().await,
     };
     if !is_code(code) {
