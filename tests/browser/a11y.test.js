@@ -190,3 +190,40 @@ test('the language picker is readable on every view, at desktop and phone widths
     await context.close();
   }
 });
+
+test('the public summary, on a laptop and on a phone, light and dark', async () => {
+  const created = await api(server.url, 'POST', '/api/sessions', {
+    title: 'Summary of an accessible room',
+    settings: { public_summary: true, min_group: 1 },
+    questions: [
+      { kind: 'single', prompt: 'Which group are you?', segment: true, options: ['Government', 'Civil society'] },
+      { kind: 'single', prompt: 'Support the text?', options: ['Yes', 'No'] },
+      { kind: 'scale', prompt: 'How urgent?', min: 1, max: 5 }
+    ]
+  });
+  assert.equal(created.status, 201, created.text);
+  const s = created.body;
+  const mod = (method, path, body) => api(server.url, method, `/api/sessions/${s.code}${path}`, body, s.moderator_token);
+  const ids = (await mod('GET', '')).body.questions.map((q) => q.id);
+  for (const id of ids) assert.equal((await mod('POST', `/questions/${id}/open`, {})).status, 200);
+  for (const [group, yes, urgency] of [[0, 0, 4], [1, 1, 2], [1, 0, 5]]) {
+    const p = await api(server.url, 'POST', `/api/sessions/${s.code}/participants`, {});
+    for (const [i, choice] of [[0, group], [1, yes], [2, urgency]]) {
+      const r = await api(server.url, 'PUT', `/api/sessions/${s.code}/questions/${ids[i]}/ballot`, { choice }, p.body.participant_token);
+      assert.equal(r.status, 200, r.text);
+    }
+  }
+  assert.equal((await mod('POST', `/questions/${ids[1]}/breakdown`, { by: ids[0] })).status, 200);
+  for (const id of ids) {
+    assert.equal((await mod('POST', `/questions/${id}/close`, {})).status, 200);
+    assert.equal((await mod('POST', `/questions/${id}/reveal`, {})).status, 200);
+  }
+  for (const [options, label] of [[DESKTOP, 'summary'], [PHONE, 'summary on a phone']]) {
+    for (const scheme of ['light', 'dark']) {
+      const page = await open(Object.assign({ colorScheme: scheme }, options), `${server.url}/${s.code}/summary`);
+      await page.locator('.sum-table').waitFor();
+      await audit(page, `${label} (${scheme})`);
+      await page.context().close();
+    }
+  }
+});
