@@ -238,15 +238,19 @@ test('a presenter may choose the breakdown; a Q&A moderator sees no chooser', as
   await qa.context().close();
 });
 
+const TWELVE = ['Open by default', 'Privacy', 'Skills', 'Funding', 'Standards', 'Interoperability',
+  'Licensing', 'Quality', 'Metadata', 'APIs', 'Archiving', 'Feedback'];
+
 // A forum's room: four groups of 14, 9, 3 and 2 people at the default floor of 5. The two small
 // ones hold 5 together, so nothing more is hidden. Used for the README's screenshot.
 async function forum() {
   const s = await createSession('Open data forum', [
     { kind: 'single', prompt: SEGMENT, segment: true, options: ['Governments', 'Civil society', 'Academia', 'Private sector'] },
     { kind: 'single', prompt: 'Which should come first in the national data strategy?', options: ['Open by default', 'Privacy safeguards', 'Skills and training', 'Funding'] },
-    { kind: 'scale', prompt: 'How ready is your organisation to publish its data?', min: 1, max: 5, min_label: 'Not at all', max_label: 'Fully' }
+    { kind: 'scale', prompt: 'How ready is your organisation to publish its data?', min: 1, max: 5, min_label: 'Not at all', max_label: 'Fully' },
+    { kind: 'single', prompt: 'Which one of these twelve should the strategy fund first?', options: TWELVE }
   ]);
-  const [seg, choice, scale] = s.ids;
+  const [seg, choice, scale, twelve] = s.ids;
   for (const id of s.ids) await s.act(`/questions/${id}/open`);
   const plan = [
     [0, [6, 3, 2, 3], [1, 2, 5, 4, 2]],
@@ -264,13 +268,14 @@ async function forum() {
       await p.vote(seg, group);
       await p.vote(choice, answers[k]);
       await p.vote(scale, marks[k]);
+      await p.vote(twelve, (group * 5 + k) % TWELVE.length);
     }
   }
-  return { s, seg, choice, scale };
+  return { s, seg, choice, scale, twelve };
 }
 
 // The breakdown fits the stage, and its numbers are large enough for the back of the room.
-async function legible(screen, where) {
+async function legible(screen, where, least = 0.0145) {
   const got = await screen.evaluate(() => {
     const box = document.querySelector('#q-breakdown').getBoundingClientRect();
     const counts = Array.prototype.map.call(document.querySelectorAll('#q-breakdown .bd-count, #q-breakdown .bd-name'),
@@ -281,12 +286,12 @@ async function legible(screen, where) {
   assert.ok(got.bottom <= got.height, `${where}: the panels end at ${got.bottom}px, past the screen's ${got.height}px`);
   assert.ok(got.right <= got.width, `${where}: the breakdown is cut on the right`);
   // 1.5% of the width: 28.8px at 1920, 19.2px at 1280 (a projector's 1280 is as large on the wall).
-  assert.ok(got.smallest >= got.width * 0.0145, `${where}: the numbers are ${got.smallest}px high`);
+  assert.ok(got.smallest >= got.width * least, `${where}: the numbers are ${got.smallest}px high`);
   return got;
 }
 
 test('the projector puts the groups side by side, legible at 1920×1080 and 1280×720, a scale in the ramp', async () => {
-  const { s, seg, choice, scale } = await forum();
+  const { s, seg, choice, scale, twelve } = await forum();
   await s.act(`/questions/${choice}/breakdown`, { by: seg });
   await s.act(`/questions/${scale}/breakdown`, { by: seg });
   await s.act(`/questions/${choice}/reveal`);
@@ -332,6 +337,17 @@ test('the projector puts the groups side by side, legible at 1920×1080 and 1280
   await legible(screen, 'a scale at 1280×720');
   await screen.waitForTimeout(1200);
   await screenshot(screen, 'projector-breakdown-scale');
+
+  // Twelve answers in four groups: the text shrinks until the slide fits, at both sizes.
+  await s.act(`/questions/${twelve}/breakdown`, { by: seg });
+  await s.act(`/questions/${twelve}/reveal`);
+  await s.act('/present', { question_id: twelve });
+  await screen.locator('#q-prompt', { hasText: 'twelve' }).waitFor();
+  await eventually(async () => assert.equal((await panels(screen.locator('#q-breakdown')))[0].rows.length, 12));
+  const small = await legible(screen, 'twelve answers at 1280×720', 0.008);
+  await screen.setViewportSize({ width: 1920, height: 1080 });
+  await eventually(async () => legible(screen, 'twelve answers at 1920×1080', 0.008));
+  assert.ok(small.smallest < 1280 * 0.0145, 'the text did shrink to fit');
   assertNoProblems(screen, 'projector');
   await screen.context().close();
 });

@@ -90,9 +90,23 @@ export class Breakdown {
     setText(this.note, t('Hidden: groups of fewer than {n} people, and the next smallest where it would give them away.', { n: view.minGroup }));
   }
 
+  // Makes the text smaller, step by step, until the panels fit the container's height (the
+  // projector's stage: many groups or many answers must still make one slide), but not below
+  // `least` px. From the stylesheet's size each time, so it grows back when there is room.
+  fit(least) {
+    const root = this.root;
+    root.style.fontSize = '';
+    if (root.hidden || !root.clientHeight) return;
+    let size = parseFloat(getComputedStyle(root).fontSize);
+    while (root.scrollHeight > root.clientHeight + 1 && size > least) {
+      size = Math.max(least, size * 0.92);
+      root.style.fontSize = size.toFixed(1) + 'px';
+    }
+  }
+
   build(q, view, items, segOptions, count) {
     const root = this.root;
-    root.className = (this.own ? this.own + ' ' : '') + 'bd bd-' + q.kind + (this.legend ? ' bd-with-legend' : '') + (count > 4 ? ' bd-many' : '');
+    root.className = (this.own ? this.own + ' ' : '') + 'bd bd-' + q.kind + (this.legend ? ' bd-with-legend' : '');
     const segPrompt = view.segLoc && view.segLoc.prompt ? view.segLoc.prompt : (view.seg ? view.seg.prompt : '');
     root.appendChild(el('p', { className: 'bd-title', text: t('By group: {question}', { question: segPrompt }) }));
     if (this.legend && q.kind !== 'scale') {

@@ -228,6 +228,7 @@ function start() {
       }
       if (byGroup) {
         breakdown.update({ q: q, loc: null, seg: byGroup.seg, segLoc: null, groups: byGroup.groups, minGroup: state.minGroup });
+        fitBreakdown();
       } else {
         results.update(q, null, tally, { showCorrect: q.state === 'closed' && Array.isArray(q.correct) });
       }
@@ -236,6 +237,12 @@ function start() {
     if (visible && state.showDigest) refreshDigest();
     tick();
   }
+
+  // The breakdown is one slide: its text shrinks to fit the stage, to 0.8% of the width at least.
+  function fitBreakdown() {
+    breakdown.fit(window.innerWidth * 0.008);
+  }
+  on(window, 'resize', function () { if (!ui.qBreakdown.hidden) fitBreakdown(); });
 
   function renderTranslations(q) {
     clear(ui.qTranslations);
