@@ -146,12 +146,15 @@ function table(q, seg, groups, view) {
     body.appendChild(el('tr', { dataset: { option: String(i), suppressed: 'false' } }, cells));
   });
   const onScreen = q.by === seg.id;
-  const caption = el('caption', {}, [
+  // The title sits above the table, as wide as the panel (a caption is as narrow as its table).
+  const titleId = 'mq-g-' + q.id + '-' + seg.id;
+  const title = el('p', { className: 'mq-g-title', id: titleId }, [
     el('span', { text: t('By group: {question}', { question: segmentName(seg, view.questions) }) }),
     ranking ? el('span', { className: 'mq-g-unit', text: ' · ' + t('points') }) : null,
     onScreen ? el('span', { className: 'mq-g-shown', text: t('on the projector') }) : null
   ]);
   return el('div', { className: 'mq-g' + (onScreen ? ' is-shown' : ''), dataset: { segment: seg.id } }, [
-    el('table', { className: 'mq-g-table' }, [caption, el('thead', {}, [el('tr', {}, head)]), body])
+    title,
+    el('table', { className: 'mq-g-table', 'aria-labelledby': titleId }, [el('thead', {}, [el('tr', {}, head)]), body])
   ]);
 }
