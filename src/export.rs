@@ -417,6 +417,27 @@ pub fn utc(ms: i64) -> String {
     )
 }
 
+/// The quoted '#RRGGBB' strings of the one `[...]` list of a page script
+/// (`file` names it in the messages), comments aside.
+fn colour_list(js: &str, file: &str) -> Vec<String> {
+    let code: String = js
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect();
+    let list = code
+        .split_once('[')
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .unwrap_or_else(|| panic!("{file} holds a [...] list"))
+        .0;
+    let colours: Vec<String> = list
+        .split('\'')
+        .filter(|s| s.starts_with('#'))
+        .map(str::to_owned)
+        .collect();
+    assert!(!colours.is_empty(), "{file} holds no colour");
+    colours
+}
+
 /// The option colours the pages use, read from the file they load
 /// (`web/assets/palette.js`), so option `i` has the same colour in the
 /// report as on the phones and the projector.
@@ -426,23 +447,7 @@ pub fn palette() -> &'static [String] {
             env!("CARGO_MANIFEST_DIR"),
             "/web/assets/palette.js"
         ));
-        // The quoted '#RRGGBB' strings of the file's one list, comments aside.
-        let code: String = js
-            .lines()
-            .filter(|l| !l.trim_start().starts_with("//"))
-            .collect();
-        let list = code
-            .split_once('[')
-            .and_then(|(_, rest)| rest.split_once(']'))
-            .expect("palette.js holds a [...] list")
-            .0;
-        let colours: Vec<String> = list
-            .split('\'')
-            .filter(|s| s.starts_with('#'))
-            .map(str::to_owned)
-            .collect();
-        assert!(!colours.is_empty(), "palette.js holds no colour");
-        colours
+        colour_list(js, "palette.js")
     });
     &PALETTE
 }
@@ -451,6 +456,46 @@ pub fn palette() -> &'static [String] {
 pub fn option_colour(i: usize) -> &'static str {
     let p = palette();
     &p[i % p.len()]
+}
+
+/// The colours of ordered values (a scale's steps), low to high, read from
+/// the file the pages load (`web/assets/ramp.js`).
+pub fn ramp() -> &'static [String] {
+    static RAMP: LazyLock<Vec<String>> = LazyLock::new(|| {
+        let js = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/web/assets/ramp.js"));
+        colour_list(js, "ramp.js")
+    });
+    &RAMP
+}
+
+/// The colour of step `k` (from 0) of `n` ordered steps, as `rampColour` in
+/// `ramp.js` picks it: the ends of the ramp for the ends, evenly spaced
+/// between (rounded half away from zero, as `Math.round` does for these
+/// positive values); one step alone takes the middle.
+pub fn ramp_colour(k: usize, n: usize) -> &'static str {
+    let r = ramp();
+    let last = r.len() - 1;
+    if n < 2 {
+        return &r[(last as f64 / 2.0).round() as usize];
+    }
+    let k = k.min(n - 1);
+    &r[((k * last) as f64 / (n - 1) as f64).round() as usize]
+}
+
+/// The colour of each row of question `q`'s charts: a scale's steps from the
+/// ramp, an option's own colour where it has one (else the palette's, see
+/// `bar_chart`).
+fn row_colours(q: &Question) -> Vec<Option<String>> {
+    match &q.spec.kind {
+        crate::domain::Kind::Scale { min, max, .. } => {
+            let n = (i64::from(*max) - i64::from(*min) + 1).max(1) as usize;
+            (0..n).map(|k| Some(ramp_colour(k, n).to_owned())).collect()
+        }
+        kind => kind
+            .options()
+            .map(|o| o.iter().map(|x| x.colour.clone()).collect())
+            .unwrap_or_default(),
+    }
 }
 
 fn bar_chart(rows: &[Row], colours: &[Option<String>]) -> Markup {
@@ -533,12 +578,7 @@ fn question_section(s: &Session, n: usize, q: &Question) -> Markup {
         KindName::Wordcloud => &rows[..rows.len().min(30)],
         _ => &rows[..],
     };
-    let colours: Vec<Option<String>> = q
-        .spec
-        .kind
-        .options()
-        .map(|o| o.iter().map(|x| x.colour.clone()).collect())
-        .unwrap_or_default();
+    let colours = row_colours(q);
     html! {
         section {
             h2 { (n + 1) ". " (q.spec.prompt) }
@@ -954,9 +994,10 @@ mod tests {
 
     /// The exports of `sample()`. The CSV is as the code wrote it before it
     /// went through the csv crate. The report differs from the hand-written
-    /// HTML before maud in three ways only: `'` is no longer written `&#39;`,
-    /// SVG shapes are closed with an end tag instead of `/>`, and options 8
-    /// and 9 take the pages' colours (see `palette()`).
+    /// HTML before maud in four ways only: `'` is no longer written `&#39;`,
+    /// SVG shapes are closed with an end tag instead of `/>`, options 8
+    /// and 9 take the pages' colours (see `palette()`), and the scale's five
+    /// bars take the ramp's (see `ramp()`).
     const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/export");
 
     #[test]
@@ -988,6 +1029,62 @@ mod tests {
             "#E69F00",
             "option 15 starts the list again"
         );
+    }
+
+    #[test]
+    fn the_ramp_is_the_pages_list() {
+        let r = ramp();
+        assert_eq!(
+            r.len(),
+            11,
+            "one colour per step of the longest scale: {r:?}"
+        );
+        for c in r {
+            assert!(
+                c.len() == 7 && c[1..].chars().all(|h| h.is_ascii_hexdigit()),
+                "{c:?} is not #RRGGBB"
+            );
+        }
+        assert_eq!(r[0], "#440154", "the lowest step is viridis' dark violet");
+        assert_eq!(r[10], "#FDE725", "the highest its yellow");
+        let five: Vec<&str> = (0..5).map(|k| ramp_colour(k, 5)).collect();
+        assert_eq!(
+            five,
+            [&r[0], &r[3], &r[5], &r[8], &r[10]],
+            "as rampColour picks them"
+        );
+        assert_eq!(ramp_colour(0, 1), r[5], "one step alone takes the middle");
+        assert_eq!(ramp_colour(7, 5), r[10], "past the end stays at the end");
+    }
+
+    /// A scale's bars take the ramp, low to high, in the report as on the
+    /// pages; no step takes an option's colour.
+    #[test]
+    fn the_report_colours_a_scale_from_the_ramp() {
+        let s = sample();
+        let html = report(&s, "ab12", 1_700_000_600_000);
+        let scale = s
+            .questions()
+            .iter()
+            .position(|q| q.spec.kind.name() == KindName::Scale)
+            .expect("the sample has a scale");
+        let heading = format!("<h2>{}. ", scale + 1);
+        let section = &html[html.find(&heading).unwrap()..];
+        let chart = &section[..section.find("</svg>").unwrap()];
+        let fills: Vec<&str> = chart
+            .split("<rect ")
+            .skip(1)
+            .map(|r| {
+                r.split("fill=\"")
+                    .nth(1)
+                    .unwrap()
+                    .split('"')
+                    .next()
+                    .unwrap()
+            })
+            .collect();
+        let want: Vec<&str> = (0..5).map(|k| ramp_colour(k, 5)).collect();
+        assert_eq!(fills, want, "steps -2 to 2");
     }
 
     /// Every option without a colour of its own is drawn in the report in

@@ -93,6 +93,57 @@ test('moderator console', async () => {
   await page.context().close();
 });
 
+test('results by group on the projector, a phone (light and dark) and the console', async () => {
+  const created = await api(server.url, 'POST', '/api/sessions', {
+    title: 'Accessible forum',
+    questions: [
+      { kind: 'single', prompt: 'Which group are you?', segment: true, options: ['Governments', 'Civil society', 'Private sector'] },
+      { kind: 'single', prompt: 'Should data be open by default?', options: ['Yes', 'No', 'Not sure'] }
+    ]
+  });
+  assert.equal(created.status, 201, created.text);
+  const s = created.body;
+  const token = s.moderator_token;
+  assert.equal((await api(server.url, 'PATCH', `/api/sessions/${s.code}`, { settings: { min_group: 2 } }, token)).status, 200);
+  const [seg, q] = (await api(server.url, 'GET', `/api/sessions/${s.code}`, undefined, token)).body.questions.map((x) => x.id);
+  const act = (path, body) => api(server.url, 'POST', `/api/sessions/${s.code}${path}`, body || {}, token);
+  for (const id of [seg, q]) assert.equal((await act(`/questions/${id}/open`)).status, 200);
+  // Two groups of two are shown; the private sector's, empty, is hidden.
+  for (const [group, answer] of [[0, 0], [0, 1], [1, 0], [1, 2]]) {
+    const p = await api(server.url, 'POST', `/api/sessions/${s.code}/participants`, {});
+    for (const [id, choice] of [[seg, group], [q, answer]]) {
+      const r = await api(server.url, 'PUT', `/api/sessions/${s.code}/questions/${id}/ballot`, { choice }, p.body.participant_token);
+      assert.equal(r.status, 200, r.text);
+    }
+  }
+  assert.equal((await act(`/questions/${q}/breakdown`, { by: seg })).status, 200);
+  assert.equal((await act(`/questions/${q}/reveal`)).status, 200);
+  assert.equal((await act('/present', { question_id: q })).status, 200);
+
+  const screen = await open(PROJECTOR, `${server.url}/${s.code}/screen`);
+  await waitLive(screen);
+  await screen.locator('#q-breakdown:not([hidden]) .bd-group.is-suppressed').waitFor();
+  await audit(screen, 'projector, by group');
+  await screen.context().close();
+
+  for (const scheme of ['light', 'dark']) {
+    const phone = await open(Object.assign({ colorScheme: scheme }, PHONE), `${server.url}/${s.code}`);
+    await waitLive(phone);
+    await phone.locator('.q-breakdown:not([hidden]) .bd-group.is-suppressed').waitFor();
+    await phone.locator('.q-breakdown').scrollIntoViewIfNeeded();
+    await audit(phone, `phone, by group, ${scheme}`);
+    await phone.context().close();
+  }
+
+  const mod = await open(DESKTOP, `${server.url}/${s.code}/moderate#token=${encodeURIComponent(token)}`);
+  await waitLive(mod);
+  await mod.locator('.mq-g-table tr.is-suppressed').first().waitFor();
+  // The chooser has a name: its label.
+  assert.equal(await mod.locator('.mq-breakdown-select').first().evaluate((n) => n.labels.length), 1);
+  await audit(mod, 'moderator, by group');
+  await mod.context().close();
+});
+
 test('landing page', async () => {
   const page = await open(DESKTOP, `${server.url}/`);
   await page.locator('#join-form').waitFor();

@@ -1,10 +1,11 @@
-// Small pure helpers: codes, letters, countdowns, colours.
+// Small pure helpers: codes, letters, countdowns, colours, the ordered ramp.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   codeFromPath, definitionKey, formatRemaining, letter, optionLabel, pct, spacedCode
 } from '../../web/assets/format.js';
-import { PALETTE, optionColour, parseColour, textColourFor } from '../../web/assets/colour.js';
+import { PALETTE, luminance, optionColour, parseColour, textColourFor } from '../../web/assets/colour.js';
+import { RAMP, rampColour } from '../../web/assets/ramp.js';
 
 test('the session code is read from the start of the path only', () => {
   assert.equal(codeFromPath('/123456'), '123456');
@@ -46,4 +47,17 @@ test('option colours come from the palette unless the question gives its own', (
   assert.equal(parseColour('url(x)'), null);
   assert.equal(textColourFor('#ffff00'), '#000');
   assert.equal(textColourFor('#000080'), '#fff');
+});
+
+test('the ramp of ordered values gets lighter at every step, and spans its ends to ends', () => {
+  assert.equal(RAMP.length, 11, 'one colour per step of the longest scale');
+  for (const c of RAMP) assert.match(c, /^#[0-9A-F]{6}$/);
+  const light = RAMP.map((c) => luminance(parseColour(c)));
+  for (let i = 1; i < light.length; i++) assert.ok(light[i] > light[i - 1], `step ${i} is lighter than step ${i - 1}`);
+  // A five-step scale: the two ends, then evenly between.
+  assert.deepEqual([0, 1, 2, 3, 4].map((k) => rampColour(k, 5)), [RAMP[0], RAMP[3], RAMP[5], RAMP[8], RAMP[10]]);
+  assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((k) => rampColour(k, 11)), RAMP.slice());
+  assert.equal(rampColour(0, 1), RAMP[5], 'one step alone takes the middle');
+  assert.equal(rampColour(9, 5), RAMP[10], 'past the end stays at the end');
+  assert.equal(rampColour(1, 2), RAMP[10]);
 });

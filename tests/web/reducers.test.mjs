@@ -138,6 +138,17 @@ test('the digest is kept only while the setting shows it', () => {
   assert.equal(view(initialView(), welcome({ digest: d })).digest, '', 'without the setting: not kept');
 });
 
+test('the anonymity floor of breakdowns follows the settings, 5 until one says otherwise', () => {
+  assert.equal(initialView().minGroup, 5);
+  const state = view(initialView(), welcome({ settings: { qa_moderation: false, show_digest: false, min_group: 3 } }));
+  assert.equal(state.minGroup, 3);
+  const two = view(state, { type: 'session', title: 'T', settings: { qa_moderation: false, show_digest: false, min_group: 2 } });
+  assert.equal(two.minGroup, 2);
+  assert.equal(view(two, { type: 'session', title: 'T', settings: { min_group: 2 } }), two, 'the same floor changes nothing');
+  assert.equal(view(two, { type: 'session', title: 'T', settings: { min_group: 0 } }).minGroup, 2, 'not a floor: not taken');
+  assert.equal(view(two, { type: 'session', title: 'T', settings: { min_group: '9' } }).minGroup, 2);
+});
+
 test('a join link that is not http(s) is not taken', () => {
   const state = view(initialView(), welcome({ join_url: 'javascript:alert(1)' }));
   assert.equal(state.joinUrl, '');

@@ -8,10 +8,12 @@ import { letter, optionLabel, formatRemaining } from './format.js';
 import { optionColour, paint } from './colour.js';
 import { t } from './i18n.js';
 import { Results } from './results.js';
+import { Breakdown, breakdownOf } from './breakdown.js';
 import { clock } from './time.js';
 
 /* phone: {pending, drafts, errors (question id -> ...), selectionOf(qid), hasBallot(qid),
- *         draftOf(qid), submit(qid, op, choice), statusFor(q), tagFor(qid), tallyOf(qid), render()} */
+ *         draftOf(qid), submit(qid, op, choice), statusFor(q), tagFor(qid), tallyOf(qid), render(),
+ *         questions(), localize(q), minGroup()} */
 export function QuestionView(q, loc, defKey, phone) {
   this.phone = phone;
   this.id = q.id;
@@ -30,8 +32,11 @@ export function QuestionView(q, loc, defKey, phone) {
   this.resultsBox = el('div');
   this.voters = el('p', { className: 'q-voters' });
   this.results = new Results(this.resultsBox);
+  // The results by group, below the results, when the question is shown broken down.
+  this.breakdownBox = el('div', { className: 'q-breakdown', hidden: true });
+  this.breakdown = new Breakdown(this.breakdownBox);
   this.resultsSection = el('section', { className: 'q-results', hidden: true, 'aria-label': t('Results') }, [
-    el('h3', { text: t('Results') }), this.voters, this.resultsBox
+    el('h3', { text: t('Results') }), this.voters, this.resultsBox, this.breakdownBox
   ]);
   this.el = el('section', { className: 'q', lang: loc.lang || undefined, dataset: { qid: q.id, kind: q.kind } }, [
     el('div', { className: 'q-meta' }, [this.stateBadge, this.timer, this.timerLive]),
@@ -61,6 +66,14 @@ QuestionView.prototype.update = function (q) {
     setText(this.voters, t(voters === 1 ? '{n} person answered' : '{n} people answered', { n: voters }));
     this.results.update(q, this.loc, tally, {
       showCorrect: q.state === 'closed' && Array.isArray(q.correct)
+    });
+  }
+  const byGroup = showResults ? breakdownOf(q, tally, phone.questions()) : null;
+  this.breakdownBox.hidden = !byGroup;
+  if (byGroup) {
+    this.breakdown.update({
+      q: q, loc: this.loc, seg: byGroup.seg, segLoc: byGroup.seg ? phone.localize(byGroup.seg) : null,
+      groups: byGroup.groups, minGroup: phone.minGroup()
     });
   }
   this.tick();

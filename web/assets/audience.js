@@ -446,7 +446,10 @@ function start() {
     statusFor: statusFor,
     tagFor: tagFor,
     tallyOf: function (qid) { return view.tallies[qid] || null; },
-    render: function () { render(); }
+    render: function () { render(); },
+    questions: function () { return view.questions; },
+    localize: function (q) { return localize(q, wantedLanguages()); },
+    minGroup: function () { return view.minGroup; }
   };
 
   /* ------------------------------------------------------------ start */

@@ -12,6 +12,7 @@ import { findQuestion, initialView, view as reduceView } from './reducers.js';
 import { questionForm } from './moderate-form.js';
 import { fileButtons } from './moderate-files.js';
 import { resultsOnly } from './share.js';
+import { GroupsPanel, segmentsOf } from './moderate-groups.js';
 
 // The kinds of question as the console names them.
 const KIND_NAMES = {
@@ -53,6 +54,8 @@ function start() {
     return -1;
   }
   function current() { return state.presentation.current; }
+  // The role this console was opened with, as the welcome says (a link's scope, else the moderator).
+  let scope = 'moderator';
 
   const ui = {
     title: $('#title'),
@@ -136,6 +139,7 @@ function start() {
       if (!msg.ref && msg.code !== 'unauthorized') toast(errorText(msg), 'error');
       return;
     }
+    if (msg.type === 'welcome') scope = typeof msg.scope === 'string' ? msg.scope : 'moderator';
     const next = reduceView(state, msg);
     if (next === state) return;
     state = next;
@@ -233,11 +237,12 @@ function start() {
     const list = state.questions;
     ui.empty.hidden = !state.loaded || list.length > 0;
     const keep = {};
+    const groupsView = { questions: list, segments: segmentsOf(list), scope: scope, minGroup: state.minGroup };
     list.forEach(function (q, i) {
       let item = items[q.id];
       if (!item) item = items[q.id] = new QuestionItem(q.id);
       keep[q.id] = true;
-      item.update(q, i, list.length);
+      item.update(q, i, list.length, groupsView);
       if (ui.qlist.children[i] !== item.el) ui.qlist.insertBefore(item.el, ui.qlist.children[i] || null);
     });
     Object.keys(items).forEach(function (id) {
@@ -267,6 +272,10 @@ function start() {
     this.resultsBox = el('div');
     this.results = new Results(this.resultsBox);
     this.defKey = null;
+    // The projector's breakdown, and every breakdown by group (moderate-groups.js).
+    this.groups = new GroupsPanel(function (by, settled) {
+      act({ type: 'breakdown', question_id: self.id, by: by }, null, settled);
+    });
 
     this.btn = {
       present: button('present', t('Show on screen'), 'btn'),
@@ -299,7 +308,7 @@ function start() {
       el('div', { className: 'mq-head' }, [this.num, this.kind, this.state, this.onScreen, this.visible, this.timer]),
       this.prompt,
       this.settings,
-      el('div', { className: 'mq-live' }, [this.voters, this.resultsBox]),
+      el('div', { className: 'mq-live' }, [this.voters, this.resultsBox, this.groups.el]),
       actions
     ]);
 
@@ -377,7 +386,7 @@ function start() {
     return '';
   }
 
-  QuestionItem.prototype.update = function (q, index, count) {
+  QuestionItem.prototype.update = function (q, index, count, groupsView) {
     this.q = q;
     const li = this.el;
     li.dataset.state = q.state;
@@ -408,6 +417,7 @@ function start() {
     } else {
       this.resultsBox.hidden = true;
     }
+    this.groups.update(q, tally, groupsView);
 
     let b = this.btn;
     setText(b.present, current() === q.id ? t('Remove from screen') : t('Show on screen'));

@@ -163,7 +163,9 @@ export function initialView(opts) {
     // The setting `show_digest`: the projector shows the session's digest under revealed results.
     showDigest: false,
     // The session's digest as the last session view carried it ('' when not shown).
-    digest: ''
+    digest: '',
+    // The setting `min_group`: groups of a breakdown with fewer voters are not shown.
+    minGroup: 5
   };
 }
 
@@ -171,6 +173,13 @@ function showDigest(state, msg) {
   const session = sessionOf(msg);
   const settings = session ? session.settings : msg.type === 'session' ? msg.settings : null;
   return settings && typeof settings.show_digest === 'boolean' ? settings.show_digest : state;
+}
+
+function minGroup(state, msg) {
+  const session = sessionOf(msg);
+  const settings = session ? session.settings : msg.type === 'session' ? msg.settings : null;
+  const n = settings ? settings.min_group : undefined;
+  return typeof n === 'number' && n >= 1 && Math.floor(n) === n ? n : state;
 }
 
 function digest(state, msg, shown) {
@@ -206,7 +215,8 @@ export function view(state, msg) {
     presentation: presentation(state.presentation, msg),
     tallies: tallies(state.tallies, msg),
     audience: audience(state.audience, msg),
-    showDigest: showDigest(state.showDigest, msg)
+    showDigest: showDigest(state.showDigest, msg),
+    minGroup: minGroup(state.minGroup, msg)
   };
   next.digest = digest(state.digest, msg, next.showDigest);
   // A welcome always counts as a change: the page starts afresh from it.

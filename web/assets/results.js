@@ -2,9 +2,12 @@
 // them: bars (single, multiple), a histogram with the mean (scale), ranked
 // bars (ranking), words (a flowed line, or the projector's cloud) and a wall
 // of answers (open). Rows are kept between updates so CSS transitions animate.
+// Options take the categorical palette; ordered values (a scale's steps, a
+// ranking's places) take the ramp, so their order shows in the colours too.
 
 import { clear, el, setText } from './dom.js';
-import { PALETTE, optionColour, paint } from './colour.js';
+import { optionColour, paint, textColourFor } from './colour.js';
+import { rampColour } from './ramp.js';
 import { letter, numberOr, optionLabel, pct } from './format.js';
 import { i18n, t } from './i18n.js';
 import { Cloud, hashText } from './wordcloud.js';
@@ -113,7 +116,7 @@ export class Results {
           el('span', { className: 'hist-track' }, [fill]),
           el('span', { className: 'hist-value', text: String(v) })
         ]);
-        fill.style.backgroundColor = PALETTE[4];
+        fill.style.backgroundColor = rampColour(v - min, max - min + 1);
         self.rows.push({ fill: fill, count: count });
         cols.appendChild(col);
       }
@@ -166,6 +169,8 @@ export class Results {
     });
     order.forEach(function (r, pos) {
       const s = numberOr(scores[r.index], 0);
+      // The first place takes the top of the ramp.
+      paintPlace(r.count, pos, order.length);
       r.fill.style.width = (maxScore ? Math.round((s / maxScore) * 100) : 0) + '%';
       setText(r.count, (pos + 1) + '.');
       setText(r.pct, t(s === 1 ? '{n} point' : '{n} points', { n: s }));
@@ -209,4 +214,12 @@ export class Results {
     });
     this.root.appendChild(wall);
   }
+}
+
+// A ranking's place (0 = first) of n, in the ramp's colour for it.
+export function paintPlace(node, pos, n) {
+  const bg = rampColour(n - 1 - pos, n);
+  node.classList.add('res-place');
+  node.style.backgroundColor = bg;
+  node.style.color = textColourFor(bg);
 }

@@ -7,6 +7,7 @@ import { Socket, watchNetwork } from './socket.js';
 import { api } from './http.js';
 import { connectionBadge } from './ui.js';
 import { Results } from './results.js';
+import { Breakdown, breakdownOf } from './breakdown.js';
 import { clock, onTick } from './time.js';
 import { findQuestion, initialView, view as reduceView } from './reducers.js';
 
@@ -31,6 +32,7 @@ function start() {
     qTranslations: $('#q-translations'),
     qOptions: $('#q-options'),
     qResults: $('#q-results'),
+    qBreakdown: $('#q-breakdown'),
     qDigest: $('#q-digest'),
     qDigestShort: $('#q-digest-short'),
     qDigestFull: $('#q-digest-full'),
@@ -47,6 +49,7 @@ function start() {
   };
 
   const results = new Results(ui.qResults, { layout: 'spiral' });
+  const breakdown = new Breakdown(ui.qBreakdown, { legend: true });
   let shownKey = null;
   let shownJoinUrl = null;
 
@@ -196,6 +199,7 @@ function start() {
     if (key !== shownKey) {
       shownKey = key;
       results.reset();
+      breakdown.reset();
       setText(ui.qPrompt, q.prompt);
       ui.qPrompt.classList.toggle('is-long', String(q.prompt).length > 110);
       ui.qPrompt.classList.toggle('is-very-long', String(q.prompt).length > 240);
@@ -209,7 +213,11 @@ function start() {
 
     const tally = state.tallies[q.id] || null;
     const visible = !!q.results_visible;
-    ui.qResults.hidden = !visible;
+    // Revealed and shown broken down: the groups take the results' place.
+    const byGroup = visible ? breakdownOf(q, tally, state.questions) : null;
+    ui.qResults.hidden = !visible || !!byGroup;
+    ui.qBreakdown.hidden = !byGroup;
+    ui.question.classList.toggle('has-breakdown', !!byGroup);
     ui.qOptions.hidden = visible;
     ui.qVoters.hidden = !visible;
     if (visible) {
@@ -218,12 +226,23 @@ function start() {
       if (q.kind === 'open' || q.kind === 'wordcloud') {
         setText(ui.qVoters, t(voters === 1 ? '{n} person answered' : '{n} people answered', { n: voters }));
       }
-      results.update(q, null, tally, { showCorrect: q.state === 'closed' && Array.isArray(q.correct) });
+      if (byGroup) {
+        breakdown.update({ q: q, loc: null, seg: byGroup.seg, segLoc: null, groups: byGroup.groups, minGroup: state.minGroup });
+        fitBreakdown();
+      } else {
+        results.update(q, null, tally, { showCorrect: q.state === 'closed' && Array.isArray(q.correct) });
+      }
     }
     renderDigest(q);
     if (visible && state.showDigest) refreshDigest();
     tick();
   }
+
+  // The breakdown is one slide: its text shrinks to fit the stage, to 0.8% of the width at least.
+  function fitBreakdown() {
+    breakdown.fit(window.innerWidth * 0.008);
+  }
+  on(window, 'resize', function () { if (!ui.qBreakdown.hidden) fitBreakdown(); });
 
   function renderTranslations(q) {
     clear(ui.qTranslations);
