@@ -6,7 +6,7 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { PHONE, DESKTOP, startServer, launchBrowser, openPage, assertNoProblems, api } = require('./lib');
+const { PHONE, DESKTOP, startServer, launchBrowser, openPage, assertNoProblems, api, eventually, waitLive } = require('./lib');
 
 let server;
 let browser;
@@ -202,4 +202,64 @@ test('an unknown code says so', async () => {
   const page = await openPage(browser, DESKTOP, `${server.url}/999999/summary`);
   await page.locator('#status.is-error', { hasText: 'No session has this code' }).waitFor();
   assertNoProblems(page, 'unknown');
+});
+
+test('the console makes a segment question from its form, sets the floor and publishes the summary', async () => {
+  const c = await api(server.url, 'POST', '/api/sessions', { title: 'Side event' });
+  assert.equal(c.status, 201);
+  const s = c.body;
+  const mod = await openPage(browser, DESKTOP, `${server.url}/${s.code}/moderate#token=${encodeURIComponent(s.moderator_token)}`);
+  await waitLive(mod);
+  // Only a single choice can group the room.
+  await mod.selectOption('#f-kind', 'multiple');
+  assert.equal(await mod.locator('#f-segment').isVisible(), false);
+  await mod.selectOption('#f-kind', 'single');
+  await mod.fill('#f-prompt', 'Which group are you?');
+  await mod.fill('#f-options', 'Government\nCivil society');
+  await mod.check('#f-segment');
+  await mod.click('#f-submit');
+  await mod.selectOption('#f-kind', 'single');
+  await mod.fill('#f-prompt', 'Support the text?');
+  await mod.fill('#f-options', 'Yes\nNo');
+  assert.equal(await mod.isChecked('#f-segment'), false, 'the form starts afresh');
+  await mod.click('#f-submit');
+  const view = async () => (await api(server.url, 'GET', `/api/sessions/${s.code}`, undefined, s.moderator_token)).body;
+  await eventually(async () => {
+    const qs = (await view()).questions;
+    assert.deepEqual(qs.map((q) => [q.prompt, q.segment === true]), [['Which group are you?', true], ['Support the text?', false]]);
+  });
+  await eventually(async () => assert.deepEqual(
+    (await mod.locator('.mq-kind').allTextContents()).map((x) => x.trim()),
+    ['Single choice · groups the room', 'Single choice']
+  ));
+
+  // The floor, then the summary, from the header.
+  assert.equal(await mod.inputValue('#min-group'), '5');
+  await mod.fill('#min-group', '3');
+  await mod.press('#min-group', 'Enter');
+  await eventually(async () => assert.equal((await view()).settings.min_group, 3));
+  await mod.fill('#min-group', '0');
+  await mod.press('#min-group', 'Enter');
+  await mod.locator('.toast-error', { hasText: 'from 1' }).waitFor();
+  assert.equal(await mod.inputValue('#min-group'), '3');
+  assert.equal((await view()).settings.min_group, 3);
+
+  assert.equal(await mod.locator('#link-summary').isVisible(), false);
+  assert.equal((await api(server.url, 'GET', `/api/sessions/${s.code}/summary`)).status, 403);
+  await mod.check('#public-summary');
+  await mod.locator('#link-summary').waitFor();
+  assert.equal(await mod.getAttribute('#link-summary', 'href'), `/${s.code}/summary`);
+  await eventually(async () => assert.equal((await api(server.url, 'GET', `/api/sessions/${s.code}/summary`)).status, 200));
+  const reader = await openPage(browser, DESKTOP, `${server.url}/${s.code}/summary`);
+  await reader.locator('#status', { hasText: 'Nothing to show yet' }).waitFor();
+  assert.equal((await reader.textContent('#title')).trim(), 'Side event');
+
+  // A presenter's console has none of these settings.
+  const link = await api(server.url, 'POST', `/api/sessions/${s.code}/links`, { role: 'presenter' }, s.moderator_token);
+  assert.equal(link.status, 201);
+  const presenter = await openPage(browser, DESKTOP, link.body.url);
+  await waitLive(presenter);
+  assert.equal(await presenter.locator('#public-summary').isVisible(), false);
+  assert.equal(await presenter.locator('#min-group').isVisible(), false);
+  for (const [p, label] of [[mod, 'console'], [reader, 'summary'], [presenter, 'presenter']]) assertNoProblems(p, label);
 });

@@ -94,6 +94,7 @@ export function questionForm(ui, opts) {
         .map(function (c) { return +c.value; }).filter(function (n) { return n < spec.options.length; });
       if (correct.length) spec.correct = correct;
     }
+    if (kind === 'single' && ui.segment.checked) spec.segment = true;
     if (kind === 'scale') {
       let min = intOf(ui.min);
       let max = intOf(ui.max);
@@ -155,6 +156,7 @@ export function questionForm(ui, opts) {
     ui.minLabel.value = q.min_label || '';
     ui.maxLabel.value = q.max_label || '';
     ui.maxWords.value = typeof q.max_words === 'number' ? String(q.max_words) : '3';
+    ui.segment.checked = q.segment === true;
     kindChanged();
     renderCorrect(Array.isArray(q.correct) ? q.correct : []);
     setText(ui.formTitle, t('Edit question {n}', { n: opts.indexOf(q.id) + 1 }));

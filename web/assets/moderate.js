@@ -87,6 +87,7 @@ function start() {
     minLabel: $('#f-min-label'),
     maxLabel: $('#f-max-label'),
     maxWords: $('#f-max-words'),
+    segment: $('#f-segment'),
     formError: $('#form-error'),
     submit: $('#f-submit'),
     cancel: $('#f-cancel')
@@ -214,6 +215,51 @@ function start() {
     });
   });
 
+  /* ------------------------------------------------------------ the summary and the floor */
+
+  // The setting public_summary: anyone with the code may read /{code}/summary.
+  const publicSummary = $('#public-summary');
+  const linkSummary = $('#link-summary');
+  linkSummary.href = '/' + code + '/summary';
+  on(publicSummary, 'change', function () {
+    const wanted = publicSummary.checked;
+    publicSummary.disabled = true;
+    publicSummary.dataset.busy = '1';
+    act({ type: 'settings', public_summary: wanted }, null, function () {
+      delete publicSummary.dataset.busy;
+      render();
+    });
+  });
+
+  // The setting min_group: a group of a breakdown with fewer voters is not shown anywhere.
+  const minGroupInput = $('#min-group');
+  on(minGroupInput, 'change', function () {
+    const n = Number(minGroupInput.value);
+    if (!(Math.floor(n) === n && n >= 1 && n <= 1000)) {
+      toast(t('Groups: a whole number of people from 1 (show every group) to 1000.'), 'error');
+      minGroupInput.value = String(state.minGroup);
+      return;
+    }
+    minGroupInput.disabled = true;
+    minGroupInput.dataset.busy = '1';
+    act({ type: 'settings', min_group: n }, null, function () {
+      delete minGroupInput.dataset.busy;
+      render();
+    });
+  });
+
+  function renderSettings() {
+    if (!publicSummary.dataset.busy) {
+      publicSummary.checked = state.publicSummary;
+      publicSummary.disabled = !state.loaded;
+    }
+    linkSummary.hidden = !state.publicSummary;
+    if (!minGroupInput.dataset.busy) {
+      if (document.activeElement !== minGroupInput) minGroupInput.value = String(state.minGroup);
+      minGroupInput.disabled = !state.loaded;
+    }
+  }
+
   /* ------------------------------------------------------------ rendering */
 
   const items = {};   // question id -> QuestionItem
@@ -224,6 +270,7 @@ function start() {
       showDigest.checked = state.showDigest;
       showDigest.disabled = !state.loaded;
     }
+    renderSettings();
     document.title = (state.title ? state.title + ' · ' : '') + 'moderator · handsup';
     setText(ui.people, state.audience);
     setText(ui.peopleLabel, state.audience === 1 ? t('person connected') : t('people connected'));
@@ -393,7 +440,7 @@ function start() {
     li.classList.toggle('is-current', current() === q.id);
     li.classList.toggle('is-editing', form.editing() === q.id);
     setText(this.num, (index + 1) + '.');
-    setText(this.kind, KIND_NAMES[q.kind] || q.kind);
+    setText(this.kind, t(KIND_NAMES[q.kind] || q.kind) + (q.segment === true ? ' · ' + t('groups the room') : ''));
     setText(this.state, q.state === 'open' ? t('Open') : q.state === 'closed' ? t('Closed') : t('Draft'));
     this.state.dataset.state = q.state;
     this.onScreen.hidden = current() !== q.id;

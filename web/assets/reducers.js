@@ -165,7 +165,9 @@ export function initialView(opts) {
     // The session's digest as the last session view carried it ('' when not shown).
     digest: '',
     // The setting `min_group`: groups of a breakdown with fewer voters are not shown.
-    minGroup: 5
+    minGroup: 5,
+    // The setting `public_summary`: anyone with the code may read the session's summary.
+    publicSummary: false
   };
 }
 
@@ -173,6 +175,12 @@ function showDigest(state, msg) {
   const session = sessionOf(msg);
   const settings = session ? session.settings : msg.type === 'session' ? msg.settings : null;
   return settings && typeof settings.show_digest === 'boolean' ? settings.show_digest : state;
+}
+
+function publicSummary(state, msg) {
+  const session = sessionOf(msg);
+  const settings = session ? session.settings : msg.type === 'session' ? msg.settings : null;
+  return settings && typeof settings.public_summary === 'boolean' ? settings.public_summary : state;
 }
 
 function minGroup(state, msg) {
@@ -216,7 +224,8 @@ export function view(state, msg) {
     tallies: tallies(state.tallies, msg),
     audience: audience(state.audience, msg),
     showDigest: showDigest(state.showDigest, msg),
-    minGroup: minGroup(state.minGroup, msg)
+    minGroup: minGroup(state.minGroup, msg),
+    publicSummary: publicSummary(state.publicSummary, msg)
   };
   next.digest = digest(state.digest, msg, next.showDigest);
   // A welcome always counts as a change: the page starts afresh from it.
