@@ -629,7 +629,10 @@ fn breakdown_section(
         div.breakdown {
             h3 { "By group: " (seg.spec.prompt) " (question " (sn + 1) ")" }
             @if min > 1 {
-                p.meta { "Groups of fewer than " (min) " voters are not shown." }
+                p.meta {
+                    "Groups of fewer than " (min) " voters are not shown, nor the next smallest \
+                     group where the totals would give a smaller one away."
+                }
             }
             @for g in groups {
                 div.group {
@@ -645,7 +648,7 @@ fn breakdown_section(
                         }
                         None => {
                             h4 { (g.label) }
-                            p.meta.suppressed { "Fewer than " (min) " voters: not shown." }
+                            p.meta.suppressed { "Not shown (anonymity floor of " (min) " voters)." }
                         }
                     }
                 }

@@ -188,7 +188,9 @@ async fn no_route_shows_a_group_under_the_floor_not_even_by_subtraction() {
         "the group's size"
     );
     assert!(!report.contains("n = 6") && !report.contains("n = 1<"));
-    assert!(report.contains("Fewer than 5 voters: not shown."));
+    assert!(report.contains("Not shown (anonymity floor of 5 voters)."));
+    assert!(report
+        .contains("nor the next smallest group where the totals would give a smaller one away"));
 
     // The public summary: the closed, revealed questions only.
     let summary = |app: &TestApp| {
