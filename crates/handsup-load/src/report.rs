@@ -204,6 +204,9 @@ pub struct Report {
     pub server_voters: u64,
     /// The server's results equal the acked ballots.
     pub exact: bool,
+    /// `--segment`, with one generator process: whether the groups shown
+    /// equal those the acked ballots make.
+    pub groups_exact: Option<GroupsExact>,
     pub errors: BTreeMap<String, u64>,
     pub errors_total: u64,
     pub unexpected_errors: u64,
@@ -219,6 +222,19 @@ pub struct Report {
     pub projector_presence: u64,
     #[serde(skip)]
     pub projector_seq_regressions: u64,
+}
+
+/// Results by group checked at the end (`--segment`).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct GroupsExact {
+    /// The counts of each group, from the acked ballots.
+    pub expected: Vec<Option<Vec<u64>>>,
+    /// The last node's projector (its `groups`).
+    pub projector: bool,
+    /// The moderator (its `groups_by`).
+    pub moderator: bool,
+    /// `GET .../results`.
+    pub results: bool,
 }
 
 static CONNECT_ERRORS_SHOWN: AtomicUsize = AtomicUsize::new(0);
@@ -396,6 +412,17 @@ impl Report {
         }
         if !self.moderator_exact {
             f.push("the moderator never showed the final counts".to_owned());
+        }
+        if let Some(g) = &self.groups_exact {
+            for (exact, who) in [
+                (g.projector, "the projector"),
+                (g.moderator, "the moderator"),
+                (g.results, "the results"),
+            ] {
+                if !exact {
+                    f.push(format!("{who} never showed the groups {:?}", g.expected));
+                }
+            }
         }
         if self.unexpected_errors > 0 {
             f.push(format!(
@@ -590,6 +617,17 @@ impl Report {
             self.server_voters,
             if self.exact { "EXACT" } else { "NOT EXACT" }
         );
+        if let Some(g) = &self.groups_exact {
+            let word = |b: bool| if b { "exact" } else { "NOT EXACT" };
+            let _ = writeln!(
+                s,
+                "groups          {:?}: projector {}, moderator {}, results {}",
+                g.expected,
+                word(g.projector),
+                word(g.moderator),
+                word(g.results)
+            );
+        }
         let _ = writeln!(
             s,
             "errors          {} ({} unexpected) {:?}; sockets dropped {}",

@@ -386,7 +386,7 @@ impl LiveSession {
             read += ballots.len() as u64;
             let checked = ballots
                 .into_iter()
-                .filter_map(|(p, b)| Some((p, Ballot::decode(&b)?.checked(kind)?)))
+                .filter_map(|(p, b)| Some((p, Ballot::choice_of(&b, kind)?)))
                 .collect();
             into.insert(*q, checked);
         }
