@@ -268,7 +268,58 @@ async fn groups_stay_exact_across(a: &TestApp, b: &TestApp) {
             .await;
         assert_eq!(t["voters"], 21, "the ballot itself stays");
     }
-    drop((gone, phones));
+    drop(gone);
+
+    // A reset of the question empties its groups on every node (the
+    // ballots go, the counts of changes stay: the log tells of it), and
+    // the next ballot is counted in its group again.
+    assert_eq!(mod_b.act("reset", &q).await["type"], "ack");
+    for console in [&mut mod_a, &mut mod_b] {
+        console
+            .tally_where(&q, |t| {
+                t["voters"] == 0 && voters(&t["groups_by"][&seg]) == [None, None, None]
+            })
+            .await;
+    }
+    let again = &mut phones[3];
+    assert_eq!(again.ws.vote(&q, json!(1)).await["type"], "ack");
+    let mut one = vec![(0u64, [0u64; 2]); 3];
+    one[again.group] = (1, [0, 1]);
+    let shown: Vec<bool> = one.iter().map(|(n, _)| *n > 0).collect();
+    for console in [&mut mod_a, &mut mod_b] {
+        console
+            .tally_where(&q, |t| matches(&t["groups_by"][&seg], &one, &shown))
+            .await;
+    }
+
+    // A reset of the segment leaves no one in any group: a ballot cast
+    // after it is in none, until its participant answers the segment again.
+    assert_eq!(mod_a.act("reset", &seg).await["type"], "ack");
+    for console in [&mut mod_a, &mut mod_b] {
+        console
+            .tally_where(&q, |t| {
+                t["voters"] == 1 && voters(&t["groups_by"][&seg]) == [None, None, None]
+            })
+            .await;
+    }
+    let again = &mut phones[3];
+    assert_eq!(again.ws.vote(&q, json!(0)).await["type"], "ack");
+    let other = &mut phones[4];
+    assert_eq!(other.ws.vote(&q, json!(1)).await["type"], "ack");
+    for console in [&mut mod_a, &mut mod_b] {
+        let t = console.tally_where(&q, |t| t["voters"] == 2).await;
+        assert_eq!(voters(&t["groups_by"][&seg]), [None, None, None], "{t}");
+    }
+    assert_eq!(phones[3].ws.vote(&seg, json!(2)).await["type"], "ack");
+    let mut one = vec![(0u64, [0u64; 2]); 3];
+    one[2] = (1, [1, 0]);
+    for console in [&mut mod_a, &mut mod_b] {
+        console
+            .tally_where(&q, |t| {
+                matches(&t["groups_by"][&seg], &one, &[false, false, true])
+            })
+            .await;
+    }
 }
 
 #[tokio::test]

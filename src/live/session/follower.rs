@@ -39,12 +39,17 @@ pub(super) struct Follower {
     pub(super) wake: Notify,
 }
 
-/// Cluster mode: the members of each segment question as last read from
-/// Redis: by participant, the group their ballot puts them in (`NO_GROUP`:
-/// none).
-pub(super) type Members = HashMap<Uuid, Vec<u16>>;
+/// Cluster mode: what a copy last read from Redis to count groups.
+#[derive(Default)]
+pub(super) struct Grouped {
+    /// The members of each segment question: by participant, the group
+    /// their ballot puts them in (`NO_GROUP`: none).
+    members: HashMap<Uuid, Vec<u16>>,
+    /// The versions of each question's ballots (by slot) when last read.
+    versions: HashMap<Uuid, Vec<i64>>,
+}
 
-/// In `Members`: no ballot on the segment.
+/// In `Grouped::members`: no ballot on the segment.
 const NO_GROUP: u16 = u16::MAX;
 
 /// Members without the trailing participants who are in no group.
@@ -54,6 +59,17 @@ fn trimmed(members: &[u16]) -> &[u16] {
         .rposition(|g| *g != NO_GROUP)
         .map_or(0, |i| i + 1);
     &members[..end]
+}
+
+/// What a read of the counts did.
+#[derive(Default)]
+pub(super) struct Recounted {
+    /// The questions read.
+    qs: Vec<Uuid>,
+    /// Of them, those a change touched (a reset, a close).
+    touched: Vec<Uuid>,
+    /// A tally moved.
+    moved: bool,
 }
 
 /// How far this copy has applied the session's shared log.
@@ -216,21 +232,21 @@ impl LiveSession {
     }
 
     /// Reads the counts of the open questions (and of those a change touched)
-    /// from Redis into this copy's tallies: the questions read, and whether
-    /// a tally moved.
-    pub(super) async fn recount(&self, c: &Redis) -> Result<(Vec<Uuid>, bool)> {
-        let qs: Vec<Uuid> = {
+    /// from Redis into this copy's tallies.
+    pub(super) async fn recount(&self, c: &Redis) -> Result<Recounted> {
+        let (qs, touched) = {
             let mut st = self.state.lock();
             let mut qs: Vec<Uuid> = st.recount.drain().collect();
+            let touched = qs.clone();
             for q in st.session.questions() {
                 if q.state == crate::domain::QuestionState::Open && !qs.contains(&q.id) {
                     qs.push(q.id);
                 }
             }
-            qs
+            (qs, touched)
         };
         if qs.is_empty() {
-            return Ok((qs, false));
+            return Ok(Recounted::default());
         }
         let counts = match c.counts(&self.code, &qs).await {
             Ok(counts) => counts,
@@ -254,7 +270,7 @@ impl LiveSession {
         if moved {
             self.dirty.notify_one();
         }
-        Ok((qs, moved))
+        Ok(Recounted { qs, touched, moved })
     }
 
     /// Counts the groups of the questions `qs` again from their ballots in
@@ -263,17 +279,21 @@ impl LiveSession {
     /// Redis keeps one set of counts per question, not per group: a
     /// participant changing their segment answer moves every other ballot
     /// of theirs from one group to another, on whichever node, so the
-    /// groups are counted here from the ballots themselves. A segment's
-    /// members are read when it is in `qs` (open, or touched by a change),
-    /// or not known yet; when they moved, every question is grouped again,
-    /// closed ones too. `members` keeps what was read of each segment.
+    /// groups are counted here from the ballots themselves. A question's
+    /// ballots are read only when they changed since the last read (each
+    /// slot counts the changes of each question's ballots), or when it is in
+    /// `forced` (a reset, which the log tells, or a count made whatever
+    /// changed); a segment's members are read when it is in `qs` or not
+    /// known yet, and when they moved every question is grouped again,
+    /// closed ones too.
     pub(super) async fn regroup(
         &self,
         c: &Redis,
         qs: &HashSet<Uuid>,
-        members: &mut Members,
+        forced: &HashSet<Uuid>,
+        known: &mut Grouped,
     ) -> Result<()> {
-        let (segs, kinds, mut targets) = {
+        let (segs, kinds) = {
             let st = self.state.lock();
             let s = &st.session;
             let segs: Vec<(Uuid, usize)> = s
@@ -286,28 +306,42 @@ impl LiveSession {
                 .filter(|q| q.groupable())
                 .map(|q| (q.id, q.spec.kind.clone()))
                 .collect();
-            let targets: Vec<Uuid> = kinds.keys().filter(|q| qs.contains(q)).copied().collect();
-            (segs, kinds, targets)
+            (segs, kinds)
         };
-        members.retain(|id, _| segs.iter().any(|(s, _)| s == id));
+        known
+            .members
+            .retain(|id, _| segs.iter().any(|(s, _)| s == id));
+        known.versions.retain(|id, _| kinds.contains_key(id));
         if segs.is_empty() {
             return Ok(());
         }
-        let mut want: Vec<Uuid> = segs
-            .iter()
-            .map(|(s, _)| *s)
-            .filter(|s| qs.contains(s) || !members.contains_key(s))
+        let is_seg = |q: &Uuid| segs.iter().any(|(s, _)| s == q);
+        let candidates: Vec<Uuid> = kinds
+            .keys()
+            .filter(|q| qs.contains(*q) || (is_seg(q) && !known.members.contains_key(*q)))
+            .copied()
             .collect();
-        let read_segs = want.clone();
-        want.extend(targets.iter().filter(|q| !read_segs.contains(q)));
-        if want.is_empty() {
+        if candidates.is_empty() {
             return Ok(());
         }
         let started = Instant::now();
+        let versions = c.versions(&self.code, &candidates).await?;
+        let mut want = Vec::new();
+        for (q, v) in candidates.into_iter().zip(versions) {
+            let unknown = is_seg(&q) && !known.members.contains_key(&q);
+            if forced.contains(&q) || unknown || known.versions.get(&q) != Some(&v) {
+                want.push(q);
+                // Read before the ballots: a vote in between is read again.
+                known.versions.insert(q, v);
+            }
+        }
+        if want.is_empty() {
+            return Ok(());
+        }
         let mut ballots = HashMap::new();
         let mut read = self.read_ballots(c, &want, &kinds, &mut ballots).await?;
         let mut moved_segs = false;
-        for s in &read_segs {
+        for s in want.iter().filter(|q| is_seg(q)) {
             let mut now = Vec::new();
             for (p, choice) in ballots.get(s).map(Vec::as_slice).unwrap_or_default() {
                 if let Some(g) = crate::domain::group_of(Some(choice)) {
@@ -318,13 +352,13 @@ impl LiveSession {
                     now[p] = u16::try_from(g).unwrap_or(NO_GROUP);
                 }
             }
-            let before = members.get(s).map(Vec::as_slice).unwrap_or_default();
+            let before = known.members.get(s).map(Vec::as_slice).unwrap_or_default();
             if trimmed(before) != trimmed(&now) {
                 moved_segs = true;
             }
-            members.insert(*s, now);
+            known.members.insert(*s, now);
         }
-        if moved_segs {
+        let targets: Vec<Uuid> = if moved_segs {
             // Every ballot of a member that moved changes group.
             let rest: Vec<Uuid> = kinds
                 .keys()
@@ -332,15 +366,21 @@ impl LiveSession {
                 .copied()
                 .collect();
             read += self.read_ballots(c, &rest, &kinds, &mut ballots).await?;
-            targets = kinds.keys().copied().collect();
-        }
+            kinds.keys().copied().collect()
+        } else {
+            want
+        };
         let mut counted = Vec::new();
         for q in targets {
             let (Some(kind), Some(bs)) = (kinds.get(&q), ballots.get(&q)) else {
                 continue;
             };
             for (seg, n) in segs.iter().filter(|(s, _)| *s != q) {
-                let of = members.get(seg).map(Vec::as_slice).unwrap_or_default();
+                let of = known
+                    .members
+                    .get(seg)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
                 let group = |p: u32| {
                     of.get(p as usize)
                         .filter(|g| **g != NO_GROUP)
@@ -420,8 +460,8 @@ impl LiveSession {
         // at most once per interval, and no more often than four times the
         // last count took, so a large room's counts take at most a fifth of
         // the time.
-        let mut members = Members::new();
-        let mut regroup: HashSet<Uuid> = HashSet::new();
+        let mut grouped = Grouped::default();
+        let (mut regroup, mut forced) = (HashSet::new(), HashSet::new());
         let (mut last_groups, mut groups_every) = (long_ago, presence_every);
         // Without a notice, the groups are counted again when the counts
         // moved, and every tenth second whatever (a lost notice).
@@ -495,13 +535,17 @@ impl LiveSession {
                 let stale = self.follower.counts_stale.swap(false, Ordering::AcqRel);
                 if stale || full {
                     match self.recount(&c).await {
-                        Ok((qs, moved)) => {
+                        Ok(r) => {
                             let backstop = full && {
                                 quiet_seconds = (quiet_seconds + 1) % 10;
                                 quiet_seconds == 0
                             };
-                            if stale || moved || backstop {
-                                regroup.extend(qs);
+                            forced.extend(r.touched);
+                            if backstop {
+                                forced.extend(r.qs.iter().copied());
+                            }
+                            if stale || r.moved || backstop {
+                                regroup.extend(r.qs);
                             }
                         }
                         Err(_) => self.follower.counts_stale.store(true, Ordering::Release),
@@ -514,10 +558,18 @@ impl LiveSession {
             if !regroup.is_empty() && now >= last_groups + groups_every {
                 last_groups = now;
                 let qs = std::mem::take(&mut regroup);
+                let force = std::mem::take(&mut forced);
                 let started = Instant::now();
-                match self.regroup(&c, &qs, &mut members).await {
+                match self.regroup(&c, &qs, &force, &mut grouped).await {
                     Ok(()) => groups_every = presence_every.max(started.elapsed() * 4),
-                    Err(_) => regroup.extend(qs),
+                    Err(_) => {
+                        // What was read halfway is forgotten: all of it
+                        // is read again.
+                        grouped = Grouped::default();
+                        forced.extend(force);
+                        forced.extend(qs.iter().copied());
+                        regroup.extend(qs);
+                    }
                 }
             }
         }
