@@ -540,7 +540,10 @@ impl LiveSession {
                                 quiet_seconds = (quiet_seconds + 1) % 10;
                                 quiet_seconds == 0
                             };
-                            forced.extend(r.touched);
+                            // What a change touched is counted again,
+                            // whatever its counts of changes say.
+                            forced.extend(r.touched.iter().copied());
+                            regroup.extend(r.touched);
                             if backstop {
                                 forced.extend(r.qs.iter().copied());
                             }
