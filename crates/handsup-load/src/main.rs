@@ -395,6 +395,12 @@ async fn run(args: &Args, targets: Vec<Target>, nofile: u64) -> Result<Report, S
             projector: projector.wait_for(settle_deadline, shows).await,
             moderator: moderator.wait_for(settle_deadline, shows).await,
             results: false,
+            projector_settle_ms: report::settle_ms_by(
+                &projector.tallies.lock(),
+                |r| &r.groups == want,
+                last_ack,
+            ),
+            visible: None,
         });
     }
     let (counts, server_voters, server_groups) = match session::server_counts(&target, &setup).await
@@ -432,6 +438,19 @@ async fn run(args: &Args, targets: Vec<Target>, nofile: u64) -> Result<Report, S
             let mut acks = ctx.ack_times_us.lock().clone();
             acks.sort_unstable();
             report.projector.visible = Some(staff::visible_latency(&ctx, &acks, &recs));
+            if let Some(g) = report.groups_exact.as_mut() {
+                // The same, for the groups: the k-th ack is in them once
+                // they hold k ballots together.
+                let in_groups: Vec<staff::TallyRec> = recs
+                    .iter()
+                    .map(|r| staff::TallyRec {
+                        at: r.at,
+                        counts: vec![r.groups.iter().flatten().flatten().sum()],
+                        groups: Vec::new(),
+                    })
+                    .collect();
+                g.visible = Some(staff::visible_latency(&ctx, &acks, &in_groups));
+            }
         }
         report.projector_seq_regressions = projector.seq_regressions.load(Ordering::Relaxed);
     }

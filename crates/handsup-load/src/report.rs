@@ -235,6 +235,12 @@ pub struct GroupsExact {
     pub moderator: bool,
     /// `GET .../results`.
     pub results: bool,
+    /// From the last ack to the projector's first tally with these groups
+    /// after which it showed no others, in ms.
+    pub projector_settle_ms: Option<f64>,
+    /// First votes only: from each vote's ack to the first projector tally
+    /// whose groups count it.
+    pub visible: Option<Summary>,
 }
 
 static CONNECT_ERRORS_SHOWN: AtomicUsize = AtomicUsize::new(0);
@@ -249,8 +255,18 @@ pub fn note_connect_error(step: &str, e: &str) {
 /// From `last_ack` to the first tally showing `expected` after which none
 /// showed anything else, in ms (negative when it came first).
 pub fn settle_ms(recs: &[TallyRec], expected: &[u64], last_ack: Option<Instant>) -> Option<f64> {
+    settle_ms_by(recs, |r| r.counts == expected, last_ack)
+}
+
+/// From `last_ack` to the first tally that satisfies `shows` after which
+/// every one did, in ms (negative when it came first).
+pub fn settle_ms_by(
+    recs: &[TallyRec],
+    shows: impl Fn(&TallyRec) -> bool,
+    last_ack: Option<Instant>,
+) -> Option<f64> {
     let last_ack = last_ack?;
-    let settled_from = match recs.iter().rposition(|r| r.counts != expected) {
+    let settled_from = match recs.iter().rposition(|r| !shows(r)) {
         Some(j) => recs.get(j + 1),
         None => recs.first(),
     };
@@ -621,12 +637,18 @@ impl Report {
             let word = |b: bool| if b { "exact" } else { "NOT EXACT" };
             let _ = writeln!(
                 s,
-                "groups          {:?}: projector {}, moderator {}, results {}",
+                "groups          {:?}: projector {}{}, moderator {}, results {}",
                 g.expected,
                 word(g.projector),
+                g.projector_settle_ms
+                    .map(|m| format!(" {} ms after the last ack", fmt_ms(m)))
+                    .unwrap_or_default(),
                 word(g.moderator),
                 word(g.results)
             );
+            if let Some(v) = &g.visible {
+                let _ = writeln!(s, "vote → groups   {}", v.line());
+            }
         }
         let _ = writeln!(
             s,
