@@ -49,6 +49,12 @@ pub(super) struct Grouped {
     versions: HashMap<Uuid, Vec<i64>>,
 }
 
+/// A count of groups waits at least this many times the last one's own
+/// time before the next: counts of a large room's groups then take at most
+/// a fifth of a node's time, at the price of groups that trail the counts
+/// (see BENCHMARKS.md).
+const GROUP_COUNT_PAUSE: u32 = 4;
+
 /// In `Grouped::members`: no ballot on the segment.
 const NO_GROUP: u16 = u16::MAX;
 
@@ -564,7 +570,9 @@ impl LiveSession {
                 let force = std::mem::take(&mut forced);
                 let started = Instant::now();
                 match self.regroup(&c, &qs, &force, &mut grouped).await {
-                    Ok(()) => groups_every = presence_every.max(started.elapsed() * 4),
+                    Ok(()) => {
+                        groups_every = presence_every.max(started.elapsed() * GROUP_COUNT_PAUSE)
+                    }
                     Err(_) => {
                         // What was read halfway is forgotten: all of it
                         // is read again.
