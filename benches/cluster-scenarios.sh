@@ -125,9 +125,25 @@ load() {
         --server-pid "$NODE_PIDS" ${REDIS_PID:+--redis-pid "$REDIS_PID"} \
         --quiet "$@" | tee "$OUT/$name.txt" || true
     [ -z "$perf" ] || { kill -INT "$perf"; wait "$perf" || true; }
-    # What Redis did for the run: calls per command (the cost per vote).
-    [ -z "$rport" ] || redis-cli -p "$rport" info commandstats | tr -d '\r' \
-        | grep '^cmdstat_' | tee "$OUT/$name.redis.txt" >&2
+    # What Redis did for the run: calls per command (the cost per vote),
+    # and the bytes it read and sent.
+    if [ -n "$rport" ]; then
+        redis-cli -p "$rport" info commandstats | tr -d '\r' \
+            | grep '^cmdstat_' | tee "$OUT/$name.redis.txt" >&2
+        redis-cli -p "$rport" info stats | tr -d '\r' \
+            | grep -E '^total_net_(input|output)_bytes' | tee -a "$OUT/$name.redis.txt" >&2
+    fi
+    # Each node's memory at the end (and its peak), and its counts of
+    # results by group.
+    local k=0 pid url
+    for pid in ${NODE_PIDS//,/ }; do
+        k=$((k + 1))
+        url=$(echo "$URLS" | cut -d, -f"$k")
+        {
+            echo "node $k: $(grep -E '^(VmRSS|VmHWM)' /proc/"$pid"/status 2>/dev/null | tr -s ' \t' ' ' | paste -sd' ')"
+            curl -s "$url/metrics" | grep '^handsup_group' || true
+        } | tee -a "$OUT/$name.nodes.txt" >&2
+    done
 }
 
 scenario() {
@@ -155,6 +171,20 @@ scenario() {
         # The same on one node in cluster mode (Redis, every phone on it).
         start_cluster 1
         load "$1" --phones 19500 --connect-rate 2000 --vote-rate 1500 --duration 12
+        stop_cluster
+        ;;
+    cluster-rate-2000-segment | cluster-first-votes-segment | redis-calls-3-segment)
+        # The same runs with results by group: a segment question of three
+        # options every phone answers once welcomed, the question under
+        # load broken down by it (what a breakdown costs per vote).
+        local base=${1%-segment}
+        case $base in
+        cluster-rate-2000) set -- "$1" --phones 19500 --connect-rate 2000 --vote-rate 2000 --duration 60 ;;
+        cluster-first-votes) set -- "$1" --phones 19500 --connect-rate 2000 --vote-rate 1500 --duration 12 ;;
+        redis-calls-3) set -- "$1" --phones 3000 --vote-rate 1000 --duration 10 ;;
+        esac
+        start_cluster 3
+        load "$@" --segment
         stop_cluster
         ;;
     cluster-burst)

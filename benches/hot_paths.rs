@@ -1,6 +1,7 @@
 //! Micro-benchmarks of the paths every vote takes: reading the frame,
 //! applying the ballot, and snapshotting and serialising the tally that the
-//! projector, the moderator and the phones receive.
+//! projector, the moderator and the phones receive; and, in cluster mode,
+//! counting a question's ballots by group.
 //!
 //! Run with `cargo bench --bench hot_paths`.
 
@@ -115,5 +116,50 @@ fn message_parse(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, ballot_apply, tally_snapshot, message_parse);
+/// Cluster mode, results by group: a node reads a question's 19,500
+/// ballots as Redis stores them and counts them by the three groups of a
+/// segment (what each group count does once the ballots are read).
+fn group_count(c: &mut Criterion) {
+    use handsup::domain::{count_groups, Choice};
+    use handsup::store::redis::ballot::Ballot;
+    const ROOM: u32 = 19_500;
+    let (s, qid) = busy_session();
+    let kind = s.question(qid).expect("the question").spec.kind.clone();
+    let stored: Vec<(u32, String)> = (0..ROOM)
+        .map(|p| {
+            let choice = RawChoice::Int(i64::from(p) % OPTIONS as i64);
+            let checked = kind
+                .check_choice(choice.clone(), (Uuid::nil(), 0))
+                .expect("a valid choice");
+            (p, Ballot::of(&checked, choice, None).encode())
+        })
+        .collect();
+    let members: Vec<u16> = (0..ROOM).map(|p| (p % 3) as u16).collect();
+    let mut g = c.benchmark_group("group_count");
+    g.throughput(Throughput::Elements(u64::from(ROOM)));
+    g.bench_function("decode_and_count_19500_ballots_3_groups", |b| {
+        b.iter(|| {
+            let ballots: Vec<(u32, Choice)> = stored
+                .iter()
+                .filter_map(|(p, json)| Some((*p, Ballot::choice_of(json, &kind)?)))
+                .collect();
+            let group = |p: u32| members.get(p as usize).map(|g| usize::from(*g));
+            black_box(count_groups(
+                &kind,
+                3,
+                ballots.iter().map(|(p, c)| (*p, c)),
+                group,
+            ))
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    ballot_apply,
+    tally_snapshot,
+    message_parse,
+    group_count
+);
 criterion_main!(benches);

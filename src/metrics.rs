@@ -59,6 +59,12 @@ pub struct Metrics {
     pub slow_consumers_dropped: AtomicU64,
     /// Seconds from a vote read off a socket to its ack queued to it.
     vote_ack: Histogram,
+    /// Cluster mode: groups counted again from the ballots in Redis.
+    pub group_recounts: AtomicU64,
+    /// Cluster mode: microseconds spent counting groups, reads included.
+    group_recount_us: AtomicU64,
+    /// Cluster mode: ballots read from Redis to count groups.
+    pub group_ballots_read: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -72,6 +78,9 @@ impl Default for Metrics {
             messages_received: AtomicU64::new(0),
             slow_consumers_dropped: AtomicU64::new(0),
             vote_ack: Histogram::new(VOTE_ACK_BUCKETS),
+            group_recounts: AtomicU64::new(0),
+            group_recount_us: AtomicU64::new(0),
+            group_ballots_read: AtomicU64::new(0),
         }
     }
 }
@@ -112,6 +121,15 @@ impl Metrics {
     /// A vote was acked `latency` after it was read off its socket.
     pub fn vote_acked(&self, latency: Duration) {
         self.vote_ack.observe(latency.as_secs_f64());
+    }
+
+    /// Cluster mode: the groups were counted from `ballots` ballots read
+    /// from Redis, in `took`.
+    pub fn group_recount(&self, took: Duration, ballots: u64) {
+        self.group_recounts.fetch_add(1, Relaxed);
+        self.group_recount_us
+            .fetch_add(took.as_micros() as u64, Relaxed);
+        self.group_ballots_read.fetch_add(ballots, Relaxed);
     }
 
     /// The Prometheus text exposition of every metric. Every role and every
@@ -171,9 +189,25 @@ impl Metrics {
                 "Connections dropped for not reading",
                 &self.slow_consumers_dropped,
             ),
+            (
+                "handsup_group_recounts",
+                "Counts of results by group from the ballots in Redis",
+                &self.group_recounts,
+            ),
+            (
+                "handsup_group_ballots_read",
+                "Ballots read from Redis to count results by group",
+                &self.group_ballots_read,
+            ),
         ] {
             r.register(name, help, ConstCounter::new(v.load(Relaxed)));
         }
+        r.register_with_unit(
+            "handsup_group_recount",
+            "Time spent counting results by group from the ballots in Redis",
+            Unit::Seconds,
+            ConstCounter::new(self.group_recount_us.load(Relaxed) as f64 / 1e6),
+        );
         r.register_with_unit(
             "handsup_vote_ack",
             "Time from a vote read off a websocket to its ack queued to it",
@@ -203,6 +237,21 @@ mod tests {
         );
         assert!(text.contains("handsup_votes_rejected_total{reason=\"not_open\"} 1"));
         assert!(text.contains("# TYPE handsup_votes_accepted_total counter"));
+    }
+
+    #[test]
+    fn counts_of_groups_add_up_their_time_and_ballots() {
+        let m = Metrics::default();
+        m.group_recount(Duration::from_millis(3), 19_500);
+        m.group_recount(Duration::from_millis(2), 500);
+        let text = m.render();
+        for line in [
+            "handsup_group_recounts_total 2",
+            "handsup_group_ballots_read_total 20000",
+            "handsup_group_recount_seconds_total 0.005",
+        ] {
+            assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");
+        }
     }
 
     /// The names, types and help lines that dashboards and the tests rely on,

@@ -57,11 +57,30 @@ impl Question {
 }
 
 /// The group a segment ballot puts its participant in.
-fn group_of(choice: Option<&Choice>) -> Option<usize> {
+pub fn group_of(choice: Option<&Choice>) -> Option<usize> {
     match choice? {
         Choice::Index(i) => Some(*i as usize),
         _ => None,
     }
+}
+
+/// The tallies of a question of kind `kind` by the `n` groups of a
+/// segment, counted from scratch from its ballots: `group` gives a
+/// participant's group, if they are in one (cluster mode, where the ballots
+/// live in Redis and are read back).
+pub fn count_groups<'a>(
+    kind: &Kind,
+    n: usize,
+    ballots: impl IntoIterator<Item = (u32, &'a Choice)>,
+    group: impl Fn(u32) -> Option<usize>,
+) -> Vec<Tally> {
+    let mut out = vec![Tally::empty(kind); n];
+    for (p, c) in ballots {
+        if let Some(t) = group(p).and_then(|g| out.get_mut(g)) {
+            t.add(c);
+        }
+    }
+    out
 }
 
 impl Session {
@@ -356,14 +375,8 @@ mod tests {
     /// The groups counted from scratch from the ballots.
     fn recount(s: &Session, q: &Question, seg: &Question) -> Vec<Tally> {
         let n = seg.spec.kind.options().unwrap().len();
-        let mut out = vec![Tally::empty(&q.spec.kind); n];
-        for (p, c) in q.ballots() {
-            if let Some(g) = group_of(seg.ballot(p)) {
-                out[g].add(c);
-            }
-        }
         let _ = s;
-        out
+        count_groups(&q.spec.kind, n, q.ballots(), |p| group_of(seg.ballot(p)))
     }
 
     fn check(s: &Session) {

@@ -14,7 +14,7 @@ mod session;
 mod tally;
 
 pub use event::{check_min_group, Applied, Event, MAX_MIN_GROUP};
-pub use groups::floor;
+pub use groups::{count_groups, floor, group_of};
 
 pub use choice::{collapse_spaces, normalise_word, Choice, OpenEntry, RawChoice, Word};
 pub use question::{check_text, Kind, KindName, OptionItem, QuestionSpec, Translation};

@@ -1,7 +1,9 @@
 //! The load generator against the real server, small: 200 phones vote at a
 //! steady rate with re-votes, then all at once; each run must end exact and
-//! without a single error. No timing is asserted: this checks that the tool
-//! and the server agree, not how fast they are.
+//! without a single error; and with a breakdown by group on two cluster
+//! nodes, whose groups must end exact on every screen and in the results.
+//! No timing is asserted: this checks that the tool and the server agree,
+//! not how fast they are.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -87,14 +89,20 @@ fn start_server() -> (Server, String) {
 
 /// Runs `handsup-load` with `args`; its exit status and its JSON report.
 fn load(server: &Server, url: &str, name: &str, args: &[&str]) -> (bool, Value) {
+    let pid = server.0.id().to_string();
+    load_with(url, name, &[&["--server-pid", &pid][..], args].concat())
+}
+
+/// Runs `handsup-load` against `url` (several, comma-separated) with
+/// `args`; its exit status and its JSON report.
+fn load_with(url: &str, name: &str, args: &[&str]) -> (bool, Value) {
     let json: PathBuf = std::env::temp_dir().join(format!(
         "handsup-load-smoke-{}-{name}.json",
         std::process::id()
     ));
-    let pid = server.0.id().to_string();
     let out = Command::new(load_bin())
         .args(["--url", url, "--quiet", "--max-seconds", "50"])
-        .args(["--server-pid", &pid, "--json"])
+        .arg("--json")
         .arg(&json)
         .args(args)
         .stdin(Stdio::null())
@@ -210,6 +218,50 @@ fn two_generator_processes_make_one_exact_report() {
             "the processes' ack histograms are merged"
         );
     }
+}
+
+#[test]
+fn a_breakdown_by_group_stays_exact_under_load_on_two_nodes() {
+    load_bin();
+    let redis = crate::redis::Redis::start();
+    let nodes = [
+        crate::redis::spawn_node(&redis, &[]),
+        crate::redis::spawn_node(&redis, &[]),
+    ];
+    let urls = format!("{},{}", nodes[0].base, nodes[1].base);
+    let (ok, report) = load_with(
+        &urls,
+        "segment",
+        &[
+            "--segment",
+            "--phones",
+            "150",
+            "--connect-rate",
+            "1000",
+            "--vote-rate",
+            "300",
+            "--duration",
+            "2",
+            "--revote",
+            "0.1",
+        ],
+    );
+    assert_clean(ok, &report, 150);
+    let g = &report["groups_exact"];
+    for who in ["projector", "moderator", "results"] {
+        assert_eq!(g[who], true, "{who}: {g:#}");
+    }
+    // The groups hold every voter (each phone answered the segment), and
+    // add up to the question's counts.
+    let groups = g["expected"].as_array().expect("the expected groups");
+    assert_eq!(groups.len(), 3);
+    let mut sum = vec![0u64; 4];
+    for group in groups {
+        for (i, n) in group.as_array().unwrap().iter().enumerate() {
+            sum[i] += n.as_u64().unwrap();
+        }
+    }
+    assert_eq!(serde_json::json!(sum), report["expected_counts"]);
 }
 
 #[test]

@@ -146,8 +146,8 @@ async fn verify_recounts_the_ballots_of_every_slot_and_the_end_expires_them() {
     let left = slot_keys_on(&redis.url(), &s.code).await;
     assert_eq!(
         left.len(),
-        9,
-        "ballots, counts, generations of 3 slots: {left:?}"
+        12,
+        "ballots, counts, changes and generations of 3 slots: {left:?}"
     );
     for key in left {
         let ttl: i64 = redis.cli(&["TTL", &key]).trim().parse().unwrap();

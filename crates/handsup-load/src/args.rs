@@ -55,6 +55,15 @@ pub struct Args {
     #[arg(long, default_value_t = 4)]
     pub options: u8,
 
+    /// Results by group: the session also has a segment question of three
+    /// options ("Which group are you?") that every phone answers once it
+    /// is welcomed (phone i: option i % 3), and the question under load is
+    /// broken down by it on the projector. The groups the projector, the
+    /// moderator and the results show are checked against the acked
+    /// ballots at the end (with one generator process).
+    #[arg(long)]
+    pub segment: bool,
+
     /// What the phones do once connected.
     #[arg(long, value_enum, default_value_t = Mode::Rate)]
     pub mode: Mode,
@@ -117,6 +126,10 @@ pub struct Args {
     /// Internal: the question a worker's phones vote on.
     #[arg(long, hide = true)]
     pub question_id: Option<String>,
+
+    /// Internal: the segment question a worker's phones answer first.
+    #[arg(long, hide = true)]
+    pub segment_id: Option<String>,
 
     /// Milliseconds to let the server settle before reading its memory.
     #[arg(long, default_value_t = 1000)]

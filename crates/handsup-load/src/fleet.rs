@@ -38,7 +38,12 @@ pub struct Votes {
 }
 
 /// Starts `args.processes` workers for the session `code`.
-pub fn spawn(args: &Args, code: &str, question_id: &str) -> Result<Fleet, String> {
+pub fn spawn(
+    args: &Args,
+    code: &str,
+    question_id: &str,
+    segment_id: Option<&str>,
+) -> Result<Fleet, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
     let own: Vec<_> = std::env::args_os().skip(1).collect();
     let n = args.processes;
@@ -48,6 +53,12 @@ pub fn spawn(args: &Args, code: &str, question_id: &str) -> Result<Fleet, String
             .args(&own)
             .args(["--worker", &format!("{i}/{n}"), "--quiet"])
             .args(["--code", code, "--question-id", question_id])
+            .args(
+                segment_id
+                    .map(|s| ["--segment-id", s])
+                    .into_iter()
+                    .flatten(),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -192,7 +192,7 @@ async fn run(args: &Args, targets: Vec<Target>, nofile: u64) -> Result<Report, S
     report.server_nofile = pids.first().and_then(|p| sys::nofile_of(*p));
 
     // ---- the session, a projector on every node, the moderator ----------------
-    let setup = session::set_up(&target, args.options).await?;
+    let setup = session::set_up(&target, args.options, args.segment).await?;
     report.code = setup.code.clone();
     let mut projectors = Vec::with_capacity(targets.len());
     for t in &targets {
@@ -221,16 +221,23 @@ async fn run(args: &Args, targets: Vec<Target>, nofile: u64) -> Result<Report, S
     report.source_addrs = sources.len();
     report.nodes = targets.len();
     let several = args.processes > 1;
-    let ctx = Arc::new(Ctx::new(
+    let mut ctx = Ctx::new(
         targets.clone(),
         &setup.code,
         setup.question_id.clone(),
         args.options,
         sources,
         if several { 0..0 } else { 0..args.phones },
-    ));
+    );
+    ctx.segment_id = setup.segment_id.clone();
+    let ctx = Arc::new(ctx);
     let mut fleet = match several {
-        true => Some(fleet::spawn(args, &setup.code, &setup.question_id)?),
+        true => Some(fleet::spawn(
+            args,
+            &setup.code,
+            &setup.question_id,
+            setup.segment_id.as_deref(),
+        )?),
         false => None,
     };
     sleep(Duration::from_millis(200)).await;
@@ -374,14 +381,41 @@ async fn run(args: &Args, targets: Vec<Target>, nofile: u64) -> Result<Report, S
                 w.last_counts().as_deref() == Some(&expected[..])
             })
             .await;
-    let (counts, server_voters) = match session::server_counts(&target, &setup).await {
+    // The groups the acked ballots make, where this process holds every
+    // phone: the projector and the moderator must come to show them.
+    let want_groups = (setup.segment_id.is_some() && !several).then(|| {
+        let ballots = ctx.ballots.iter().map(|b| b.load(Ordering::Relaxed));
+        session::expected_groups(ballots, ctx.first, args.options)
+    });
+    let mut groups_exact = None;
+    if let Some(want) = &want_groups {
+        let shows = |w: &staff::Watcher| w.last_groups().as_ref() == Some(want);
+        groups_exact = Some(report::GroupsExact {
+            expected: want.clone(),
+            projector: projector.wait_for(settle_deadline, shows).await,
+            moderator: moderator.wait_for(settle_deadline, shows).await,
+            results: false,
+            projector_settle_ms: report::settle_ms_by(
+                &projector.tallies.lock(),
+                |r| &r.groups == want,
+                last_ack,
+            ),
+            visible: None,
+        });
+    }
+    let (counts, server_voters, server_groups) = match session::server_counts(&target, &setup).await
+    {
         Ok(c) => c,
         Err(e) => {
             // Reported as a failure below: the counts cannot equal.
             eprintln!("handsup-load: the server's results: {e}");
-            (Vec::new(), u64::MAX)
+            (Vec::new(), u64::MAX, None)
         }
     };
+    if let Some(g) = groups_exact.as_mut() {
+        g.results = server_groups.as_ref() == want_groups.as_ref();
+    }
+    report.groups_exact = groups_exact;
     report.set_final(
         &expected,
         voters,
@@ -404,6 +438,19 @@ async fn run(args: &Args, targets: Vec<Target>, nofile: u64) -> Result<Report, S
             let mut acks = ctx.ack_times_us.lock().clone();
             acks.sort_unstable();
             report.projector.visible = Some(staff::visible_latency(&ctx, &acks, &recs));
+            if let Some(g) = report.groups_exact.as_mut() {
+                // The same, for the groups: the k-th ack is in them once
+                // they hold k ballots together.
+                let in_groups: Vec<staff::TallyRec> = recs
+                    .iter()
+                    .map(|r| staff::TallyRec {
+                        at: r.at,
+                        counts: vec![r.groups.iter().flatten().flatten().sum()],
+                        groups: Vec::new(),
+                    })
+                    .collect();
+                g.visible = Some(staff::visible_latency(&ctx, &acks, &in_groups));
+            }
         }
         report.projector_seq_regressions = projector.seq_regressions.load(Ordering::Relaxed);
     }

@@ -37,6 +37,8 @@ pub struct Ctx {
     pub targets: Vec<Target>,
     pub ws_urls: Vec<String>,
     pub question_id: String,
+    /// `--segment`: the segment question each phone answers once welcomed.
+    pub segment_id: Option<String>,
     pub options: u8,
     /// Source addresses the phones' sockets are bound to, in turn.
     pub sources: Vec<IpAddr>,
@@ -105,6 +107,7 @@ impl Ctx {
             welcomed_by_node: targets.iter().map(|_| AtomicU64::new(0)).collect(),
             targets,
             question_id,
+            segment_id: None,
             options,
             sources,
             first: phones.start,
@@ -310,7 +313,43 @@ pub async fn connect_phone(ctx: &Ctx, i: usize) -> Result<Ws, (&'static str, Str
     ctx.welcomed_by_node[node].fetch_add(1, Ordering::Relaxed);
     ctx.last_welcome_us
         .fetch_max(ctx.since_epoch_us(t2), Ordering::Relaxed);
+    if let Some(seg) = &ctx.segment_id {
+        answer_segment(&mut ws, seg, crate::session::group_of(global)).await?;
+    }
     Ok(ws)
+}
+
+/// Answers the segment question (`--segment`) and waits for the ack: the
+/// phone is in its group before any vote of the run.
+async fn answer_segment(ws: &mut Ws, seg: &str, group: u8) -> Result<(), (&'static str, String)> {
+    let vote =
+        format!(r#"{{"type":"vote","ref":"segment","question_id":"{seg}","choice":{group}}}"#);
+    ws.send(Message::Text(vote.into()))
+        .await
+        .map_err(|e| ("segment", e.to_string()))?;
+    let wait = async {
+        while let Some(m) = ws.next().await {
+            match m {
+                Ok(Message::Text(t)) => match serde_json::from_str::<Incoming>(t.as_str()) {
+                    Ok(i) if i.reference.as_deref() == Some("segment") => {
+                        return match i.kind.as_ref() {
+                            "ack" => Ok(()),
+                            _ => Err(format!("error {}", i.code.as_deref().unwrap_or("?"))),
+                        };
+                    }
+                    _ => {}
+                },
+                Ok(Message::Close(c)) => return Err(format!("closed: {c:?}")),
+                Ok(_) => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Err("closed before the segment's ack".to_owned())
+    };
+    timeout(STEP_TIMEOUT, wait)
+        .await
+        .map_err(|_| ("segment", "timed out".to_owned()))?
+        .map_err(|e| ("segment", e))
 }
 
 struct Pending {

@@ -204,6 +204,9 @@ pub struct Report {
     pub server_voters: u64,
     /// The server's results equal the acked ballots.
     pub exact: bool,
+    /// `--segment`, with one generator process: whether the groups shown
+    /// equal those the acked ballots make.
+    pub groups_exact: Option<GroupsExact>,
     pub errors: BTreeMap<String, u64>,
     pub errors_total: u64,
     pub unexpected_errors: u64,
@@ -221,6 +224,25 @@ pub struct Report {
     pub projector_seq_regressions: u64,
 }
 
+/// Results by group checked at the end (`--segment`).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct GroupsExact {
+    /// The counts of each group, from the acked ballots.
+    pub expected: Vec<Option<Vec<u64>>>,
+    /// The last node's projector (its `groups`).
+    pub projector: bool,
+    /// The moderator (its `groups_by`).
+    pub moderator: bool,
+    /// `GET .../results`.
+    pub results: bool,
+    /// From the last ack to the projector's first tally with these groups
+    /// after which it showed no others, in ms.
+    pub projector_settle_ms: Option<f64>,
+    /// First votes only: from each vote's ack to the first projector tally
+    /// whose groups count it.
+    pub visible: Option<Summary>,
+}
+
 static CONNECT_ERRORS_SHOWN: AtomicUsize = AtomicUsize::new(0);
 
 /// Shows the first few connection failures on stderr.
@@ -233,8 +255,18 @@ pub fn note_connect_error(step: &str, e: &str) {
 /// From `last_ack` to the first tally showing `expected` after which none
 /// showed anything else, in ms (negative when it came first).
 pub fn settle_ms(recs: &[TallyRec], expected: &[u64], last_ack: Option<Instant>) -> Option<f64> {
+    settle_ms_by(recs, |r| r.counts == expected, last_ack)
+}
+
+/// From `last_ack` to the first tally that satisfies `shows` after which
+/// every one did, in ms (negative when it came first).
+pub fn settle_ms_by(
+    recs: &[TallyRec],
+    shows: impl Fn(&TallyRec) -> bool,
+    last_ack: Option<Instant>,
+) -> Option<f64> {
     let last_ack = last_ack?;
-    let settled_from = match recs.iter().rposition(|r| r.counts != expected) {
+    let settled_from = match recs.iter().rposition(|r| !shows(r)) {
         Some(j) => recs.get(j + 1),
         None => recs.first(),
     };
@@ -396,6 +428,17 @@ impl Report {
         }
         if !self.moderator_exact {
             f.push("the moderator never showed the final counts".to_owned());
+        }
+        if let Some(g) = &self.groups_exact {
+            for (exact, who) in [
+                (g.projector, "the projector"),
+                (g.moderator, "the moderator"),
+                (g.results, "the results"),
+            ] {
+                if !exact {
+                    f.push(format!("{who} never showed the groups {:?}", g.expected));
+                }
+            }
         }
         if self.unexpected_errors > 0 {
             f.push(format!(
@@ -590,6 +633,23 @@ impl Report {
             self.server_voters,
             if self.exact { "EXACT" } else { "NOT EXACT" }
         );
+        if let Some(g) = &self.groups_exact {
+            let word = |b: bool| if b { "exact" } else { "NOT EXACT" };
+            let _ = writeln!(
+                s,
+                "groups          {:?}: projector {}{}, moderator {}, results {}",
+                g.expected,
+                word(g.projector),
+                g.projector_settle_ms
+                    .map(|m| format!(" {} ms after the last ack", fmt_ms(m)))
+                    .unwrap_or_default(),
+                word(g.moderator),
+                word(g.results)
+            );
+            if let Some(v) = &g.visible {
+                let _ = writeln!(s, "vote → groups   {}", v.line());
+            }
+        }
         let _ = writeln!(
             s,
             "errors          {} ({} unexpected) {:?}; sockets dropped {}",

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::phone::{hello, open_socket, Ctx};
+use crate::session::groups_of;
 use crate::stats::{Latencies, Summary};
 use crate::target::Target;
 
@@ -22,6 +23,9 @@ use crate::target::Target;
 pub struct TallyRec {
     pub at: Instant,
     pub counts: Vec<u64>,
+    /// The counts of each group (`--segment`): the projector's `groups`,
+    /// the moderator's `groups_by` of the one segment; None: suppressed.
+    pub groups: Vec<Option<Vec<u64>>>,
 }
 
 #[derive(Default)]
@@ -39,6 +43,10 @@ pub struct Watcher {
 impl Watcher {
     pub fn last_counts(&self) -> Option<Vec<u64>> {
         self.tallies.lock().last().map(|t| t.counts.clone())
+    }
+
+    pub fn last_groups(&self) -> Option<Vec<Option<Vec<u64>>>> {
+        self.tallies.lock().last().map(|t| t.groups.clone())
     }
 
     /// Waits until `done` holds, or `deadline`; whether it held.
@@ -95,9 +103,14 @@ pub async fn watch(
                         .as_array()
                         .map(|a| a.iter().map(|c| c.as_u64().unwrap_or(0)).collect())
                         .unwrap_or_default();
+                    let groups = match v["groups_by"].as_object() {
+                        Some(by) => by.values().next().map(groups_of).unwrap_or_default(),
+                        None => groups_of(&v["groups"]),
+                    };
                     w.tallies.lock().push(TallyRec {
                         at: Instant::now(),
                         counts,
+                        groups,
                     });
                     w.changed.notify_waiters();
                 }

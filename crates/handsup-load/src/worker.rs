@@ -214,14 +214,16 @@ pub async fn run(
         .question_id
         .clone()
         .ok_or("a worker needs --question-id")?;
-    let ctx = Arc::new(Ctx::new(
+    let mut ctx = Ctx::new(
         targets,
         code,
         question_id,
         args.options,
         sources,
         share.phones(args.phones),
-    ));
+    );
+    ctx.segment_id = args.segment_id.clone();
+    let ctx = Arc::new(ctx);
     let mut stdin = BufReader::new(tokio::io::stdin()).lines();
 
     let at = next_phase(&mut stdin, "connect").await?;

@@ -9,8 +9,10 @@ use tokio::sync::Notify;
 use tokio::time::{sleep_until, Instant};
 use uuid::Uuid;
 
+use std::collections::{HashMap, HashSet};
+
 use crate::domain::Event;
-use crate::domain::{Session, Tally};
+use crate::domain::{count_groups, Choice, Kind, Session, Tally};
 use crate::error::{Error, ErrorCode, Result};
 use crate::live::outbox::CLOSE_NORMAL;
 use crate::protocol::{self, choice_json};
@@ -35,6 +37,45 @@ pub(super) struct Follower {
     pub(super) log_stale: AtomicBool,
     /// Wakes `follow` (a flag above was raised, or the audience here changed).
     pub(super) wake: Notify,
+}
+
+/// Cluster mode: what a copy last read from Redis to count groups.
+#[derive(Default)]
+pub(super) struct Grouped {
+    /// The members of each segment question: by participant, the group
+    /// their ballot puts them in (`NO_GROUP`: none).
+    members: HashMap<Uuid, Vec<u16>>,
+    /// The versions of each question's ballots (by slot) when last read.
+    versions: HashMap<Uuid, Vec<i64>>,
+}
+
+/// A count of groups waits at least this many times the last one's own
+/// time before the next: counts of a large room's groups then take at most
+/// a fifth of a node's time, at the price of groups that trail the counts
+/// (see BENCHMARKS.md).
+const GROUP_COUNT_PAUSE: u32 = 4;
+
+/// In `Grouped::members`: no ballot on the segment.
+const NO_GROUP: u16 = u16::MAX;
+
+/// Members without the trailing participants who are in no group.
+fn trimmed(members: &[u16]) -> &[u16] {
+    let end = members
+        .iter()
+        .rposition(|g| *g != NO_GROUP)
+        .map_or(0, |i| i + 1);
+    &members[..end]
+}
+
+/// What a read of the counts did.
+#[derive(Default)]
+pub(super) struct Recounted {
+    /// The questions read.
+    qs: Vec<Uuid>,
+    /// Of them, those a change touched (a reset, a close).
+    touched: Vec<Uuid>,
+    /// A tally moved.
+    moved: bool,
 }
 
 /// How far this copy has applied the session's shared log.
@@ -198,19 +239,20 @@ impl LiveSession {
 
     /// Reads the counts of the open questions (and of those a change touched)
     /// from Redis into this copy's tallies.
-    pub(super) async fn recount(&self, c: &Redis) -> Result<()> {
-        let qs: Vec<Uuid> = {
+    pub(super) async fn recount(&self, c: &Redis) -> Result<Recounted> {
+        let (qs, touched) = {
             let mut st = self.state.lock();
             let mut qs: Vec<Uuid> = st.recount.drain().collect();
+            let touched = qs.clone();
             for q in st.session.questions() {
                 if q.state == crate::domain::QuestionState::Open && !qs.contains(&q.id) {
                     qs.push(q.id);
                 }
             }
-            qs
+            (qs, touched)
         };
         if qs.is_empty() {
-            return Ok(());
+            return Ok(Recounted::default());
         }
         let counts = match c.counts(&self.code, &qs).await {
             Ok(counts) => counts,
@@ -222,19 +264,179 @@ impl LiveSession {
         let moved = {
             let mut st = self.state.lock();
             let mut moved = false;
-            for (q, counts) in qs.into_iter().zip(counts) {
-                let Ok(kind) = st.session.question(q).map(|q| q.spec.kind.clone()) else {
+            for (q, counts) in qs.iter().zip(counts) {
+                let Ok(kind) = st.session.question(*q).map(|q| q.spec.kind.clone()) else {
                     continue;
                 };
                 let t = Tally::from_counts(&kind, counts.iter().map(|(k, v)| (k.as_str(), *v)));
-                moved |= st.session.set_tally(q, t);
+                moved |= st.session.set_tally(*q, t);
             }
             moved
         };
         if moved {
             self.dirty.notify_one();
         }
+        Ok(Recounted { qs, touched, moved })
+    }
+
+    /// Counts the groups of the questions `qs` again from their ballots in
+    /// Redis (every slot), by every segment question, into this copy.
+    ///
+    /// Redis keeps one set of counts per question, not per group: a
+    /// participant changing their segment answer moves every other ballot
+    /// of theirs from one group to another, on whichever node, so the
+    /// groups are counted here from the ballots themselves. A question's
+    /// ballots are read only when they changed since the last read (each
+    /// slot counts the changes of each question's ballots), or when it is in
+    /// `forced` (a reset, which the log tells, or a count made whatever
+    /// changed); a segment's members are read when it is in `qs` or not
+    /// known yet, and when they moved every question is grouped again,
+    /// closed ones too.
+    pub(super) async fn regroup(
+        &self,
+        c: &Redis,
+        qs: &HashSet<Uuid>,
+        forced: &HashSet<Uuid>,
+        known: &mut Grouped,
+    ) -> Result<()> {
+        let (segs, kinds) = {
+            let st = self.state.lock();
+            let s = &st.session;
+            let segs: Vec<(Uuid, usize)> = s
+                .segments()
+                .map(|q| (q.id, q.spec.kind.options().map_or(0, <[_]>::len)))
+                .collect();
+            let kinds: HashMap<Uuid, Kind> = s
+                .questions()
+                .iter()
+                .filter(|q| q.groupable())
+                .map(|q| (q.id, q.spec.kind.clone()))
+                .collect();
+            (segs, kinds)
+        };
+        known
+            .members
+            .retain(|id, _| segs.iter().any(|(s, _)| s == id));
+        known.versions.retain(|id, _| kinds.contains_key(id));
+        if segs.is_empty() {
+            return Ok(());
+        }
+        let is_seg = |q: &Uuid| segs.iter().any(|(s, _)| s == q);
+        let candidates: Vec<Uuid> = kinds
+            .keys()
+            .filter(|q| qs.contains(*q) || (is_seg(q) && !known.members.contains_key(*q)))
+            .copied()
+            .collect();
+        if candidates.is_empty() {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let versions = c.versions(&self.code, &candidates).await?;
+        let mut want = Vec::new();
+        for (q, v) in candidates.into_iter().zip(versions) {
+            let unknown = is_seg(&q) && !known.members.contains_key(&q);
+            if forced.contains(&q) || unknown || known.versions.get(&q) != Some(&v) {
+                want.push(q);
+                // Read before the ballots: a vote in between is read again.
+                known.versions.insert(q, v);
+            }
+        }
+        if want.is_empty() {
+            return Ok(());
+        }
+        let mut ballots = HashMap::new();
+        let mut read = self.read_ballots(c, &want, &kinds, &mut ballots).await?;
+        let mut moved_segs = false;
+        for s in want.iter().filter(|q| is_seg(q)) {
+            let mut now = Vec::new();
+            for (p, choice) in ballots.get(s).map(Vec::as_slice).unwrap_or_default() {
+                if let Some(g) = crate::domain::group_of(Some(choice)) {
+                    let p = *p as usize;
+                    if now.len() <= p {
+                        now.resize(p + 1, NO_GROUP);
+                    }
+                    now[p] = u16::try_from(g).unwrap_or(NO_GROUP);
+                }
+            }
+            let before = known.members.get(s).map(Vec::as_slice).unwrap_or_default();
+            if trimmed(before) != trimmed(&now) {
+                moved_segs = true;
+            }
+            known.members.insert(*s, now);
+        }
+        let targets: Vec<Uuid> = if moved_segs {
+            // Every ballot of a member that moved changes group.
+            let rest: Vec<Uuid> = kinds
+                .keys()
+                .filter(|q| !ballots.contains_key(*q))
+                .copied()
+                .collect();
+            read += self.read_ballots(c, &rest, &kinds, &mut ballots).await?;
+            kinds.keys().copied().collect()
+        } else {
+            want
+        };
+        let mut counted = Vec::new();
+        for q in targets {
+            let (Some(kind), Some(bs)) = (kinds.get(&q), ballots.get(&q)) else {
+                continue;
+            };
+            for (seg, n) in segs.iter().filter(|(s, _)| *s != q) {
+                let of = known
+                    .members
+                    .get(seg)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                let group = |p: u32| {
+                    of.get(p as usize)
+                        .filter(|g| **g != NO_GROUP)
+                        .map(|g| usize::from(*g))
+                };
+                let groups = count_groups(kind, *n, bs.iter().map(|(p, c)| (*p, c)), group);
+                counted.push((q, *seg, groups));
+            }
+        }
+        let moved = {
+            let mut st = self.state.lock();
+            let mut moved = false;
+            for (q, seg, groups) in counted {
+                // A segment deleted meanwhile has no groups to keep.
+                if st.session.question(seg).is_ok_and(|s| s.spec.segment) {
+                    moved |= st.session.set_groups(q, seg, groups);
+                }
+            }
+            moved
+        };
+        if moved {
+            self.dirty.notify_one();
+        }
+        self.shared.metrics.group_recount(started.elapsed(), read);
         Ok(())
+    }
+
+    /// Reads the ballots of questions `qs` from every slot, checked against
+    /// their kinds, into `into`; the number of ballots read.
+    async fn read_ballots(
+        &self,
+        c: &Redis,
+        qs: &[Uuid],
+        kinds: &HashMap<Uuid, Kind>,
+        into: &mut HashMap<Uuid, Vec<(u32, Choice)>>,
+    ) -> Result<u64> {
+        let all = c.ballots(&self.code, qs).await?;
+        let mut read = 0;
+        for (q, ballots) in qs.iter().zip(all) {
+            let Some(kind) = kinds.get(q) else {
+                continue;
+            };
+            read += ballots.len() as u64;
+            let checked = ballots
+                .into_iter()
+                .filter_map(|(p, b)| Some((p, Ballot::choice_of(&b, kind)?)))
+                .collect();
+            into.insert(*q, checked);
+        }
+        Ok(read)
     }
 
     /// Cluster mode: keeps this copy in step. It tells the other nodes when
@@ -259,6 +461,17 @@ impl LiveSession {
         let mut last_full = start;
         // The audience count this node last wrote to Redis.
         let mut told = usize::MAX;
+        // Groups are counted from every ballot of a question (see
+        // `regroup`): the questions whose counts were read since, counted
+        // at most once per interval, and no more often than four times the
+        // last count took, so a large room's counts take at most a fifth of
+        // the time.
+        let mut grouped = Grouped::default();
+        let (mut regroup, mut forced) = (HashSet::new(), HashSet::new());
+        let (mut last_groups, mut groups_every) = (long_ago, presence_every);
+        // Without a notice, the groups are counted again when the counts
+        // moved, and every tenth second whatever (a lost notice).
+        let mut quiet_seconds = 0u32;
         loop {
             let here = self.state.lock().audience;
             let notice = self.follower.voted_here.load(Ordering::Acquire);
@@ -274,6 +487,9 @@ impl LiveSession {
             }
             if presence {
                 due = due.min(last_presence + presence_every);
+            }
+            if !regroup.is_empty() {
+                due = due.min(last_groups + groups_every);
             }
             tokio::select! {
                 _ = self.ended.cancelled() => return,
@@ -322,13 +538,49 @@ impl LiveSession {
                 {
                     self.follower.log_stale.store(true, Ordering::Release);
                 }
-                if (self.follower.counts_stale.swap(false, Ordering::AcqRel) || full)
-                    && self.recount(&c).await.is_err()
-                {
-                    self.follower.counts_stale.store(true, Ordering::Release);
+                let stale = self.follower.counts_stale.swap(false, Ordering::AcqRel);
+                if stale || full {
+                    match self.recount(&c).await {
+                        Ok(r) => {
+                            let backstop = full && {
+                                quiet_seconds = (quiet_seconds + 1) % 10;
+                                quiet_seconds == 0
+                            };
+                            // What a change touched is counted again,
+                            // whatever its counts of changes say.
+                            forced.extend(r.touched.iter().copied());
+                            regroup.extend(r.touched);
+                            if backstop {
+                                forced.extend(r.qs.iter().copied());
+                            }
+                            if stale || r.moved || backstop {
+                                regroup.extend(r.qs);
+                            }
+                        }
+                        Err(_) => self.follower.counts_stale.store(true, Ordering::Release),
+                    }
                 }
                 if full {
                     let _ = self.check_log_len(&c).await;
+                }
+            }
+            if !regroup.is_empty() && now >= last_groups + groups_every {
+                last_groups = now;
+                let qs = std::mem::take(&mut regroup);
+                let force = std::mem::take(&mut forced);
+                let started = Instant::now();
+                match self.regroup(&c, &qs, &force, &mut grouped).await {
+                    Ok(()) => {
+                        groups_every = presence_every.max(started.elapsed() * GROUP_COUNT_PAUSE)
+                    }
+                    Err(_) => {
+                        // What was read halfway is forgotten: all of it
+                        // is read again.
+                        grouped = Grouped::default();
+                        forced.extend(force);
+                        forced.extend(qs.iter().copied());
+                        regroup.extend(qs);
+                    }
                 }
             }
         }

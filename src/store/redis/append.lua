@@ -43,6 +43,7 @@ elseif op == 'end' then
     redis.call('EXPIRE', tag .. ':b:' .. id, ARGV[6])
     redis.call('EXPIRE', tag .. ':t:' .. id, ARGV[6])
   end
+  redis.call('EXPIRE', tag .. ':v', ARGV[6])
   redis.call('EXPIRE', KEYS[3], ARGV[6])
   redis.call('EXPIRE', KEYS[9], ARGV[6])
   redis.call('EXPIRE', KEYS[10], ARGV[6])

@@ -115,6 +115,19 @@ impl Ballot {
         })
     }
 
+    /// Only the choice of a stored ballot, checked against `kind`, reading
+    /// past the rest: for the kinds whose ballots carry no entry (choices,
+    /// scales, rankings), when many are read at once (results by group in
+    /// cluster mode). None when it does not read or no longer fits.
+    pub fn choice_of(json: &str, kind: &Kind) -> Option<Choice> {
+        #[derive(Deserialize)]
+        struct OnlyChoice {
+            c: ChoiceV1,
+        }
+        let c: OnlyChoice = serde_json::from_str(json).ok()?;
+        kind.check_choice(c.c.into(), (Uuid::nil(), 0)).ok()
+    }
+
     /// The stored choice, checked against the question's kind again; None
     /// when it no longer fits.
     pub fn checked(&self, kind: &Kind) -> Option<Choice> {
@@ -178,6 +191,33 @@ mod tests {
             r#"{"c":"hi","d":{},"e":["00000000-0000-0000-0000-000000000000","5"],"h":true}"#;
         assert_eq!(Ballot::decode(hidden), Some(open));
         assert_eq!(Ballot::decode(r#"{"c":"hi","d":{"a":1}}"#), None);
+    }
+
+    #[test]
+    fn the_choice_alone_reads_as_the_whole_ballot_does() {
+        use crate::domain::OptionItem;
+        let options: Vec<OptionItem> = (0..4)
+            .map(|i| OptionItem {
+                label: format!("{i}"),
+                colour: None,
+            })
+            .collect();
+        let single = Kind::Single {
+            options: options.clone(),
+            correct: None,
+        };
+        let ranking = Kind::Ranking { options };
+        for (json, kind) in [
+            (r#"{"c":2,"d":["2",1]}"#, &single),
+            (r#"{"c":[3,1,0,2],"d":["0",2,"1",4]}"#, &ranking),
+            (r#"{"c":9,"d":["9",1]}"#, &single),
+            (r#"{"c":1}"#, &single),
+            ("{}", &single),
+        ] {
+            let whole = Ballot::decode(json).and_then(|b| b.checked(kind));
+            assert_eq!(Ballot::choice_of(json, kind), whole, "{json}");
+        }
+        assert!(Ballot::choice_of(r#"{"c":2,"d":["2",1]}"#, &single).is_some());
     }
 
     #[test]

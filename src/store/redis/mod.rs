@@ -517,6 +517,7 @@ impl Redis {
             .key(presence_key(code))
             .key(slots::gen_key(code))
             .key(slots::slots_key(code))
+            .key(slots::slot_versions_key(&format!("{{{code}}}")))
             .arg(code)
             .invoke_async::<i64>(&mut self.conn.clone())
             .await

@@ -44,6 +44,11 @@ elseif op == 'end' or op == 'purge' then
       redis.call('DEL', b, t)
     end
   end
-  if op == 'end' then redis.call('EXPIRE', KEYS[2], ARGV[5]) else redis.call('DEL', KEYS[2]) end
+  if op == 'end' then
+    redis.call('EXPIRE', KEYS[2], ARGV[5])
+    redis.call('EXPIRE', ARGV[6] .. ':v', ARGV[5])
+  else
+    redis.call('DEL', KEYS[2], ARGV[6] .. ':v')
+  end
 end
 return 1

@@ -102,6 +102,12 @@ pub(super) fn slot_ballots_key(tag: &str, q: Option<Uuid>) -> String {
         None => format!("{tag}:b:-"),
     }
 }
+/// How many times each question's ballots changed on a slot (a hash,
+/// question → changes): a node counting groups reads a question's ballots
+/// again only when it moved.
+pub(super) fn slot_versions_key(tag: &str) -> String {
+    format!("{tag}:v")
+}
 pub(super) fn slot_counts_key(tag: &str, q: Option<Uuid>) -> String {
     match q {
         Some(q) => format!("{tag}:t:{q}"),
@@ -294,6 +300,7 @@ impl Redis {
             .key(open)
             .key(slot_ballots_key(tag, Some(q)))
             .key(slot_counts_key(tag, Some(q)))
+            .key(slot_versions_key(tag))
             .arg(q.to_string())
             .arg(participant)
             .arg(ballot.unwrap_or_default())
@@ -339,6 +346,30 @@ impl Redis {
         }
         Ok((0..qs.len())
             .map(|i| sum_counts(by_slot.iter_mut().map(|s| std::mem::take(&mut s[i]))))
+            .collect())
+    }
+
+    /// How many times the ballots of each question changed, slot by slot
+    /// (0: never, or not since the session's keys were made): equal
+    /// versions, the same ballots, but for a reset (which the log tells).
+    pub async fn versions(&self, code: &str, qs: &[Uuid]) -> Result<Vec<Vec<i64>>> {
+        if qs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let fields: Vec<String> = qs.iter().map(Uuid::to_string).collect();
+        let by_slot: Vec<Vec<Vec<Option<i64>>>> = self
+            .per_slot(code, |tag, pipe| {
+                pipe.cmd("HMGET").arg(slot_versions_key(tag)).arg(&fields);
+            })
+            .await?;
+        Ok((0..qs.len())
+            .map(|i| {
+                by_slot
+                    .iter()
+                    .map(|v| v.first().and_then(|v| v.get(i)).copied().flatten())
+                    .map(|v| v.unwrap_or(0))
+                    .collect()
+            })
             .collect())
     }
 

@@ -16,8 +16,10 @@ if old then move(cjson.decode(old).d, -1) end
 if ARGV[3] == '' then
   if not old then return 2 end
   redis.call('HDEL', KEYS[2], ARGV[2])
+  redis.call('HINCRBY', KEYS[4], ARGV[1], 1)
   return 1
 end
 move(cjson.decode(ARGV[3]).d, 1)
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+redis.call('HINCRBY', KEYS[4], ARGV[1], 1)
 return 1
