@@ -22,8 +22,8 @@ fn server_bin() -> PathBuf {
 
 /// The load generator, a binary of another package of the workspace:
 /// `HANDSUP_LOAD_BIN` if set, else `handsup-load` beside the server binary
-/// cargo built for this test (target/debug), built there first when missing
-/// the way `scripts/test` builds the binaries.
+/// cargo built for this test (target/debug), brought up to date first the
+/// way `scripts/test` builds the binaries.
 fn load_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
@@ -34,7 +34,10 @@ fn load_bin() -> &'static Path {
             .parent()
             .expect("the binaries' folder");
         let bin = dir.join(format!("handsup-load{}", std::env::consts::EXE_SUFFIX));
-        if !bin.exists() {
+        // Built every time (a no-op when it is up to date): `cargo test`
+        // builds the server's binary, not the generator's, and a generator
+        // left from an older build would not know today's options.
+        {
             let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
             let mut build = Command::new(cargo);
             build
