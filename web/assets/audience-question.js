@@ -8,7 +8,7 @@ import { letter, optionLabel, formatRemaining } from './format.js';
 import { optionColour, paint } from './colour.js';
 import { t } from './i18n.js';
 import { Results } from './results.js';
-import { Breakdown, breakdownOf } from './breakdown.js';
+import { breakdownOf } from './by-group.js';
 import { clock } from './time.js';
 
 /* phone: {pending, drafts, errors (question id -> ...), selectionOf(qid), hasBallot(qid),
@@ -34,7 +34,8 @@ export function QuestionView(q, loc, defKey, phone) {
   this.results = new Results(this.resultsBox);
   // The results by group, below the results, when the question is shown broken down.
   this.breakdownBox = el('div', { className: 'q-breakdown', hidden: true });
-  this.breakdown = new Breakdown(this.breakdownBox);
+  // Drawn by breakdown.js, loaded the first time a breakdown is shown.
+  this.breakdown = null;
   this.resultsSection = el('section', { className: 'q-results', hidden: true, 'aria-label': t('Results') }, [
     el('h3', { text: t('Results') }), this.voters, this.resultsBox, this.breakdownBox
   ]);
@@ -71,12 +72,45 @@ QuestionView.prototype.update = function (q) {
   const byGroup = showResults ? breakdownOf(q, tally, phone.questions()) : null;
   this.breakdownBox.hidden = !byGroup;
   if (byGroup) {
-    this.breakdown.update({
+    this.drawBreakdown({
       q: q, loc: this.loc, seg: byGroup.seg, segLoc: byGroup.seg ? phone.localize(byGroup.seg) : null,
       groups: byGroup.groups, minGroup: phone.minGroup()
     });
   }
   this.tick();
+};
+
+// The module that draws breakdowns: most sessions never show one, so the
+// phone's first load leaves it out and fetches it once, when one is shown.
+let breakdownModule = null;
+let breakdownLoading = null;
+function loadBreakdown() {
+  if (!breakdownLoading) {
+    breakdownLoading = import('./breakdown.js').then(function (m) {
+      breakdownModule = m;
+      return m;
+    }, function (err) {
+      // A failed fetch (the network came and went) is tried again at the next update.
+      breakdownLoading = null;
+      throw err;
+    });
+  }
+  return breakdownLoading;
+}
+
+// Draws view (see breakdown.js) now, or as soon as the module is here; only
+// the latest view is drawn.
+QuestionView.prototype.drawBreakdown = function (view) {
+  const self = this;
+  this.breakdownView = view;
+  if (breakdownModule) {
+    if (!this.breakdown) this.breakdown = new breakdownModule.Breakdown(this.breakdownBox);
+    this.breakdown.update(view);
+    return;
+  }
+  loadBreakdown().then(function () {
+    if (self.breakdownView === view) self.drawBreakdown(view);
+  }, function () { /* tried again at the next update */ });
 };
 
 QuestionView.prototype.tick = function () {

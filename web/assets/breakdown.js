@@ -14,8 +14,6 @@ import { i18n, t } from './i18n.js';
 import { rampColour } from './ramp.js';
 import { paintPlace } from './results.js';
 
-// The kinds a breakdown is drawn for (the server groups no other).
-export const GROUPABLE = ['single', 'multiple', 'scale', 'ranking'];
 
 // Columns for n panels: side by side up to three, then in even rows.
 function columns(n) {
@@ -223,15 +221,4 @@ export class Breakdown {
       if (panel.rowsBox.children[pos] !== r.row) panel.rowsBox.insertBefore(r.row, panel.rowsBox.children[pos] || null);
     });
   }
-}
-
-// What a view needs to draw question q's breakdown, or null when it has none
-// to show: q is revealed, has `by`, and its tally carries `groups`.
-// questions: the view's question list (to find the segment question).
-export function breakdownOf(q, tally, questions) {
-  if (!q || !q.results_visible || !q.by || GROUPABLE.indexOf(q.kind) === -1) return null;
-  if (!tally || !Array.isArray(tally.groups)) return null;
-  let seg = null;
-  for (let i = 0; i < questions.length; i++) if (questions[i].id === q.by) seg = questions[i];
-  return { seg: seg, groups: tally.groups };
 }

@@ -48,3 +48,10 @@ export function definitionKey(q) {
   return JSON.stringify([q.kind, q.prompt, q.options, q.colours, q.max_choices, q.min, q.max,
     q.min_label, q.max_label, q.max_words, q.translations]);
 }
+
+// A stable small hash of a text, to scatter words without randomness.
+export function hashText(s) {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0;
+  return h;
+}

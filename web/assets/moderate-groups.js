@@ -10,7 +10,7 @@
 import { clear, el, on } from './dom.js';
 import { letter, numberOr, optionLabel, pct } from './format.js';
 import { i18n, t } from './i18n.js';
-import { GROUPABLE } from './breakdown.js';
+import { GROUPABLE } from './by-group.js';
 
 // The roles whose console may choose a breakdown (see src/transport/scope.rs).
 const CHOOSERS = ['moderator', 'cohost', 'presenter'];

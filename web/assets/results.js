@@ -8,12 +8,12 @@
 import { clear, el, setText } from './dom.js';
 import { optionColour, paint, textColourFor } from './colour.js';
 import { rampColour } from './ramp.js';
-import { letter, numberOr, optionLabel, pct } from './format.js';
+import { hashText, letter, numberOr, optionLabel, pct } from './format.js';
 import { i18n, t } from './i18n.js';
-import { Cloud, hashText } from './wordcloud.js';
 
-/* new Results(container, {layout: 'spiral'|'flow'}); .update(question, localized, tally, opts)
- * opts: {showCorrect: bool} */
+/* new Results(container, {layout: 'spiral'|'flow', Cloud}); .update(question, localized, tally, opts)
+ * opts: {showCorrect: bool}. The spiral layout takes the Cloud class of wordcloud.js from the
+ * page (the projector), so the phone and the console do not load it. */
 export class Results {
   constructor(container, options) {
     this.root = container;
@@ -22,7 +22,8 @@ export class Results {
     this.extra = null;
     this.cloud = null;
     // layout: 'spiral' lays word clouds out as a real cloud (the projector); else a wrapped line of words.
-    this.layout = options && options.layout === 'spiral' ? 'spiral' : 'flow';
+    this.Cloud = options && options.Cloud;
+    this.layout = options && options.layout === 'spiral' && this.Cloud ? 'spiral' : 'flow';
   }
 
   reset() {
@@ -181,7 +182,7 @@ export class Results {
   words(tally) {
     let words = tally && Array.isArray(tally.words) ? tally.words.slice(0, 100) : [];
     if (this.layout === 'spiral') {
-      if (!this.cloud) this.cloud = new Cloud(this.root);
+      if (!this.cloud) this.cloud = new this.Cloud(this.root);
       this.cloud.render(words);
       return;
     }

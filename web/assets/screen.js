@@ -7,7 +7,9 @@ import { Socket, watchNetwork } from './socket.js';
 import { api } from './http.js';
 import { connectionBadge } from './ui.js';
 import { Results } from './results.js';
-import { Breakdown, breakdownOf } from './breakdown.js';
+import { Cloud } from './wordcloud.js';
+import { Breakdown } from './breakdown.js';
+import { breakdownOf } from './by-group.js';
 import { clock, onTick } from './time.js';
 import { findQuestion, initialView, view as reduceView } from './reducers.js';
 
@@ -48,7 +50,7 @@ function start() {
     fullscreen: $('#fullscreen')
   };
 
-  const results = new Results(ui.qResults, { layout: 'spiral' });
+  const results = new Results(ui.qResults, { layout: 'spiral', Cloud: Cloud });
   const breakdown = new Breakdown(ui.qBreakdown, { legend: true });
   let shownKey = null;
   let shownJoinUrl = null;

@@ -7,7 +7,7 @@
 // server counts words under (tests/fixtures/words.json holds it to the server's).
 
 import { clear, el, setText } from './dom.js';
-import { numberOr } from './format.js';
+import { hashText, numberOr } from './format.js';
 
 // The white space the server's normalisation collapses: Unicode White_Space,
 // as Rust's str::split_whitespace knows it (JavaScript's \s differs: it takes
@@ -21,12 +21,9 @@ export function normaliseWord(s) {
   return text.split(WHITE_SPACE).filter(Boolean).join(' ').toLowerCase().normalize('NFC');
 }
 
-// A stable small hash of a text, to scatter words without randomness.
-export function hashText(s) {
-  let h = 0;
-  for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0;
-  return h;
-}
+// A stable small hash of a text, to scatter words without randomness (in format.js, which
+// the phone loads without the cloud).
+export { hashText };
 
 const CLOUD_MARGIN = 2;      // px kept free along the edges of the field
 
