@@ -11,6 +11,7 @@ mod redis;
 
 mod cluster;
 mod durability;
+mod events;
 mod links;
 mod load_smoke;
 mod qa;

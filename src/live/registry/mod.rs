@@ -106,6 +106,7 @@ impl Hub {
                 ip_sessions,
                 ip_misses,
                 storage,
+                events: Default::default(),
             }),
             loading: tokio::sync::Mutex::new(()),
             misses: Default::default(),

@@ -83,6 +83,10 @@ impl Hub {
         let segment_limit = config.journal_segment_mb.max(1) * 1024 * 1024;
         let j = Journal::start(&dir, replay.last_segment, segment_limit, compact_tx)?;
         let hub = Arc::new(Hub::with_storage(config, Storage::Journal(j)));
+        let events = hub.shared.events.load_from(&dir)?;
+        if events > 0 {
+            tracing::info!(events, "events read");
+        }
         for (code, r) in replay.sessions {
             let open_timers: Vec<(Uuid, i64)> = r
                 .session

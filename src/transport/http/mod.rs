@@ -6,6 +6,7 @@
 mod auth;
 mod ballots;
 mod decks;
+mod events;
 mod guard;
 mod health;
 mod links;
@@ -159,6 +160,13 @@ pub fn app(hub: Arc<Hub>) -> Router {
     let frame_ancestors = hub.shared.config.frame_ancestors.clone();
     let api = Router::new()
         .route("/sessions", post(sessions::create_session))
+        .route("/events", post(events::create_event))
+        .route(
+            "/events/{id}",
+            get(events::get_event).delete(events::delete_event),
+        )
+        .route("/events/{id}/report.html", get(events::event_report))
+        .route("/events/{id}/export.csv", get(events::event_csv))
         .route(
             "/sessions/{code}",
             get(sessions::get_session)
