@@ -535,3 +535,79 @@ async fn the_event_csv_has_a_session_column_first() {
         .iter()
         .any(|r| r[0] == forum.code && &r[4] == "qa" && &r[5] == "Who drafted the text?"));
 }
+
+/// The organiser's socket to event `id`, past hello.
+async fn overview_socket(app: &TestApp, id: &str, token: &str) -> Ws {
+    let (stream, _) =
+        tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{}/ws/events/{id}", app.port))
+            .await
+            .expect("the overview socket connects");
+    let mut ws = Ws::from_stream(stream);
+    ws.send(json!({"type": "hello", "role": "organiser", "token": token}))
+        .await;
+    ws
+}
+
+#[tokio::test]
+async fn the_overview_socket_pushes_every_room_when_it_changes() {
+    let app = spawn_app();
+    let e = create_event(&app, "Forum", None).await;
+    let a = room(&app, &e, "Room A").await;
+    let b = room(&app, &e, "Room B").await;
+    let mut overview = overview_socket(&app, &e.id, &e.token).await;
+    let first = overview.recv_type("event").await;
+    assert_eq!(first["event"]["title"], "Forum");
+    assert_eq!(first["event"]["sessions"].as_array().unwrap().len(), 2);
+
+    // A vote in each room reaches the one socket.
+    for s in [&a, &b] {
+        let q = app.question_id(s, 0).await;
+        app.question_action(s, &q, "open").await;
+        let (_, p) = app.add_participant(&s.code, None).await;
+        let pt = p["participant_token"].as_str().unwrap();
+        assert!(app
+            .put_ballot(&s.code, &q, pt, json!({"choice": 0}))
+            .await
+            .0
+            .is_success());
+    }
+    let both = overview
+        .recv_until("event", |v| {
+            v["event"]["sessions"]
+                .as_array()
+                .is_some_and(|r| r.iter().all(|r| r["current"]["voters"] == 1))
+        })
+        .await;
+    assert_eq!(both["event"]["sessions"][1]["code"], b.code.as_str());
+    // Nothing changes, nothing is sent.
+    overview
+        .assert_none(std::time::Duration::from_millis(1200), |v| {
+            v["type"] == "event"
+        })
+        .await;
+
+    // A wrong token is refused and closed; an unknown event is 404.
+    let mut wrong = overview_socket(&app, &e.id, &a.token).await;
+    assert_eq!(wrong.recv_type("error").await["code"], "unauthorized");
+    assert_eq!(wrong.closed().await, Some(4401));
+    let unknown = tokio_tungstenite::connect_async(format!(
+        "ws://127.0.0.1:{}/ws/events/6f1d1b7e-0000-4000-8000-000000000000",
+        app.port
+    ))
+    .await;
+    match unknown {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 404),
+        other => panic!("expected 404, got {other:?}"),
+    }
+
+    // Ending the event ends the overview too.
+    app.json(
+        Method::DELETE,
+        &format!("/api/events/{}", e.id),
+        Some(&e.token),
+        None,
+    )
+    .await;
+    overview.recv_type("ended").await;
+    assert_eq!(overview.closed().await, Some(1000));
+}

@@ -33,6 +33,7 @@ use crate::live::registry::{is_code, Hub};
 use crate::transport::{pages as web, ws};
 
 pub use auth::{Admin, Moderator, Participant, Staff};
+pub(crate) use events::{event_view, standalone_only};
 pub(crate) use sessions::created;
 pub use sessions::urls;
 
@@ -101,6 +102,11 @@ async fn page(
         return not_found().await;
     }
     web::file(&hub, file, &headers).await
+}
+
+/// `/events/{id}`: the organiser's overview (the token is in the fragment).
+async fn event_page(State(hub): State<Arc<Hub>>, headers: HeaderMap) -> Response {
+    web::file(&hub, "event.html", &headers).await
 }
 
 async fn not_found() -> Response {
@@ -205,6 +211,8 @@ pub fn app(hub: Arc<Hub>) -> Router {
     let router = Router::new()
         .nest("/api", api)
         .route("/ws/{code}", get(ws::upgrade))
+        .route("/ws/events/{id}", get(ws::event::upgrade))
+        .route("/events/{id}", get(event_page))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
         .route("/", get(web::index))
