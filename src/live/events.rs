@@ -180,6 +180,13 @@ impl Events {
         Ok(())
     }
 
+    /// Every event, oldest first (for the server's own use).
+    pub fn all(&self) -> Vec<Event> {
+        let mut all: Vec<Event> = self.held.lock().values().cloned().collect();
+        all.sort_by_key(|e| (e.created_at, e.id));
+        all
+    }
+
     /// Event `id`, whoever asks (for the server's own use).
     pub fn event_by_id(&self, id: Uuid) -> Option<Event> {
         self.held.lock().get(&id).cloned()

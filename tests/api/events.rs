@@ -611,3 +611,51 @@ async fn the_overview_socket_pushes_every_room_when_it_changes() {
     overview.recv_type("ended").await;
     assert_eq!(overview.closed().await, Some(1000));
 }
+
+#[tokio::test]
+async fn an_event_deck_posted_creates_the_event_and_its_rooms() {
+    let app = spawn_app();
+    let deck = include_str!("../../decks/side-events.toml").to_owned();
+    let (status, v) = app.post_deck(deck, None).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    assert_eq!(v["event"]["title"], "Forum side events, Tuesday afternoon");
+    let id = v["event"]["id"].as_str().unwrap();
+    let token = v["event"]["organiser_token"].as_str().unwrap();
+    let created: Vec<&str> = v["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(created.len(), 3);
+    assert!(v["sessions"][0]["moderator_token"].is_string());
+    let (_, e) = get_event(&app, id, Some(token)).await;
+    let listed: Vec<&str> = e["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, created);
+    assert_eq!(e["sessions"][2]["title"], "Health workforce");
+    assert_eq!(e["sessions"][2]["questions"], 2);
+    // A mistake in one room creates nothing at all.
+    let before = app.metrics().await;
+    let (status, v) = app
+        .post_deck(
+            "event = \"F\"\n[[session]]\ntitle = \"A\"\n[[session]]\ntitle = \"B\"\n[[session.question]]\nkind = \"nope\"\nprompt = \"x\"\n".into(),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("session 2 (\"B\"): question 1"));
+    let sessions = |m: &str| {
+        m.lines()
+            .find(|l| l.starts_with("handsup_sessions "))
+            .map(str::to_owned)
+    };
+    assert_eq!(sessions(&app.metrics().await), sessions(&before));
+}

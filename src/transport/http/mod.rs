@@ -33,7 +33,7 @@ use crate::live::registry::{is_code, Hub};
 use crate::transport::{pages as web, ws};
 
 pub use auth::{Admin, Moderator, Participant, Staff};
-pub(crate) use events::{event_view, standalone_only};
+pub(crate) use events::{event_view, overview_url, standalone_only};
 pub(crate) use sessions::created;
 pub use sessions::urls;
 

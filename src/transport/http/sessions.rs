@@ -125,15 +125,19 @@ pub(crate) async fn join_event(hub: &Hub, live: &LiveSession, id: Uuid, token: &
 /// token and links.
 pub(crate) fn created(hub: &Hub, headers: &HeaderMap, live: &LiveSession) -> Response {
     let base = hub.base_url(host(headers));
+    (StatusCode::CREATED, Json(created_json(&base, live))).into_response()
+}
+
+/// The body of the 201 answer to creating a session.
+pub(crate) fn created_json(base: &str, live: &LiveSession) -> Value {
     let (token, title) = live.secrets();
-    let body = json!({
+    json!({
         "id": live.id,
         "code": live.code,
         "title": title,
         "moderator_token": token,
-        "urls": urls(&base, &live.code, &token),
-    });
-    (StatusCode::CREATED, Json(body)).into_response()
+        "urls": urls(base, &live.code, &token),
+    })
 }
 
 /// The audience, moderator and projector links of a session.
