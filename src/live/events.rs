@@ -206,7 +206,8 @@ impl Events {
         self.held
             .lock()
             .values()
-            .any(|e| token_eq(token, &e.organiser_token) && e.sessions.iter().any(|c| c == code))
+            .find(|e| e.sessions.iter().any(|c| c == code))
+            .is_some_and(|e| token_eq(token, &e.organiser_token))
     }
 
     /// Forgets event `id` (its sessions are ended by the caller).
