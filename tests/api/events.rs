@@ -579,6 +579,27 @@ async fn the_overview_socket_pushes_every_room_when_it_changes() {
         })
         .await;
     assert_eq!(both["event"]["sessions"][1]["code"], b.code.as_str());
+    // Twenty votes in a row: a few frames, the last with every vote.
+    let qa = app.question_id(&a, 0).await;
+    let started = std::time::Instant::now();
+    for _ in 0..20 {
+        let (_, p) = app.add_participant(&a.code, None).await;
+        let pt = p["participant_token"].as_str().unwrap();
+        app.put_ballot(&a.code, &qa, pt, json!({"choice": 1})).await;
+    }
+    let mut frames = 0;
+    loop {
+        let f = overview.recv_type("event").await;
+        frames += 1;
+        if f["event"]["sessions"][0]["current"]["voters"] == 21 {
+            break;
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    assert!(
+        (frames as f64) <= secs * 4.0 + 2.0,
+        "{frames} frames in {secs:.2} s: not coalesced"
+    );
     // Nothing changes, nothing is sent.
     overview
         .assert_none(std::time::Duration::from_millis(1200), |v| {

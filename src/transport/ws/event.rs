@@ -2,9 +2,9 @@
 //! socket, however many rooms it has. After `{"type": "hello", "role":
 //! "organiser", "token"}` the socket gets `{"type": "event", "event"}` (the
 //! shape of `GET /api/events/{id}`), then the same again whenever anything
-//! in it changed: the rooms are looked at every half second and a frame
-//! leaves only when the view moved, so a busy event costs at most two
-//! frames a second. When the event ends the socket gets `{"type":
+//! in it changed: the rooms are looked at four times a second and a frame
+//! leaves only when the view moved, so a busy event costs at most four
+//! frames a second, and a change shows within a quarter of a second. When the event ends the socket gets `{"type":
 //! "ended"}` and is closed.
 
 use std::net::SocketAddr;
@@ -25,7 +25,7 @@ use crate::live::registry::Hub;
 use crate::transport::http::{event_view, standalone_only};
 
 /// How often the rooms are looked at.
-const EVERY: Duration = Duration::from_millis(500);
+const EVERY: Duration = Duration::from_millis(250);
 /// The largest frame an organiser's socket reads (a hello).
 const MAX_FRAME: usize = 4096;
 
