@@ -210,6 +210,30 @@ impl Events {
             .is_some_and(|e| token_eq(token, &e.organiser_token))
     }
 
+    /// Session `code` is gone (deleted or expired): it leaves its event, so
+    /// that a later session given the same code is no room of it.
+    pub fn forget_session(&self, code: &str) {
+        self.retain_sessions(|c| c != code);
+    }
+
+    /// Keeps in their events only the sessions `keep` says are still there
+    /// (at start, after replay: the sessions the journal holds).
+    pub fn retain_sessions(&self, keep: impl Fn(&str) -> bool) {
+        let mut held = self.held.lock();
+        let mut changed = false;
+        for e in held.values_mut() {
+            let before = e.sessions.len();
+            e.sessions.retain(|c| keep(c));
+            changed |= e.sessions.len() != before;
+        }
+        if changed {
+            // Written at the next change if this fails; a session's code is
+            // not given again while it is held, so nothing wrong is let in
+            // meanwhile but through a restart, which calls this again.
+            let _ = self.persist(&held);
+        }
+    }
+
     /// Forgets event `id` (its sessions are ended by the caller).
     pub fn remove(&self, id: Uuid) -> Result<Event> {
         let mut held = self.held.lock();

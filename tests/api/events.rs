@@ -680,3 +680,32 @@ async fn an_event_deck_posted_creates_the_event_and_its_rooms() {
     };
     assert_eq!(sessions(&app.metrics().await), sessions(&before));
 }
+
+#[tokio::test]
+async fn a_room_deleted_on_its_own_leaves_its_event() {
+    let app = spawn_app();
+    let e = create_event(&app, "Forum", None).await;
+    let a = room(&app, &e, "Room A").await;
+    let b = room(&app, &e, "Room B").await;
+    let (status, _) = app.delete_session(&a.code, Some(&e.token)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, v) = get_event(&app, &e.id, Some(&e.token)).await;
+    let codes: Vec<&str> = v["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, [b.code.as_str()]);
+    // The report and the CSV hold the rooms left.
+    let csv = app
+        .get(&format!("/api/events/{}/export.csv", e.id))
+        .bearer_auth(&e.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.contains(&b.code) && !csv.contains(&a.code));
+}

@@ -300,3 +300,51 @@ async fn a_bad_event_deck_stops_the_start_naming_the_session() {
     assert!(err.contains("session 2 (\"Broken\"): question 1"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A room deleted before a restart is no room of the event after it.
+#[tokio::test]
+async fn a_deleted_room_stays_out_of_its_event_after_a_restart() {
+    let dir = temp_dir();
+    let mut app = spawn_durable(&dir, &[]);
+    let (_, e) = app
+        .json(
+            Method::POST,
+            "/api/events",
+            None,
+            Some(json!({"title": "F"})),
+        )
+        .await;
+    let (id, token) = (
+        e["id"].as_str().unwrap().to_owned(),
+        e["organiser_token"].as_str().unwrap().to_owned(),
+    );
+    let mut codes = Vec::new();
+    for title in ["A", "B"] {
+        let s = app
+            .create_session(json!({"title": title, "event": {"id": id, "organiser_token": token}}))
+            .await;
+        codes.push(s.code);
+    }
+    let (status, _) = app.delete_session(&codes[0], Some(&token)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    app.kill9();
+    let app = spawn_durable(&dir, &[]);
+    let (_, v) = app
+        .json(
+            Method::GET,
+            &format!("/api/events/{id}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    let listed: Vec<&str> = v["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, [codes[1].as_str()]);
+    let kept = std::fs::read_to_string(dir.join("events.json")).unwrap();
+    assert!(!kept.contains(&codes[0]), "{kept}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

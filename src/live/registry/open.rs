@@ -103,6 +103,10 @@ impl Hub {
             hub.sessions.insert(code, live);
             hub.shared.metrics.sessions.fetch_add(1, Ordering::Relaxed);
         }
+        // An event keeps only the sessions the journal still holds.
+        hub.shared
+            .events
+            .retain_sessions(|code| hub.sessions.contains_key(code));
         // Sessions idle past their time go before the compaction, so that
         // it drops their records.
         hub.sweep().await;
