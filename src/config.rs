@@ -154,7 +154,9 @@ pub struct Config {
 
     /// Create a session from this deck file at start and print its links
     /// (see `decks/README.md`). A session with the same title and questions
-    /// that the journal already holds is taken up again instead.
+    /// that the journal already holds is taken up again instead. A deck of
+    /// an event (`event = "..."` and `[[session]]` tables) starts the event
+    /// and every room, and prints the organiser's link too.
     #[arg(long, env = "HANDSUP_DECK")]
     pub deck: Option<PathBuf>,
 

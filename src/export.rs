@@ -662,7 +662,6 @@ fn breakdown_section(
 /// external resource: it prints and attaches as it is. Every text a user
 /// wrote goes through maud, which escapes it.
 pub fn report(s: &Session, digest: &str, now: i64) -> String {
-    let items = qa_by_upvotes(s);
     let page = html! {
         (PreEscaped("<!doctype html>"))
         html lang="en" {
@@ -674,6 +673,109 @@ pub fn report(s: &Session, digest: &str, now: i64) -> String {
             }
             body {
                 h1 { (s.title) }
+                (session_sections(s, digest, now))
+            }
+        }
+    };
+    page.into_string()
+}
+
+/// One session's part of an event's report: its title (linked from the
+/// table of contents by `id="s-CODE"`) and everything its own report shows.
+pub fn event_part(s: &Session, digest: &str, now: i64) -> String {
+    html! {
+        section.session id=(format!("s-{}", s.code)) {
+            h1 { (s.title) }
+            (session_sections(s, digest, now))
+        }
+    }
+    .into_string()
+}
+
+/// One session of an event, as the event's report and CSV take it.
+pub struct EventPart {
+    pub code: String,
+    pub title: String,
+    /// `event_part` for the report, `csv` for the CSV.
+    pub body: String,
+}
+
+/// The report of an event: its title, a table of contents of its sessions,
+/// then each session as its own report shows it (results with their
+/// breakdowns and anonymity floors, Q&A, participation, digest), one
+/// after the other (each on a new page when printed).
+pub fn event_report(title: &str, now: i64, parts: &[EventPart]) -> String {
+    let page = html! {
+        (PreEscaped("<!doctype html>"))
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { (title) " \u{2014} results" }
+                meta name="viewport" content="width=device-width,initial-scale=1";
+                style { (PreEscaped(STYLE)) (PreEscaped(EVENT_STYLE)) }
+            }
+            body {
+                h1 { (title) }
+                p.meta { "Event report of " (utc(now)) " \u{b7} " (parts.len()) " sessions" }
+                nav.toc {
+                    h2 { "Sessions" }
+                    ol {
+                        @for p in parts {
+                            li { a href=(format!("#s-{}", p.code)) { (p.title) } " (" (p.code) ")" }
+                        }
+                    }
+                }
+                @for p in parts {
+                    (PreEscaped(&p.body))
+                }
+            }
+        }
+    };
+    page.into_string()
+}
+
+const EVENT_STYLE: &str = "section.session{border-top:2px solid #888;margin-top:2rem}\
+    nav.toc ol{padding-left:1.5rem}@media print{section.session{break-before:page;border:0}}";
+
+/// The CSV of an event: each session's CSV (as `csv` writes it) under one
+/// header, its rows led by two columns, the session's code and title.
+pub fn event_csv(parts: &[EventPart]) -> String {
+    use Cell::Text;
+    let mut out = csv_writer("\u{feff}".as_bytes().to_vec());
+    let header: Vec<Cell> = ["session", "session_title"]
+        .iter()
+        .chain(CSV_COLUMNS.iter())
+        .map(|c| Text(c))
+        .collect();
+    csv_line(&mut out, &header);
+    for p in parts {
+        let body = p.body.strip_prefix('\u{feff}').unwrap_or(&p.body);
+        let mut rows = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_reader(body.as_bytes());
+        let lead = [Text(&p.code), Text(&p.title)];
+        for row in rows.byte_records().flatten() {
+            for c in &lead {
+                out.write_field(c.defused().as_bytes())
+                    .expect("writing to memory cannot fail");
+            }
+            // Already written by `csv`: formulas defused, numbers as numbers.
+            for field in row.iter() {
+                out.write_field(field)
+                    .expect("writing to memory cannot fail");
+            }
+            out.write_record(None::<&[u8]>)
+                .expect("writing to memory cannot fail");
+        }
+    }
+    let bytes = out.into_inner().expect("writing to memory cannot fail");
+    String::from_utf8(bytes).expect("the CSV writer writes the UTF-8 it is given")
+}
+
+/// What a session's report shows under its title.
+fn session_sections(s: &Session, digest: &str, now: i64) -> Markup {
+    let items = qa_by_upvotes(s);
+    html! {
                 p.meta {
                     "Session " (s.code) " \u{b7} started " (utc(s.created_at))
                     " \u{b7} report of " (utc(now)) " \u{b7} " (s.participants().len())
@@ -708,10 +810,7 @@ pub fn report(s: &Session, digest: &str, now: i64) -> String {
                          it recomputes the chain and every tally from the ballots."
                     }
                 }
-            }
-        }
-    };
-    page.into_string()
+    }
 }
 
 #[cfg(test)]

@@ -40,14 +40,18 @@
 //!     token is, links made and revoked, translations)
 //!   - `shared`: what every session shares (config, storage, clock,
 //!     metrics); `secrets`: tokens and codes; `outbox`: a connection's queue
+//!   - `events`: events of many sessions, their organiser tokens, kept in
+//!     `events.json` beside the journal
 //! - `transport`: the network side
 //!   - `serve`: the accept loop, HTTP deadlines, the stop
-//!   - `http`: routes by resource (`sessions`, `questions`, `ballots`, `qa`,
-//!     `results`, `decks`, `links`, `health`), `auth` extractors, the `guard`
+//!   - `http`: routes by resource (`sessions`, `events`, `questions`,
+//!     `ballots`, `qa`, `results`, `decks`, `links`, `health`), `auth`
+//!     extractors, the `guard`
 //!   - `scope`: the action each route and socket message asks of a staff
 //!     caller
 //!   - `ws`: the websocket: upgrade and places, `conn` (the reader, generic
-//!     over any sink and stream), `writer`
+//!     over any sink and stream), `writer`, `event` (the organiser's
+//!     overview of an event)
 //!   - `pages`: the embedded web pages; `qr`: QR codes
 //! - `cli`: `serve`, `demo` and `verify`; `links` printed at start; the
 //!   `deck` read at start

@@ -8,17 +8,80 @@ use crate::domain::Limits;
 use crate::error::Result;
 use crate::live::registry::Hub;
 use crate::live::session::LiveSession;
-use crate::protocol::deck::{parse_with, Deck};
+use crate::protocol::deck::{is_event, parse_event_with, parse_with, Deck, EventDeck};
 use crate::store::redis::Redis;
 
 // ---- at start -------------------------------------------------------------------
 
+/// What a deck file holds: one session, or an event of several.
+pub enum Loaded {
+    Session(Deck),
+    Event(EventDeck),
+}
+
 /// Reads the deck file given with `--deck`, checked against `limits`. The
 /// error is a sentence for the terminal.
-pub fn load(path: &Path, limits: &Limits) -> std::result::Result<Deck, String> {
+pub fn load(path: &Path, limits: &Limits) -> std::result::Result<Loaded, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the deck {}: {e}", path.display()))?;
-    parse_with(&text, limits).map_err(|e| format!("the deck {}: {}", path.display(), e.message))
+    let read = if is_event(&text) {
+        parse_event_with(&text, limits).map(Loaded::Event)
+    } else {
+        parse_with(&text, limits).map(Loaded::Session)
+    };
+    read.map_err(|e| format!("the deck {}: {}", path.display(), e.message))
+}
+
+/// `serve --deck` with an event's deck: creates the event and each of its
+/// sessions (or, when the server already holds an event of that title
+/// whose sessions are the deck's, takes it up again with its votes), and
+/// prints the organiser's link and each room's links. Events need a
+/// standalone server: in cluster mode this is refused.
+pub async fn start_event(hub: &Hub, deck: EventDeck, demo: bool) -> Result<()> {
+    crate::transport::http::standalone_only(hub)?;
+    let events = &hub.shared.events;
+    let existing = events.all().into_iter().find(|e| {
+        e.title == deck.title
+            && e.sessions.len() == deck.sessions.len()
+            && e.sessions.iter().zip(&deck.sessions).all(|(code, d)| {
+                hub.loaded(code)
+                    .is_some_and(|s| s.read(|session, _| d.matches(session)))
+            })
+    });
+    let (event, rooms) = match existing {
+        Some(event) => {
+            let rooms: Vec<Arc<LiveSession>> = event
+                .sessions
+                .iter()
+                .filter_map(|c| hub.loaded(c))
+                .collect();
+            (event, rooms)
+        }
+        None => {
+            let event = hub.create_event(deck.title)?;
+            let mut rooms = Vec::new();
+            for d in deck.sessions {
+                let live = hub.create_session(d.title, d.settings, d.questions).await?;
+                events.join(event.id, Some(&event.organiser_token), &live.code)?;
+                if demo {
+                    crate::cli::demo::open_first(&live).await?;
+                }
+                rooms.push(live);
+            }
+            (event, rooms)
+        }
+    };
+    let base = hub.base_url(None);
+    println!();
+    println!("event \u{2014} {}", event.title);
+    println!(
+        "  organiser: {}",
+        crate::transport::http::overview_url(&base, &event)
+    );
+    for (i, live) in rooms.iter().enumerate() {
+        crate::cli::links::print_links(hub, live, &format!("room {} of {}:", i + 1, rooms.len()))?;
+    }
+    Ok(())
 }
 
 /// `serve --deck` and `demo --deck`: creates the deck's session (or, when

@@ -24,7 +24,14 @@ pub async fn serve(config: Config, demo: bool) -> Result<(), Box<dyn std::error:
         }
     }
     if let Some(deck) = deck {
-        crate::cli::deck::start(&bound.hub, deck, demo).await?;
+        match deck {
+            crate::cli::deck::Loaded::Session(deck) => {
+                crate::cli::deck::start(&bound.hub, deck, demo).await?;
+            }
+            crate::cli::deck::Loaded::Event(deck) => {
+                crate::cli::deck::start_event(&bound.hub, deck, demo).await?;
+            }
+        }
     } else if demo {
         crate::cli::demo::create(&bound.hub).await?;
     }

@@ -2,6 +2,7 @@
 //! moving (commands, connections and their welcome, fan-out of boards and
 //! tallies, timers, the cluster follower).
 
+pub mod events;
 pub mod outbox;
 pub mod registry;
 pub mod secrets;

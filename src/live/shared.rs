@@ -65,6 +65,8 @@ pub struct Shared {
     pub socket_places: crate::rate::SocketPlaces,
     /// Where sessions are kept: in memory, in the journal, or in Redis.
     pub storage: Storage,
+    /// The events and the codes of their sessions (standalone mode).
+    pub events: crate::live::events::Events,
     /// New sockets per client address.
     pub ip_connections: PerIp,
     /// New participants per client address.

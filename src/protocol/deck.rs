@@ -88,6 +88,114 @@ impl Deck {
     }
 }
 
+/// An event's deck: the event's title and the deck of each of its
+/// sessions, in order. Written as
+///
+/// ```toml
+/// event = "Forum side events"
+///
+/// [[session]]
+/// title = "Oceans"
+///
+/// [[session.question]]
+/// kind = "single"
+/// prompt = "Act now?"
+/// options = ["Yes", "No"]
+/// ```
+///
+/// where each `[[session]]` table is a deck of its own (title, settings,
+/// `[[session.question]]` tables), read as `parse_with` reads one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventDeck {
+    pub title: String,
+    pub sessions: Vec<Deck>,
+}
+
+/// The most sessions an event's deck holds.
+pub const MAX_EVENT_SESSIONS: usize = crate::live::events::MAX_SESSIONS_PER_EVENT;
+
+/// Whether a deck's text holds an event (`[[session]]` tables or an
+/// `event` title) rather than one session. Text that is no TOML is not.
+pub fn is_event(text: &str) -> bool {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    text.parse::<toml::Table>()
+        .is_ok_and(|t| t.contains_key("session") || t.contains_key("event"))
+}
+
+/// Reads an event's deck and checks each of its sessions against `limits`.
+/// Errors name the session (counted from 1, with its title when it has
+/// one) and then the question and field as a session's deck does.
+pub fn parse_event_with(text: &str, limits: &Limits) -> Result<EventDeck> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut table: toml::Table = text.parse().map_err(|e| syntax_error(text, &e))?;
+    let title = match table.remove("event") {
+        Some(toml::Value::String(t)) => t.trim().to_owned(),
+        Some(_) => return Err(Error::bad_request("event must be a text: the event's title")),
+        None => {
+            return Err(Error::bad_request(
+                "event is required: a line like event = \"Forum side events\" before the [[session]] tables",
+            ))
+        }
+    };
+    check_text("event", &title, limits.max_title_chars)?;
+    let sessions = match table.remove("session") {
+        Some(toml::Value::Array(items)) => items,
+        Some(_) => {
+            return Err(Error::bad_request(
+                "session must be a list of [[session]] tables",
+            ))
+        }
+        None => {
+            return Err(Error::bad_request(
+                "an event's deck has one [[session]] table per session",
+            ))
+        }
+    };
+    if let Some(key) = table.keys().next() {
+        let hint = if key == "question" {
+            "; an event's questions belong to its sessions, as [[session.question]] tables"
+        } else {
+            ""
+        };
+        return Err(Error::bad_request(format!(
+            "unknown field {key:?} at the top of the event's deck{hint}; it has event and [[session]] tables"
+        )));
+    }
+    if sessions.is_empty() {
+        return Err(Error::bad_request(
+            "an event's deck has at least one [[session]] table",
+        ));
+    }
+    if sessions.len() > MAX_EVENT_SESSIONS {
+        return Err(Error::limit_reached(format!(
+            "the deck has {} sessions, an event holds at most {MAX_EVENT_SESSIONS}",
+            sessions.len()
+        )));
+    }
+    let sessions = sessions
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let name = match v.get("title").and_then(toml::Value::as_str) {
+                Some(t) => format!("session {} ({t:?})", i + 1),
+                None => format!("session {}", i + 1),
+            };
+            let toml::Value::Table(t) = v else {
+                return Err(Error::bad_request(format!(
+                    "{name}: a session is a [[session]] table with a title and its questions"
+                )));
+            };
+            // The session's table is a deck of its own: written back as
+            // TOML, it reads as `parse_with` reads a file.
+            let text =
+                toml::to_string(&t).map_err(|e| Error::bad_request(format!("{name}: {e}")))?;
+            parse_with(&text, limits)
+                .map_err(|e| Error::new(e.code, format!("{name}: {}", e.message)))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(EventDeck { title, sessions })
+}
+
 /// Reads a deck and checks it against the default limits.
 pub fn parse(text: &str) -> Result<Deck> {
     parse_with(text, &Limits::default())

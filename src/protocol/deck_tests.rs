@@ -308,3 +308,43 @@ fn a_deck_matches_its_own_session_only() {
     other.title.push('!');
     assert!(!other.matches(&s));
 }
+
+const EVENT_EXAMPLE: &str = include_str!("../../decks/side-events.toml");
+
+#[test]
+fn an_event_deck_holds_its_sessions_in_order() {
+    assert!(is_event(EVENT_EXAMPLE));
+    assert!(!is_event(EXAMPLE));
+    let e = parse_event_with(EVENT_EXAMPLE, &Limits::default()).unwrap();
+    assert_eq!(e.title, "Forum side events, Tuesday afternoon");
+    let titles: Vec<&str> = e.sessions.iter().map(|d| d.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "Oceans and climate finance",
+            "Digital rights in public services",
+            "Health workforce"
+        ]
+    );
+    assert!(e.sessions[0].settings.qa_moderation);
+    assert!(e.sessions[0].questions[0].segment);
+    assert_eq!(e.sessions[1].questions.len(), 2);
+    assert!(e.sessions[1].questions[1].translations.contains_key("fr"));
+}
+
+#[test]
+fn an_event_deck_names_the_session_of_a_mistake() {
+    let limits = Limits::default();
+    let e = |text: &str| parse_event_with(text, &limits).unwrap_err().message;
+    assert!(e("[[session]]\ntitle = \"A\"\n").contains("event is required"));
+    assert!(e("event = \"F\"\n").contains("[[session]]"));
+    assert!(e("event = \"F\"\n[[question]]\nkind = \"open\"\nprompt = \"x\"\n[[session]]\ntitle = \"A\"\n")
+        .contains("[[session.question]]"));
+    let m = e("event = \"F\"\n[[session]]\ntitle = \"A\"\n[[session]]\ntitle = \"B\"\n[[session.question]]\nkind = \"scale\"\nprompt = \"x\"\nmin = 3\nmax = 1\n");
+    assert!(m.starts_with("session 2 (\"B\"): question 1"), "{m}");
+    let m = e("event = \"F\"\n[[session]]\nqa_moderation = true\n");
+    assert!(m.starts_with("session 1: title is required"), "{m}");
+    let m =
+        e("event = \"F\"\n[[session]]\ntitle = \"A\"\n[[session.questions]]\nkind = \"open\"\n");
+    assert!(m.contains("unknown field \"questions\""), "{m}");
+}

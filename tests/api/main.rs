@@ -7,6 +7,7 @@ mod support;
 
 mod decks;
 mod errors;
+mod events;
 mod exports;
 mod fuzz;
 mod groups;

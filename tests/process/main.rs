@@ -11,6 +11,7 @@ mod redis;
 
 mod cluster;
 mod durability;
+mod events;
 mod groups;
 mod links;
 mod load_smoke;

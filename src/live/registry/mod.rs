@@ -106,6 +106,7 @@ impl Hub {
                 ip_sessions,
                 ip_misses,
                 storage,
+                events: Default::default(),
             }),
             loading: tokio::sync::Mutex::new(()),
             misses: Default::default(),
@@ -249,6 +250,7 @@ impl Hub {
             .ok_or_else(|| Error::not_found(format!("no session with code {code}")))?;
         live.end().await?;
         self.shared.metrics.sessions.fetch_sub(1, Ordering::Relaxed);
+        self.shared.events.forget_session(code);
         tracing::info!(code = %code, "session deleted");
         Ok(())
     }

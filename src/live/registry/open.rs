@@ -83,6 +83,10 @@ impl Hub {
         let segment_limit = config.journal_segment_mb.max(1) * 1024 * 1024;
         let j = Journal::start(&dir, replay.last_segment, segment_limit, compact_tx)?;
         let hub = Arc::new(Hub::with_storage(config, Storage::Journal(j)));
+        let events = hub.shared.events.load_from(&dir)?;
+        if events > 0 {
+            tracing::info!(events, "events read");
+        }
         for (code, r) in replay.sessions {
             let open_timers: Vec<(Uuid, i64)> = r
                 .session
@@ -99,6 +103,10 @@ impl Hub {
             hub.sessions.insert(code, live);
             hub.shared.metrics.sessions.fetch_add(1, Ordering::Relaxed);
         }
+        // An event keeps only the sessions the journal still holds.
+        hub.shared
+            .events
+            .retain_sessions(|code| hub.sessions.contains_key(code));
         // Sessions idle past their time go before the compaction, so that
         // it drops their records.
         hub.sweep().await;

@@ -87,7 +87,8 @@ impl Hub {
     /// One sweep: rate buckets that are full again are forgotten, and
     /// sessions with no connection and no change for the time-to-live are
     /// deleted as by `DELETE` (their journal records go at the next
-    /// compaction).
+    /// compaction); the sessions of an event go together, once none of
+    /// them has been active for the time-to-live, and the event with them.
     pub async fn sweep(&self) {
         let shared = &self.shared;
         for limits in [
@@ -112,6 +113,18 @@ impl Hub {
             if s.ended.is_cancelled() || !s.idle_since_before(before) {
                 continue;
             }
+            // The time-to-live applies to an event as a whole: none of its
+            // sessions goes while another of them is active.
+            if let Some(event) = shared.events.event_of(&s.code) {
+                let active = event
+                    .sessions
+                    .iter()
+                    .filter_map(|c| self.loaded(c))
+                    .any(|other| !other.idle_since_before(before));
+                if active {
+                    continue;
+                }
+            }
             match self.delete(&s.code).await {
                 Ok(()) => {
                     tracing::info!(code = %s.code, "session expired: no activity for its time-to-live")
@@ -121,6 +134,10 @@ impl Hub {
                 }
             }
         }
+        // An event goes when all its sessions have.
+        shared
+            .events
+            .prune(|code| self.loaded(code).is_some(), before);
     }
 
     /// Cluster mode: the sweep of sessions. Activity is kept in Redis

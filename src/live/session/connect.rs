@@ -77,10 +77,16 @@ impl LiveSession {
             Role::Moderator => {
                 // The moderator token or a link's; a participant's token is
                 // as wrong here as any other.
-                let a = Self::access_in(&st, token).map_err(|e| match e.code {
-                    ErrorCode::Forbidden => Error::unauthorized("wrong or missing moderator token"),
-                    _ => e,
-                })?;
+                let a = if self.organiser(token) {
+                    Access::owner()
+                } else {
+                    Self::access_in(&st, token).map_err(|e| match e.code {
+                        ErrorCode::Forbidden => {
+                            Error::unauthorized("wrong or missing moderator token")
+                        }
+                        _ => e,
+                    })?
+                };
                 a.check(&[Action::Connect])?;
                 access = Some(a);
                 None

@@ -62,6 +62,52 @@ impl LiveSession {
         .with_digest(self.shown_digest(&st))
     }
 
+    /// The room as the organiser's overview shows it: title, connected
+    /// phones, the question on screen (else the one open) with its state
+    /// and voters, and the Q&A waiting for moderation.
+    pub fn room(&self) -> serde_json::Value {
+        let st = self.state.lock();
+        let s = &st.session;
+        // The question on screen; with none, the question open (the last
+        // one opened, if several are).
+        let on_screen = s
+            .current
+            .and_then(|id| s.questions().iter().find(|q| q.id == id));
+        let current = on_screen
+            .or_else(|| {
+                s.questions()
+                    .iter()
+                    .rev()
+                    .find(|q| q.state == crate::domain::QuestionState::Open)
+            })
+            .map(|q| {
+                serde_json::json!({
+                    "id": q.id,
+                    "prompt": q.spec.prompt,
+                    "kind": q.spec.kind.name().as_str(),
+                    "state": q.state.as_str(),
+                    "voters": q.tally().voters,
+                    "on_screen": on_screen.is_some(),
+                })
+            });
+        let pending =
+            s.qa.items()
+                .iter()
+                .filter(|i| i.status == crate::domain::qa::QaStatus::Pending)
+                .count();
+        serde_json::json!({
+            "code": s.code,
+            "title": s.title,
+            "audience": st.audience + st.audience_elsewhere,
+            "participants": s.participants().len(),
+            "questions": s.questions().len(),
+            "current": current,
+            "qa_on_screen": s.qa_on_screen,
+            "qa_pending": pending,
+            "qa_total": s.qa.items().len(),
+        })
+    }
+
     /// The public summary; `forbidden` unless the session publishes one.
     /// Built from this copy: a closed question's counts are final here too
     /// (in cluster mode they are read again when it closes), and an

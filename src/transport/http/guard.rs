@@ -126,7 +126,8 @@ pub(super) async fn guard(State(g): State<Guard>, req: Request, next: Next) -> R
         return (StatusCode::MISDIRECTED_REQUEST, Json(body)).into_response();
     }
     let shared = &hub.shared;
-    if req.method() == axum::http::Method::POST && (path == "/api/sessions" || path == "/api/decks")
+    if req.method() == axum::http::Method::POST
+        && (path == "/api/sessions" || path == "/api/decks" || path == "/api/events")
     {
         let ip = client_ip(hub, &req);
         if let Err(e) = creation_allowed(hub, req.headers(), ip) {

@@ -6,6 +6,7 @@
 mod auth;
 mod ballots;
 mod decks;
+mod events;
 mod guard;
 mod health;
 mod links;
@@ -32,6 +33,7 @@ use crate::live::registry::{is_code, Hub};
 use crate::transport::{pages as web, ws};
 
 pub use auth::{Admin, Moderator, Participant, Staff};
+pub(crate) use events::{event_view, overview_url, standalone_only};
 pub(crate) use sessions::created;
 pub use sessions::urls;
 
@@ -102,6 +104,11 @@ async fn page(
     web::file(&hub, file, &headers).await
 }
 
+/// `/events/{id}`: the organiser's overview (the token is in the fragment).
+async fn event_page(State(hub): State<Arc<Hub>>, headers: HeaderMap) -> Response {
+    web::file(&hub, "event.html", &headers).await
+}
+
 async fn not_found() -> Response {
     Error::not_found("no such page").into_response()
 }
@@ -159,6 +166,13 @@ pub fn app(hub: Arc<Hub>) -> Router {
     let frame_ancestors = hub.shared.config.frame_ancestors.clone();
     let api = Router::new()
         .route("/sessions", post(sessions::create_session))
+        .route("/events", post(events::create_event))
+        .route(
+            "/events/{id}",
+            get(events::get_event).delete(events::delete_event),
+        )
+        .route("/events/{id}/report.html", get(events::event_report))
+        .route("/events/{id}/export.csv", get(events::event_csv))
         .route(
             "/sessions/{code}",
             get(sessions::get_session)
@@ -197,6 +211,8 @@ pub fn app(hub: Arc<Hub>) -> Router {
     let router = Router::new()
         .nest("/api", api)
         .route("/ws/{code}", get(ws::upgrade))
+        .route("/ws/events/{id}", get(ws::event::upgrade))
+        .route("/events/{id}", get(event_page))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
         .route("/", get(web::index))

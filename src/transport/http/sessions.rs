@@ -74,23 +74,70 @@ pub(super) async fn create_session(
         }
         Some(_) => return Err(Error::bad_request("settings must be an object")),
     };
+    let event = match o.get("event") {
+        None | Some(Value::Null) => None,
+        Some(e) => Some(event_to_join(&hub, e)?),
+    };
     let live = hub.create_session(title, settings, questions).await?;
+    if let Some((id, token)) = event {
+        join_event(&hub, &live, id, &token).await?;
+    }
     Ok(created(&hub, &headers, &live))
+}
+
+/// The event a new session is to join, from `"event": {"id",
+/// "organiser_token"}`, checked before the session is created.
+pub(crate) fn event_to_join(hub: &Hub, e: &Value) -> Result<(Uuid, String)> {
+    super::events::standalone_only(hub)?;
+    let Value::Object(e) = e else {
+        return Err(Error::bad_request(
+            "event must be an object with id and organiser_token",
+        ));
+    };
+    let id = match e.get("id") {
+        Some(Value::String(id)) => id
+            .parse::<Uuid>()
+            .map_err(|_| Error::not_found(format!("no event {id:?}")))?,
+        _ => return Err(Error::bad_request("event.id is required")),
+    };
+    let token = match e.get("organiser_token") {
+        Some(Value::String(t)) => t.clone(),
+        None | Some(Value::Null) => {
+            return Err(Error::unauthorized("event.organiser_token is required"))
+        }
+        Some(_) => return Err(Error::bad_request("event.organiser_token must be a text")),
+    };
+    hub.shared.events.may_join(id, Some(&token))?;
+    Ok((id, token))
+}
+
+/// A new session joins its event; if that fails (the event ended
+/// meanwhile), the session goes again.
+pub(crate) async fn join_event(hub: &Hub, live: &LiveSession, id: Uuid, token: &str) -> Result<()> {
+    if let Err(e) = hub.shared.events.join(id, Some(token), &live.code) {
+        let _ = hub.delete(&live.code).await;
+        return Err(e);
+    }
+    Ok(())
 }
 
 /// The 201 answer to creating a session: its id, code, title, moderator
 /// token and links.
 pub(crate) fn created(hub: &Hub, headers: &HeaderMap, live: &LiveSession) -> Response {
     let base = hub.base_url(host(headers));
+    (StatusCode::CREATED, Json(created_json(&base, live))).into_response()
+}
+
+/// The body of the 201 answer to creating a session.
+pub(crate) fn created_json(base: &str, live: &LiveSession) -> Value {
     let (token, title) = live.secrets();
-    let body = json!({
+    json!({
         "id": live.id,
         "code": live.code,
         "title": title,
         "moderator_token": token,
-        "urls": urls(&base, &live.code, &token),
-    });
-    (StatusCode::CREATED, Json(body)).into_response()
+        "urls": urls(base, &live.code, &token),
+    })
 }
 
 /// The audience, moderator and projector links of a session.

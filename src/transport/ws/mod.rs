@@ -15,6 +15,7 @@
 //! big deck's welcome goes through, one write buffer at a time.
 
 mod conn;
+pub mod event;
 mod writer;
 
 use std::net::{IpAddr, SocketAddr};
