@@ -5,14 +5,14 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::auth::{bearer, Admin};
-use super::{attachment, host, parse_uuid, Body};
+use super::{host, parse_uuid, Body};
 use crate::error::{Error, Result};
 use crate::live::events::Event;
 use crate::live::registry::{new_token, Hub};
@@ -152,24 +152,7 @@ pub(super) async fn event_report(
     })
     .await?;
     let body = crate::export::event_report(&event.title, now, &parts);
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            ),
-            // Inline styles only: the report carries no script at all.
-            (
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(
-                    "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
-                ),
-            ),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-        body,
-    )
-        .into_response())
+    Ok(super::results::report_page(body))
 }
 
 /// `GET /api/events/{id}/export.csv`: every session's results in one CSV,
@@ -182,21 +165,10 @@ pub(super) async fn event_csv(
     let event = organised(&hub, &id, bearer(&headers))?;
     let parts = parts(&hub, &event, |s, _| crate::export::csv(s)).await?;
     let body = crate::export::event_csv(&parts);
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                attachment(format!("handsup-event-{}-results.csv", event.id)),
-            ),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
+    Ok(super::results::csv_download(
+        format!("handsup-event-{}-results.csv", event.id),
         body,
-    )
-        .into_response())
+    ))
 }
 
 impl Hub {

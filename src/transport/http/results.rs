@@ -36,21 +36,23 @@ pub(super) async fn export_csv(
     let body = s
         .read_whole(|session, _| crate::export::csv(session))
         .await?;
-    Ok((
+    Ok(csv_download(format!("handsup-{code}-results.csv"), body))
+}
+
+/// A CSV export as a download named `name`.
+pub(super) fn csv_download(name: String, body: String) -> Response {
+    (
         [
             (
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/csv; charset=utf-8"),
             ),
-            (
-                header::CONTENT_DISPOSITION,
-                attachment(format!("handsup-{code}-results.csv")),
-            ),
+            (header::CONTENT_DISPOSITION, attachment(name)),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],
         body,
     )
-        .into_response())
+        .into_response()
 }
 
 /// `GET /api/sessions/{code}/report.html`.
@@ -59,7 +61,12 @@ pub(super) async fn report(Moderator(s): Moderator) -> Result<Response> {
     let body = s
         .read_whole(|session, digest| crate::export::report(session, digest, now))
         .await?;
-    Ok((
+    Ok(report_page(body))
+}
+
+/// A printable report, served with a policy that lets it run nothing.
+pub(super) fn report_page(body: String) -> Response {
+    (
         [
             (
                 header::CONTENT_TYPE,
@@ -76,7 +83,7 @@ pub(super) async fn report(Moderator(s): Moderator) -> Result<Response> {
         ],
         body,
     )
-        .into_response())
+        .into_response()
 }
 
 /// `GET /api/sessions/{code}/journal`: the session's records as the journal
