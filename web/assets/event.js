@@ -10,6 +10,7 @@ import { spacedCode } from './format.js';
 import { api, apiError } from './http.js';
 import { i18n, startI18n, t } from './i18n.js';
 import { connectionBadge, toast } from './ui.js';
+import { fetchFile, fileButton, openReport, saveBlob } from './files.js';
 
 function eventIdFromPath() {
   const m = /^\/events\/([0-9a-fA-F-]{36})\/?$/.exec(window.location.pathname);
@@ -59,90 +60,19 @@ function start() {
 
   // --- The files of the whole event ------------------------------------
 
-  function fetchFile(path) {
-    return fetch(path, {
-      headers: { 'Authorization': 'Bearer ' + token },
-      credentials: 'same-origin',
-      cache: 'no-store'
-    }).then(function (res) {
-      if (res.ok) return res.blob();
-      return res.text().then(function (text) {
-        let body = null;
-        try { body = JSON.parse(text); } catch (e) { body = null; }
-        throw apiError({ status: res.status, body: body });
-      });
-    }, function () {
-      throw { message: t('Could not reach the server. Check the connection and try again.') };
-    });
+  function button(node, run) {
+    fileButton(node, run, function (err) { return err.message || t('Something went wrong.'); });
   }
 
-  function saveBlob(blob, name) {
-    const url = URL.createObjectURL(blob);
-    const link = el('a', { href: url, download: name, hidden: true });
-    document.body.appendChild(link);
-    link.click();
-    setTimeout(function () {
-      if (link.parentNode) link.parentNode.removeChild(link);
-      URL.revokeObjectURL(url);
-    }, 10000);
-  }
-
-  function fileButton(node, run) {
-    on(node, 'click', function () {
-      if (node.disabled) return;
-      node.disabled = true;
-      run().then(function () { node.disabled = false; }, function (err) {
-        node.disabled = false;
-        toast((err && err.message) || t('Something went wrong.'), 'error');
-      });
-    });
-  }
-
-  fileButton($('#download-csv'), function () {
-    return fetchFile('/api/events/' + id + '/export.csv').then(function (blob) {
+  button($('#download-csv'), function () {
+    return fetchFile('/api/events/' + id + '/export.csv', token).then(function (blob) {
       saveBlob(blob, 'handsup-event-results.csv');
     });
   });
 
-  fileButton($('#open-report'), function () {
-    // Opened now, while the click still counts as the user's.
-    const tab = window.open('', '_blank');
-    return fetchFile('/api/events/' + id + '/report.html').then(function (blob) {
-      const html = new Blob([blob], { type: 'text/html;charset=utf-8' });
-      if (!tab || tab.closed) {
-        saveBlob(html, 'handsup-event-report.html');
-        return;
-      }
-      const url = URL.createObjectURL(html);
-      tab.opener = null;
-      tab.location.href = url;
-      styleReport(tab, url);
-    }, function (err) {
-      if (tab && !tab.closed) tab.close();
-      throw err;
-    });
+  button($('#open-report'), function () {
+    return openReport('/api/events/' + id + '/report.html', token, 'handsup-event-report.html');
   });
-
-  // A report opened from a Blob URL keeps this page's Content-Security-Policy,
-  // which refuses its inline stylesheet: its rules go over through the CSSOM.
-  function styleReport(tab, url) {
-    let tries = 0;
-    (function look() {
-      let doc = null;
-      try { doc = tab.closed ? null : tab.document; } catch (e) { return; }
-      if (doc && doc.URL === url && doc.readyState !== 'loading') {
-        try {
-          doc.adoptedStyleSheets = Array.prototype.map.call(doc.querySelectorAll('style'), function (node) {
-            const sheet = new tab.CSSStyleSheet();
-            sheet.replaceSync(node.textContent);
-            return sheet;
-          });
-        } catch (e) { /* an older browser: the report stays plain, and complete */ }
-        return;
-      }
-      if (++tries < 200 && !tab.closed) setTimeout(look, 50);
-    })();
-  }
 
   // --- One card per room -------------------------------------------------
 
